@@ -1,0 +1,70 @@
+# trackwire monorepo build. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+BUF         := node_modules/@bufbuild/buf-linux-x64/bin/buf
+THIRD_PARTY := build/third_party
+GOOGLEAPIS  := $(THIRD_PARTY)/google/api
+
+.PHONY: help venv run gen check-generated lint typecheck test test-python conformance \
+        buf-tools clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## create the Python virtualenv with the server and dev tools
+
+$(VENV)/.installed: python/pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e 'python[server,dev]'
+	touch $@
+
+run: venv ## start the tracking server on the embedded default (sqlite:///trackwire.db)
+	$(VENV)/bin/trackwire server
+
+$(BUF): package.json
+	npm install --no-fund --no-audit --loglevel=error
+	touch $@
+
+# googleapis' http annotations come from the googleapis-common-protos wheel.
+$(GOOGLEAPIS)/annotations.proto: $(VENV)/.installed
+	mkdir -p $(GOOGLEAPIS)
+	cp "$$($(PY) -c 'import google.api, os; print(os.path.dirname(google.api.__file__))')"/{annotations,http}.proto $(GOOGLEAPIS)/
+
+buf-tools: $(BUF) $(GOOGLEAPIS)/annotations.proto
+
+gen: buf-tools ## regenerate checked-in code (Python stubs, R bindings) from proto/
+	tools/gen_python.sh $(abspath $(PY)) $(THIRD_PARTY)
+
+check-generated: ## fail when checked-in generated code differs from proto/
+	$(MAKE) gen
+	@git add -N python/src r 2>/dev/null || true
+	@git diff --exit-code --stat -- python/src r || \
+	  { echo "generated code is stale: run 'make gen' and commit"; exit 1; }
+
+lint: buf-tools ## buf format/lint/breaking, ruff
+	$(BUF) format -d --exit-code
+	$(BUF) lint
+	@if git rev-parse -q --verify HEAD~1 >/dev/null && \
+	    git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
+	  $(BUF) breaking --against '.git#ref=HEAD~1'; \
+	else echo "buf breaking: no previous commit with a buf module; skipped"; fi
+	$(VENV)/bin/ruff check python
+
+typecheck: venv ## mypy over the Python package
+	cd python && ../$(VENV)/bin/mypy src/trackwire --ignore-missing-imports
+
+test-python: venv ## Python unit and integration tests (real server processes)
+	cd python && ../$(VENV)/bin/pytest -q
+
+conformance: venv ## cross-language conformance suite; prints a case x language matrix
+	$(VENV)/bin/pytest -q tests/conformance
+
+test: lint check-generated test-python conformance ## everything CI runs
+
+clean:
+	rm -rf build node_modules $(VENV) python/build python/dist
