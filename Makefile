@@ -8,8 +8,14 @@ BUF         := node_modules/@bufbuild/buf-linux-x64/bin/buf
 THIRD_PARTY := build/third_party
 GOOGLEAPIS  := $(THIRD_PARTY)/google/api
 
-.PHONY: help venv run gen check-generated lint typecheck test test-python conformance \
-        buf-tools clean
+.PHONY: help venv run gen gen-python check-generated lint typecheck test test-python \
+        conformance buf-tools ci-deps clean
+
+# Language fragments (mk/*.mk) extend these lists with their own targets.
+GEN_TARGETS  := gen-python
+TEST_TARGETS := lint check-generated test-python
+CI_DEPS      := venv buf-tools
+GENERATED    := python/src
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -37,14 +43,14 @@ $(GOOGLEAPIS)/annotations.proto: $(VENV)/.installed
 
 buf-tools: $(BUF) $(GOOGLEAPIS)/annotations.proto
 
-gen: buf-tools ## regenerate checked-in code (Python stubs, R bindings) from proto/
+gen-python: buf-tools
 	tools/gen_python.sh $(abspath $(PY)) $(THIRD_PARTY)
 
 check-generated: ## fail when checked-in generated code differs from proto/
 	$(MAKE) gen
-	@git add -N python/src r 2>/dev/null || true
-	@git diff --exit-code --stat -- python/src r || \
-	  { echo "generated code is stale: run 'make gen' and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
+	if ! git diff --exit-code --stat -- $(GENERATED) || [ -n "$$untracked" ]; then \
+	  echo "generated code is stale: run 'make gen' and commit $$untracked"; exit 1; fi
 
 lint: buf-tools ## buf format/lint/breaking, ruff
 	$(BUF) format -d --exit-code
@@ -64,7 +70,13 @@ test-python: venv ## Python unit and integration tests (real server processes)
 conformance: venv ## cross-language conformance suite; prints a case x language matrix
 	$(VENV)/bin/pytest -q tests/conformance
 
-test: lint check-generated test-python conformance ## everything CI runs
+-include mk/*.mk
+
+gen: $(GEN_TARGETS) ## regenerate checked-in code (Python stubs, R bindings) from proto/
+
+ci-deps: $(CI_DEPS) ## install everything the tests need (venv, buf, JVM deps, R, PostgreSQL)
+
+test: $(TEST_TARGETS) conformance ## everything CI runs
 
 clean:
 	rm -rf build node_modules $(VENV) python/build python/dist

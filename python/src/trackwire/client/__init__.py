@@ -1,0 +1,5 @@
+"""The low-level trackwire client: `TrackingClient`, one method per RPC."""
+
+from trackwire.client.tracking import Page, TrackingClient
+
+__all__ = ["Page", "TrackingClient"]

@@ -1,0 +1,390 @@
+"""The low-level client: one method per RPC of TrackingService and ArtifactService.
+
+Methods return protobuf entities (`Experiment`, `Run`, `RunInfo`, `Metric`, `FileInfo`), ids
+as strings, or `Page`s of entities for searches; failures raise `trackwire.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from trackwire import errors, limits
+from trackwire.client._transport import open_transport, resolve_tracking_uri
+from trackwire.v1 import artifact_service_pb2 as art
+from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import tracking_service_pb2 as trk
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+T = TypeVar("T")
+
+
+class Page(list, Generic[T]):
+    """One page of search results; `token` fetches the next page (empty on the last one)."""
+
+    def __init__(self, items: Iterable[T], token: str):
+        super().__init__(items)
+        self.token = token
+
+
+def _run_status(status: str | int) -> int:
+    """A RunStatus enum value from its short name ("FINISHED") or the value itself."""
+    return _enum(ent.RunStatus, "RUN_STATUS_", status)
+
+
+def _view_type(value: str | int) -> int:
+    """A ViewType enum value from its short name ("ACTIVE_ONLY") or the value itself."""
+    return _enum(ent.ViewType, "VIEW_TYPE_", value)
+
+
+def _enum(enum, prefix: str, value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return enum.Value(prefix + value.upper())
+    except ValueError:
+        names = [v.name[len(prefix) :] for v in enum.DESCRIPTOR.values if v.number]
+        raise errors.InvalidArgument(f"{value!r} is not one of {names}") from None
+
+
+def now_millis() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _tags(tags: Mapping[str, str] | Iterable | None, cls):
+    if tags is None:
+        return []
+    if isinstance(tags, Mapping):
+        return [cls(key=k, value=str(v)) for k, v in tags.items()]
+    return [t if isinstance(t, cls) else cls(key=t.key, value=t.value) for t in tags]
+
+
+class TrackingClient:
+    """A client of one tracking server (`grpc://`, `grpcs://`) or embedded store (`sqlite:///`).
+
+    With no URI, uses $TRACKWIRE_TRACKING_URI, else `sqlite:///trackwire.db` in the working
+    directory. `artifacts_destination` only matters in embedded mode (default
+    `./trackwire-artifacts`).
+    """
+
+    def __init__(
+        self, tracking_uri: str | None = None, *, artifacts_destination: str | None = None
+    ):
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self._transport = open_transport(self.tracking_uri, artifacts_destination)
+        self._tracking = self._transport.tracking
+        self._artifacts = self._transport.artifacts
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Experiments
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> str:
+        request = trk.CreateExperimentRequest(
+            name=name,
+            artifact_location=artifact_location or "",
+            tags=_tags(tags, ent.ExperimentTag),
+        )
+        return self._tracking.CreateExperiment(request).experiment_id
+
+    def get_experiment(self, experiment_id: str) -> ent.Experiment:
+        return self._tracking.GetExperiment(
+            trk.GetExperimentRequest(experiment_id=experiment_id)
+        ).experiment
+
+    def get_experiment_by_name(self, name: str) -> ent.Experiment:
+        request = trk.GetExperimentByNameRequest(experiment_name=name)
+        return self._tracking.GetExperimentByName(request).experiment
+
+    def search_experiments(
+        self,
+        filter_string: str | None = None,
+        order_by: Iterable[str] | None = None,
+        view_type: str | int = "ACTIVE_ONLY",
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[ent.Experiment]:
+        request = trk.SearchExperimentsRequest(
+            filter=filter_string or "",
+            order_by=list(order_by or ()),
+            view_type=_view_type(view_type),
+            max_results=max_results or 0,
+            page_token=page_token or "",
+        )
+        response = self._tracking.SearchExperiments(request)
+        return Page(response.experiments, response.next_page_token)
+
+    def update_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._tracking.UpdateExperiment(
+            trk.UpdateExperimentRequest(experiment_id=experiment_id, new_name=new_name)
+        )
+
+    rename_experiment = update_experiment
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._tracking.DeleteExperiment(trk.DeleteExperimentRequest(experiment_id=experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._tracking.RestoreExperiment(trk.RestoreExperimentRequest(experiment_id=experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        request = trk.SetExperimentTagRequest(
+            experiment_id=experiment_id, key=key, value=str(value)
+        )
+        self._tracking.SetExperimentTag(request)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._tracking.DeleteExperimentTag(
+            trk.DeleteExperimentTagRequest(experiment_id=experiment_id, key=key)
+        )
+
+    # Runs
+
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_name: str | None = None,
+        user_id: str | None = None,
+    ) -> ent.Run:
+        request = trk.CreateRunRequest(
+            experiment_id=experiment_id,
+            start_time=start_time if start_time is not None else now_millis(),
+            tags=_tags(tags, ent.RunTag),
+            run_name=run_name or "",
+            user_id=user_id or "",
+        )
+        return self._tracking.CreateRun(request).run
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | int | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> ent.RunInfo:
+        request = trk.UpdateRunRequest(run_id=run_id)
+        if status is not None:
+            request.status = _run_status(status)
+        if end_time is not None:
+            request.end_time = end_time
+        if run_name is not None:
+            request.run_name = run_name
+        return self._tracking.UpdateRun(request).run_info
+
+    def set_terminated(
+        self, run_id: str, status: str | int = "FINISHED", end_time: int | None = None
+    ) -> None:
+        self.update_run(
+            run_id, status=status, end_time=end_time if end_time is not None else now_millis()
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self._tracking.DeleteRun(trk.DeleteRunRequest(run_id=run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self._tracking.RestoreRun(trk.RestoreRunRequest(run_id=run_id))
+
+    def get_run(self, run_id: str) -> ent.Run:
+        return self._tracking.GetRun(trk.GetRunRequest(run_id=run_id)).run
+
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str],
+        filter_string: str | None = None,
+        run_view_type: str | int = "ACTIVE_ONLY",
+        max_results: int | None = None,
+        order_by: Iterable[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[ent.Run]:
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        request = trk.SearchRunsRequest(
+            experiment_ids=list(experiment_ids),
+            filter=filter_string or "",
+            run_view_type=_view_type(run_view_type),
+            max_results=max_results or 0,
+            order_by=list(order_by or ()),
+            page_token=page_token or "",
+        )
+        response = self._tracking.SearchRuns(request)
+        return Page(response.runs, response.next_page_token)
+
+    # Logging
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        request = trk.LogMetricRequest(
+            run_id=run_id,
+            key=key,
+            value=float(value),
+            timestamp=timestamp if timestamp is not None else now_millis(),
+            step=step or 0,
+        )
+        self._tracking.LogMetric(request)
+
+    def log_param(self, run_id: str, key: str, value) -> None:
+        self._tracking.LogParam(trk.LogParamRequest(run_id=run_id, key=key, value=str(value)))
+
+    def set_tag(self, run_id: str, key: str, value) -> None:
+        self._tracking.SetTag(trk.SetTagRequest(run_id=run_id, key=key, value=str(value)))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._tracking.DeleteTag(trk.DeleteTagRequest(run_id=run_id, key=key))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[ent.Metric] = (),
+        params: Mapping[str, str] | Iterable[ent.Param] = (),
+        tags: Mapping[str, str] | Iterable[ent.RunTag] = (),
+    ) -> None:
+        """Logs everything, in as many LogBatch requests as the server's limits need.
+
+        Params go first, then tags, then metrics, so a rejected param (write-once) fails before
+        any metric lands. Each request is atomic on the server; a batch split over several
+        requests is not.
+        """
+        for request in _batches(run_id, _tags(params, ent.Param), _tags(tags, ent.RunTag), metrics):
+            self._tracking.LogBatch(request)
+
+    def log_inputs(self, run_id: str, datasets: Iterable[ent.DatasetInput]) -> None:
+        self._tracking.LogInputs(trk.LogInputsRequest(run_id=run_id, datasets=list(datasets)))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[ent.Metric]:
+        """The whole history of a metric, in step then timestamp order (one streamed call)."""
+        request = trk.StreamMetricHistoryRequest(run_id=run_id, metric_key=key)
+        return [m for chunk in self._tracking.StreamMetricHistory(request) for m in chunk.metrics]
+
+    # Artifacts
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[ent.FileInfo]:
+        files: list[ent.FileInfo] = []
+        token = ""
+        while True:
+            request = art.ListArtifactsRequest(run_id=run_id, path=path or "", page_token=token)
+            response = self._artifacts.ListArtifacts(request)
+            files.extend(response.files)
+            token = response.next_page_token
+            if not token:
+                return files
+
+    def log_artifact(
+        self, run_id: str, local_file: str | os.PathLike, artifact_path: str | None = None
+    ) -> ent.FileInfo:
+        """Uploads one file into `artifact_path` (a directory of the run's artifacts; the root
+        when None), streamed in chunks so the file is never held in memory."""
+        local_file = Path(local_file)
+        if not local_file.is_file():
+            raise errors.InvalidArgument(f"{str(local_file)!r} is not a file")
+        destination = (
+            str(PurePosixPath(artifact_path, local_file.name)) if artifact_path else local_file.name
+        )
+        return self._upload(run_id, local_file, destination)
+
+    def _upload(self, run_id: str, local_file: Path, destination: str) -> ent.FileInfo:
+        def requests() -> Iterator[art.UploadArtifactRequest]:
+            yield art.UploadArtifactRequest(run_id=run_id, path=destination)
+            with open(local_file, "rb") as f:
+                while chunk := f.read(limits.ARTIFACT_CHUNK_SIZE):
+                    yield art.UploadArtifactRequest(data=chunk)
+
+        return self._artifacts.UploadArtifact(requests()).file_info
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike, artifact_path: str | None = None
+    ) -> None:
+        """Uploads the files of a directory tree, keeping its layout under `artifact_path`."""
+        local_dir = Path(local_dir)
+        if not local_dir.is_dir():
+            raise errors.InvalidArgument(f"{str(local_dir)!r} is not a directory")
+        for root, dirs, files in os.walk(local_dir):
+            dirs.sort()
+            for name in sorted(files):
+                local_file = Path(root, name)
+                relative = local_file.relative_to(local_dir).as_posix()
+                destination = (
+                    str(PurePosixPath(artifact_path, relative)) if artifact_path else relative
+                )
+                self._upload(run_id, local_file, destination)
+
+    def download_artifacts(self, run_id: str, path: str, dst_dir: str | os.PathLike) -> str:
+        """Downloads a file or a directory tree of a run's artifacts into `dst_dir`, streamed to
+        disk; returns the local path of what was downloaded."""
+        path = path.strip("/")
+        local = Path(dst_dir, path)
+        if path and not self._is_dir(run_id, path):
+            self._download_file(run_id, path, local)
+            return str(local)
+        local.mkdir(parents=True, exist_ok=True)
+        for entry in self.list_artifacts(run_id, path):
+            if entry.is_dir:
+                self.download_artifacts(run_id, entry.path, dst_dir)
+            else:
+                self._download_file(run_id, entry.path, Path(dst_dir, entry.path))
+        return str(local)
+
+    def _is_dir(self, run_id: str, path: str) -> bool:
+        parent = str(PurePosixPath(path).parent)
+        siblings = self.list_artifacts(run_id, "" if parent == "." else parent)
+        return any(f.path == path and f.is_dir for f in siblings)
+
+    def _download_file(self, run_id: str, path: str, local: Path) -> None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        chunks = self._artifacts.DownloadArtifact(
+            art.DownloadArtifactRequest(run_id=run_id, path=path)
+        )
+        partial = local.with_name(local.name + ".part")
+        try:
+            with open(partial, "wb") as f:
+                f.writelines(chunk.data for chunk in chunks)
+            partial.replace(local)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def delete_artifact(self, run_id: str, path: str) -> None:
+        self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
+
+
+def _batches(
+    run_id: str, params: list, tags: list, metrics: Iterable[ent.Metric]
+) -> Iterator[trk.LogBatchRequest]:
+    """LogBatch requests that each fit the per-kind and total entry limits, params first."""
+    request = trk.LogBatchRequest(run_id=run_id)
+    entries = 0
+    kinds = (
+        (params, limits.MAX_PARAMS_PER_BATCH, "params"),
+        (tags, limits.MAX_TAGS_PER_BATCH, "tags"),
+        (metrics, limits.MAX_METRICS_PER_BATCH, "metrics"),
+    )
+    for items, limit, field in kinds:
+        for item in items:
+            if len(getattr(request, field)) >= limit or entries >= limits.MAX_ENTRIES_PER_BATCH:
+                yield request
+                request = trk.LogBatchRequest(run_id=run_id)
+                entries = 0
+            getattr(request, field).append(item)
+            entries += 1
+    if entries:
+        yield request

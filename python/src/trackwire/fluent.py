@@ -1,0 +1,564 @@
+"""The fluent API: a process-wide tracking URI, current experiment and stack of active runs.
+
+    import trackwire as tw
+    tw.set_experiment("demo")
+    with tw.start_run():
+        tw.log_param("lr", 0.01)
+        tw.log_metric("loss", 0.1, step=1)
+
+Metrics are queued and sent in the background by one thread in LogBatch requests; `end_run`
+(and the `with` block, and interpreter exit) flushes them, and an error of a background send is
+raised by the next fluent call or by `end_run`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from trackwire import errors
+from trackwire.client import TrackingClient
+from trackwire.client._transport import resolve_tracking_uri
+from trackwire.client.tracking import now_millis
+from trackwire.v1 import entities_pb2 as ent
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+DEFAULT_EXPERIMENT_ID = "0"
+# Background metric flushing: send when this many points are queued, or after this long.
+FLUSH_POINTS = 1000
+FLUSH_INTERVAL_SECONDS = 0.1
+# Callers block (rather than grow memory without bound) when the server falls this far behind.
+MAX_QUEUED_POINTS = 100 * FLUSH_POINTS
+
+_lock = threading.RLock()
+_tracking_uri: str | None = None
+_client: TrackingClient | None = None
+_batcher: _MetricBatcher | None = None
+_experiment_id: str | None = None
+_active_runs: list[ActiveRun] = []
+
+
+class ActiveRun:
+    """A run started by `start_run`; a context manager that ends it (FAILED on an exception)."""
+
+    def __init__(self, run: ent.Run):
+        self.info = run.info
+        self.data = run.data
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if any(r.info.run_id == self.info.run_id for r in _active_runs):
+            end_run("FINISHED" if exc_type is None else "FAILED")
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun run_id={self.info.run_id!r} experiment_id={self.info.experiment_id!r}>"
+
+
+# Tracking URI and client
+
+
+def set_tracking_uri(uri: str) -> None:
+    """Where the fluent API logs: grpc://host:port, grpcs://host:port or sqlite:///path.db."""
+    global _tracking_uri
+    with _lock:
+        _close_client()
+        _tracking_uri = uri
+
+
+def get_tracking_uri() -> str:
+    return resolve_tracking_uri(_tracking_uri)
+
+
+def _get_client() -> TrackingClient:
+    global _client, _batcher
+    with _lock:
+        if _client is None:
+            _client = TrackingClient(get_tracking_uri())
+            _batcher = _MetricBatcher(_client)
+        return _client
+
+
+def _get_batcher() -> _MetricBatcher:
+    _get_client()
+    assert _batcher is not None
+    return _batcher
+
+
+def _close_client() -> None:
+    global _client, _batcher
+    if _batcher is not None:
+        _batcher.close()
+    if _client is not None:
+        _client.close()
+    _client = _batcher = None
+
+
+# Experiments
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> ent.Experiment:
+    """Makes an experiment current: by name (created if missing) or by id."""
+    global _experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise errors.InvalidArgument(
+            "set_experiment needs exactly one of experiment_name and experiment_id"
+        )
+    client = _get_client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(experiment_id)
+    else:
+        try:
+            experiment = client.get_experiment_by_name(experiment_name)
+        except errors.NotFound:
+            try:
+                client.create_experiment(experiment_name)
+            except errors.AlreadyExists:
+                pass  # another process created it meanwhile
+            experiment = client.get_experiment_by_name(experiment_name)
+    if experiment.lifecycle_stage == "deleted":
+        raise errors.InvalidArgument(
+            f"experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted; "
+            "restore it or choose another one"
+        )
+    _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def search_experiments(
+    filter_string: str | None = None,
+    order_by: Iterable[str] | None = None,
+    view_type: str = "ACTIVE_ONLY",
+    max_results: int | None = None,
+) -> list[ent.Experiment]:
+    """All matching experiments (every page), or the first `max_results`."""
+    client = _get_client()
+    found: list[ent.Experiment] = []
+    token = None
+    while max_results is None or len(found) < max_results:
+        page = client.search_experiments(
+            filter_string,
+            order_by,
+            view_type,
+            max_results=max_results and max_results - len(found),
+            page_token=token,
+        )
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    return found
+
+
+# Runs
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+) -> ActiveRun:
+    """Starts a run (or resumes `run_id`) and makes it active; use it as a context manager."""
+    _raise_background_error()
+    client = _get_client()
+    if _active_runs and not nested:
+        raise errors.InvalidArgument(
+            f"run {_active_runs[-1].info.run_id} is already active; end it first, or pass "
+            "nested=True to start a child run"
+        )
+    if run_id is not None:
+        client.update_run(run_id, status="RUNNING")
+        run = client.get_run(run_id)
+    else:
+        all_tags = _system_tags()
+        if run_name:
+            all_tags["mlflow.runName"] = run_name
+        if nested and _active_runs:
+            all_tags["mlflow.parentRunId"] = _active_runs[-1].info.run_id
+        all_tags.update({k: str(v) for k, v in (tags or {}).items()})
+        run = client.create_run(
+            experiment_id or _experiment_id or DEFAULT_EXPERIMENT_ID,
+            tags=all_tags,
+            run_name=run_name,
+            user_id=all_tags["mlflow.user"],
+        )
+        if "mlflow.runName" not in all_tags and run.info.run_name:
+            # The server named the run; record it like MLflow does.
+            client.set_tag(run.info.run_id, "mlflow.runName", run.info.run_name)
+    active = ActiveRun(run)
+    _active_runs.append(active)
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    return _active_runs[-1] if _active_runs else None
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """Flushes queued metrics and ends the active run. If the flush failed, the run ends FAILED
+    and the error is raised."""
+    if not _active_runs:
+        return
+    run = _active_runs.pop()
+    client = _get_client()
+    try:
+        _get_batcher().flush()
+    except errors.TrackwireError:
+        client.set_terminated(run.info.run_id, "FAILED")
+        raise
+    client.set_terminated(run.info.run_id, status)
+
+
+def get_run(run_id: str) -> ent.Run:
+    _flush()
+    return _get_client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    _raise_background_error()
+    _get_client().delete_run(run_id)
+
+
+def search_runs(
+    experiment_ids: Iterable[str] | None = None,
+    filter_string: str = "",
+    run_view_type: str = "ACTIVE_ONLY",
+    max_results: int = 100_000,
+    order_by: Iterable[str] | None = None,
+):
+    """Matching runs as a pandas DataFrame: run_id, experiment_id, status, start_time, end_time,
+    and one column per metric (`metrics.x`), param (`params.x`) and tag (`tags.x`)."""
+    try:
+        import pandas as pd
+    except ImportError as e:
+        raise ImportError(
+            "search_runs returns a pandas DataFrame: pip install 'trackwire[pandas]'"
+        ) from e
+    _flush()
+    if experiment_ids is None:
+        experiment_ids = [_experiment_id or DEFAULT_EXPERIMENT_ID]
+    client = _get_client()
+    runs: list[ent.Run] = []
+    token = None
+    while len(runs) < max_results:
+        page = client.search_runs(
+            experiment_ids,
+            filter_string,
+            run_view_type,
+            min(max_results - len(runs), 50_000),
+            order_by,
+            token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    rows = []
+    for run in runs:
+        info = run.info
+        row = {
+            "run_id": info.run_id,
+            "experiment_id": info.experiment_id,
+            "status": ent.RunStatus.Name(info.status).removeprefix("RUN_STATUS_"),
+            "artifact_uri": info.artifact_uri,
+            "start_time": pd.to_datetime(info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(info.end_time, unit="ms", utc=True)
+            if info.HasField("end_time")
+            else pd.NaT,
+        }
+        row.update({f"metrics.{m.key}": m.value for m in run.data.metrics})
+        row.update({f"params.{p.key}": p.value for p in run.data.params})
+        row.update({f"tags.{t.key}": t.value for t in run.data.tags})
+        rows.append(row)
+    columns = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    frame = pd.DataFrame(rows, columns=columns if not rows else None)
+    extra = sorted(c for c in frame.columns if c not in columns)
+    return frame[columns + extra]
+
+
+# Logging
+
+
+def log_param(key: str, value: Any) -> None:
+    _raise_background_error()
+    _get_client().log_param(_run_id(), key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _raise_background_error()
+    _get_client().log_batch(_run_id(), params={k: str(v) for k, v in params.items()})
+
+
+def set_tag(key: str, value: Any) -> None:
+    _raise_background_error()
+    _get_client().set_tag(_run_id(), key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _raise_background_error()
+    _get_client().log_batch(_run_id(), tags={k: str(v) for k, v in tags.items()})
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    """Queues one metric point; it is sent in the background (see the module docstring)."""
+    metric = ent.Metric(
+        key=key, value=float(value), step=step or 0, timestamp=timestamp or now_millis()
+    )
+    _get_batcher().add(_run_id(), [metric])
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
+    timestamp = timestamp or now_millis()
+    points = [
+        ent.Metric(key=k, value=float(v), step=step or 0, timestamp=timestamp)
+        for k, v in metrics.items()
+    ]
+    _get_batcher().add(_run_id(), points)
+
+
+def get_metric_history(key: str, run_id: str | None = None) -> list[ent.Metric]:
+    _flush()
+    return _get_client().get_metric_history(run_id or _run_id(), key)
+
+
+# Artifacts
+
+
+def log_artifact(local_path: str | os.PathLike, artifact_path: str | None = None) -> None:
+    _raise_background_error()
+    _get_client().log_artifact(_run_id(), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike, artifact_path: str | None = None) -> None:
+    _raise_background_error()
+    _get_client().log_artifacts(_run_id(), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Saves `text` as the artifact file `artifact_file` (a path in the run, e.g. "notes/a.txt")."""
+    _log_file_content(artifact_file, text.encode("utf-8"))
+
+
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
+    """Saves a dict as JSON, or as YAML when `artifact_file` ends with .yaml or .yml."""
+    if artifact_file.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError as e:
+            raise ImportError("log_dict to a .yaml file needs PyYAML: pip install pyyaml") from e
+        content = yaml.safe_dump(dict(dictionary), sort_keys=False)
+    else:
+        content = json.dumps(dictionary, indent=2)
+    _log_file_content(artifact_file, content.encode("utf-8"))
+
+
+def _log_file_content(artifact_file: str, content: bytes) -> None:
+    path = PurePosixPath(artifact_file)
+    with tempfile.TemporaryDirectory(prefix="trackwire-") as tmp:
+        local = Path(tmp, path.name)
+        local.write_bytes(content)
+        parent = str(path.parent)
+        log_artifact(local, None if parent == "." else parent)
+
+
+def list_artifacts(path: str | None = None, run_id: str | None = None) -> list[ent.FileInfo]:
+    return _get_client().list_artifacts(run_id or _run_id(), path)
+
+
+def download_artifacts(
+    artifact_path: str = "", run_id: str | None = None, dst_path: str | None = None
+) -> str:
+    """Downloads a file or directory of a run's artifacts; returns its local path."""
+    dst_path = dst_path or tempfile.mkdtemp(prefix="trackwire-download-")
+    return _get_client().download_artifacts(run_id or _run_id(), artifact_path, dst_path)
+
+
+# Internals
+
+
+def _run_id() -> str:
+    if not _active_runs:
+        # Like MLflow, logging without a run starts one.
+        start_run()
+    return _active_runs[-1].info.run_id
+
+
+def _flush() -> None:
+    if _batcher is not None:
+        _batcher.flush()
+
+
+def _raise_background_error() -> None:
+    if _batcher is not None:
+        _batcher.raise_error()
+
+
+_git_commit: str | None = None
+
+
+def _system_tags() -> dict[str, str]:
+    global _git_commit
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name here (e.g. a container without a passwd entry)
+        user = "unknown"
+    source = sys.argv[0] if sys.argv and sys.argv[0] else "<console>"
+    tags = {
+        "mlflow.user": user,
+        "mlflow.source.name": source,
+        "mlflow.source.type": "LOCAL",
+    }
+    if _git_commit is None:
+        _git_commit = _find_git_commit(
+            Path(source).resolve().parent if os.path.exists(source) else Path.cwd()
+        )
+    if _git_commit:
+        tags["mlflow.source.git.commit"] = _git_commit
+    return tags
+
+
+def _find_git_commit(directory: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            check=False,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+class _MetricBatcher:
+    """Queues metric points and sends them from one background thread in LogBatch requests."""
+
+    def __init__(self, client: TrackingClient):
+        self._client = client
+        self._cond = threading.Condition()
+        self._queue: list[tuple[str, ent.Metric]] = []
+        self._sending = False
+        self._flush_requested = False
+        self._closed = False
+        self._error: errors.TrackwireError | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: str, metrics: list[ent.Metric]) -> None:
+        with self._cond:
+            self._take_error()
+            while len(self._queue) >= MAX_QUEUED_POINTS and self._error is None:
+                self._cond.wait()
+            self._take_error()
+            self._queue.extend((run_id, m) for m in metrics)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="trackwire-metrics", daemon=True
+                )
+                self._thread.start()
+            if len(self._queue) >= FLUSH_POINTS:
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        """Returns once every queued point is stored; raises the error of a failed send."""
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            while (self._queue or self._sending) and self._error is None:
+                self._cond.wait()
+            self._flush_requested = False
+            self._take_error()
+
+    def raise_error(self) -> None:
+        with self._cond:
+            self._take_error()
+
+    def close(self) -> None:
+        """Flushes, then stops the thread. An unreported send error is raised here."""
+        try:
+            self.flush()
+        finally:
+            with self._cond:
+                self._closed = True
+                self._cond.notify_all()
+            if self._thread is not None:
+                self._thread.join()
+
+    def _take_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if self._closed and not self._queue:
+                    return
+                deadline = time.monotonic() + FLUSH_INTERVAL_SECONDS
+                while len(self._queue) < FLUSH_POINTS and not (
+                    self._flush_requested or self._closed
+                ):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+                points, self._queue = self._queue, []
+                self._sending = True
+                self._cond.notify_all()
+            try:
+                self._send(points)
+            except Exception as e:  # noqa: BLE001 -- raised by the caller's next call, never swallowed
+                error = e if isinstance(e, errors.TrackwireError) else errors.InternalError(repr(e))
+                with self._cond:
+                    self._error = self._error or error
+            finally:
+                with self._cond:
+                    self._sending = False
+                    self._cond.notify_all()
+
+    def _send(self, points: list[tuple[str, ent.Metric]]) -> None:
+        by_run: dict[str, list[ent.Metric]] = {}
+        for run_id, metric in points:
+            by_run.setdefault(run_id, []).append(metric)
+        for run_id, metrics in by_run.items():
+            self._client.log_batch(run_id, metrics=metrics)
+
+
+def _end_runs_at_exit() -> None:
+    while _active_runs:
+        try:
+            end_run()
+        except Exception as e:  # noqa: BLE001 -- exiting: say what was lost, keep ending runs
+            print(f"trackwire: could not end run at exit: {e}", file=sys.stderr)
+    try:
+        with _lock:
+            _close_client()
+    except Exception as e:  # noqa: BLE001 -- exiting: report instead of a traceback
+        print(f"trackwire: could not flush metrics at exit: {e}", file=sys.stderr)
+
+
+atexit.register(_end_runs_at_exit)

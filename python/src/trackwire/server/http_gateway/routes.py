@@ -1,0 +1,155 @@
+"""The route table, read from the services' `google.api.http` annotations.
+
+Every binding (the main rule and its additional_bindings) becomes one Starlette route under its
+annotated path and under the same path with `/api/` replaced by `/ajax-api/` (MLflow's UI
+prefix). What a handler does is decided by the RPC's shape, never by its name:
+
+- unary, `body: "*"`: the JSON body is the request message;
+- unary, no body: the query parameters are the request message (repeated fields repeat);
+- client-streaming, `body: "<bytes field>"`: the query parameters fill the first request
+  message and the raw request body follows in chunks, one message each, in that field;
+- server-streaming, `response_body: "<bytes field>"`: the response is that field's raw bytes,
+  chunk after chunk;
+- server-streaming without response_body: newline-delimited JSON, one response message a line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from google.api import annotations_pb2
+from google.protobuf import message_factory
+from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import Message
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from trackwire import limits
+from trackwire.server.http_gateway import transcode
+from trackwire.server.http_gateway.streams import (
+    read_limited_body,
+    request_chunks,
+    stream_response,
+)
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Binding:
+    verb: str
+    path: str
+    body: str
+    response_body: str
+    method: MethodDescriptor
+
+
+def bindings(service: ServiceDescriptor) -> list[Binding]:
+    """Every HTTP binding of every RPC of a service, additional_bindings included."""
+    found = []
+    for method in service.methods:
+        rule = method.GetOptions().Extensions[annotations_pb2.http]
+        for r in (rule, *rule.additional_bindings):
+            verb = r.WhichOneof("pattern")
+            if verb is None:
+                continue
+            if verb == "custom":
+                verb, path = r.custom.kind.lower(), r.custom.path
+            else:
+                path = getattr(r, verb)
+            if "{" in path:
+                raise NotImplementedError(
+                    f"{method.full_name}: path templates are not supported by the gateway ({path})"
+                )
+            found.append(Binding(verb.upper(), path, r.body, r.response_body, method))
+    return found
+
+
+def _bytes_field(method: MethodDescriptor, message_type, name: str) -> str:
+    field = message_type.fields_by_name.get(name)
+    if field is None or field.type != FieldDescriptor.TYPE_BYTES or field.is_repeated:
+        raise NotImplementedError(
+            f"{method.full_name}: the gateway streams only a singular bytes field, not '{name}'"
+        )
+    return name
+
+
+def _handler(binding: Binding, call: Callable) -> Callable:
+    method = binding.method
+    request_codec = transcode.codec_for(method.input_type)
+
+    if method.client_streaming:
+        if method.server_streaming:
+            raise NotImplementedError(f"{method.full_name}: bidirectional streams over HTTP")
+        data_field = _bytes_field(method, method.input_type, binding.body)
+        request_class = message_factory.GetMessageClass(method.input_type)
+
+        async def client_stream(request: Request) -> Response:
+            head = request_codec.from_query(request.query_params.multi_items())
+            messages = request_chunks(request, head, lambda chunk: request_class(**{data_field: chunk}))
+            response = await anyio.to_thread.run_sync(call, messages)
+            return _json(response)
+
+        return client_stream
+
+    async def read_request(request: Request) -> Message:
+        if binding.body == "*":
+            body = await read_limited_body(request, limits.MAX_REQUEST_BYTES)
+            return request_codec.from_dict(transcode.loads_body(body))
+        if binding.body:
+            raise NotImplementedError(f"{method.full_name}: body '{binding.body}' is not supported")
+        return request_codec.from_query(request.query_params.multi_items())
+
+    if method.server_streaming:
+        if binding.response_body:
+            field = _bytes_field(method, method.output_type, binding.response_body)
+
+            def encode(response: Message) -> bytes:
+                return getattr(response, field)
+
+            media_type = "application/octet-stream"
+        else:
+            response_codec = transcode.codec_for(method.output_type)
+
+            def encode(response: Message) -> bytes:
+                return transcode.dumps(response_codec.to_dict(response)) + b"\n"
+
+            media_type = "application/x-ndjson"
+
+        async def server_stream(request: Request) -> Response:
+            message = await read_request(request)
+            return await stream_response(lambda: call(message), encode, media_type)
+
+        return server_stream
+
+    async def unary(request: Request) -> Response:
+        message = await read_request(request)
+        return _json(await anyio.to_thread.run_sync(call, message))
+
+    return unary
+
+
+def _json(response: Message) -> Response:
+    return Response(transcode.message_to_json(response), media_type=JSON)
+
+
+def rpc_routes(services_by_descriptor: dict[ServiceDescriptor, object]) -> list[Route]:
+    """Routes for every annotated RPC, calling the implementation's method of the same name."""
+    routes = []
+    for descriptor, implementation in services_by_descriptor.items():
+        for binding in bindings(descriptor):
+            call = getattr(implementation, binding.method.name)
+            endpoint = _handler(binding, call)
+            for path in _prefixed(binding.path):
+                routes.append(Route(path, endpoint, methods=[binding.verb]))
+    return routes
+
+
+def _prefixed(path: str) -> list[str]:
+    """The annotated path and, for /api/ paths, the same under MLflow's /ajax-api/."""
+    if path.startswith("/api/"):
+        return [path, "/ajax-api/" + path[len("/api/") :]]
+    return [path]

@@ -1,0 +1,330 @@
+"""JSON <-> protobuf transcoding in MLflow's dialect, driven by message descriptors.
+
+protobuf's json_format differs from what MLflow clients send and read: it writes int64 as
+strings and enums by their full names (RUN_STATUS_RUNNING), and it is pure Python and slow.
+This module walks precompiled per-message field tables instead:
+
+- field names are the proto (snake_case) names; camelCase json names are accepted on input;
+- int64 values are JSON numbers; numeric strings are accepted on input, as protobuf allows;
+- enum values are written without their type prefix (RunStatus RUN_STATUS_RUNNING -> "RUNNING",
+  ViewType VIEW_TYPE_ALL -> "ALL"), and both forms (and numbers) are accepted on input;
+- NaN and +/-Infinity doubles are written "NaN", "Infinity", "-Infinity" (what MLflow's own
+  server writes and its clients parse); on input the strings and the bare JSON literals that
+  Python's json module emits are both accepted;
+- unknown fields are ignored, as MLflow does;
+- on output, repeated fields are written when non-empty, fields with presence when set,
+  strings and enums when not empty/unspecified, and numbers and booleans always (MLflow's
+  server sets them explicitly, and clients index `file_info["is_dir"]` directly). Empty
+  strings are left out so an empty `next_page_token` reads as "no more pages".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf import message_factory
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from trackwire.errors import InvalidArgument
+
+_INT_RANGES = {
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+}
+_FLOATS = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
+_SPECIAL_FLOATS_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+# Field kinds, decided once per field.
+_INT, _FLOAT, _BOOL, _STRING, _BYTES, _ENUM, _MESSAGE = range(7)
+
+
+def _kind(field: FieldDescriptor) -> int:
+    if field.type in _INT_RANGES:
+        return _INT
+    if field.type in _FLOATS:
+        return _FLOAT
+    return {
+        FieldDescriptor.TYPE_BOOL: _BOOL,
+        FieldDescriptor.TYPE_STRING: _STRING,
+        FieldDescriptor.TYPE_BYTES: _BYTES,
+        FieldDescriptor.TYPE_ENUM: _ENUM,
+        FieldDescriptor.TYPE_MESSAGE: _MESSAGE,
+    }[field.type]
+
+
+def _enum_prefix(enum: EnumDescriptor) -> str:
+    """RunStatus -> "RUN_STATUS_": the prefix buf's lint makes every value carry."""
+    snake = "".join("_" + c if c.isupper() and i else c for i, c in enumerate(enum.name))
+    return snake.upper() + "_"
+
+
+class _Enum:
+    """MLflow names of one enum: full names minus the type prefix."""
+
+    def __init__(self, enum: EnumDescriptor):
+        prefix = _enum_prefix(enum)
+        self.name_of: dict[int, str] = {}
+        self.number_of: dict[str, int] = {}
+        for value in enum.values:
+            short = value.name[len(prefix) :] if value.name.startswith(prefix) else value.name
+            self.name_of[value.number] = short
+            self.number_of[short] = value.number
+            self.number_of[value.name] = value.number
+        self.full_name = enum.full_name
+
+
+class _Field:
+    __slots__ = ("name", "kind", "repeated", "presence", "codec", "enum", "int_range", "desc")
+
+    def __init__(self, field: FieldDescriptor):
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            raise NotImplementedError(f"map field {field.full_name} is not supported by the gateway")
+        self.desc = field
+        self.name = field.name
+        self.kind = _kind(field)
+        self.repeated = field.is_repeated
+        self.presence = field.has_presence and not self.repeated
+        self.codec: MessageCodec | None = None  # filled lazily: types may be recursive
+        self.enum = _Enum(field.enum_type) if self.kind == _ENUM else None
+        self.int_range = _INT_RANGES.get(field.type)
+
+
+class MessageCodec:
+    """Converts one message type to and from MLflow-style JSON values."""
+
+    def __init__(self, descriptor: Descriptor):
+        self.descriptor = descriptor
+        self.message_class = message_factory.GetMessageClass(descriptor)
+        self.fields = [_Field(f) for f in descriptor.fields]
+        self.by_name: dict[str, _Field] = {}
+        for field in self.fields:
+            self.by_name[field.desc.json_name] = field
+            self.by_name[field.name] = field
+
+    def sub(self, field: _Field) -> MessageCodec:
+        if field.codec is None:
+            field.codec = codec_for(field.desc.message_type)
+        return field.codec
+
+    # --- output --------------------------------------------------------------------------
+
+    def to_dict(self, message: Message) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            value = getattr(message, f.name)
+            if f.repeated:
+                if value:
+                    out[f.name] = [self._out_value(f, v) for v in value]
+            elif f.presence:
+                if message.HasField(f.name):
+                    out[f.name] = self._out_value(f, value)
+            elif f.kind in (_STRING, _BYTES, _ENUM):
+                if value:
+                    out[f.name] = self._out_value(f, value)
+            else:
+                out[f.name] = self._out_value(f, value)
+        return out
+
+    def _out_value(self, f: _Field, value: Any) -> Any:
+        kind = f.kind
+        if kind == _FLOAT:
+            if math.isfinite(value):
+                return value
+            return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        if kind == _MESSAGE:
+            return self.sub(f).to_dict(value)
+        if kind == _ENUM:
+            return f.enum.name_of.get(value, value)  # type: ignore[union-attr]
+        if kind == _BYTES:
+            return base64.b64encode(value).decode("ascii")
+        return value
+
+    # --- input ---------------------------------------------------------------------------
+
+    def from_dict(self, data: Any) -> Message:
+        """The message for a decoded JSON object; InvalidArgument names the offending field."""
+        kwargs = self._kwargs(data, "")
+        try:
+            return self.message_class(**kwargs)
+        except (TypeError, ValueError) as e:  # defensive: _kwargs validates types and ranges
+            raise InvalidArgument(f"Invalid request: {e}") from e
+
+    def _kwargs(self, data: Any, path: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            where = f"field '{path}'" if path else "the request body"
+            raise InvalidArgument(f"Invalid value for {where}: expected a JSON object")
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            f = self.by_name.get(key)
+            if f is None or value is None:
+                continue  # unknown fields are ignored; null means "not set"
+            name = f"{path}.{f.name}" if path else f.name
+            if f.repeated:
+                if not isinstance(value, list):
+                    raise InvalidArgument(f"Invalid value for field '{name}': expected a JSON array")
+                kwargs[f.name] = [self._in_value(f, v, f"{name}[{i}]") for i, v in enumerate(value)]
+            else:
+                kwargs[f.name] = self._in_value(f, value, name)
+        return kwargs
+
+    def _in_value(self, f: _Field, value: Any, name: str) -> Any:
+        kind = f.kind
+        if kind == _STRING:
+            if isinstance(value, str):
+                return value
+        elif kind == _FLOAT:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, str):
+                if value in _SPECIAL_FLOATS_IN:
+                    return _SPECIAL_FLOATS_IN[value]
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+        elif kind == _INT:
+            number = _as_int(value)
+            if number is not None:
+                low, high = f.int_range  # type: ignore[misc]
+                if low <= number <= high:
+                    return number
+                raise InvalidArgument(
+                    f"Invalid value for field '{name}': {value} is out of range [{low}, {high}]"
+                )
+        elif kind == _MESSAGE:
+            return self.sub(f)._kwargs(value, name)
+        elif kind == _BOOL:
+            if isinstance(value, bool):
+                return value
+        elif kind == _ENUM:
+            enum = f.enum
+            if isinstance(value, str) and value in enum.number_of:  # type: ignore[union-attr]
+                return enum.number_of[value]  # type: ignore[union-attr]
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value  # proto3 enums are open: unknown numbers are kept
+            names = ", ".join(n for n in enum.name_of.values() if not n.endswith("UNSPECIFIED"))  # type: ignore[union-attr]
+            raise InvalidArgument(
+                f"Invalid value for field '{name}': {value!r} is not one of {names}"
+            )
+        elif kind == _BYTES:
+            if isinstance(value, str):
+                try:
+                    return base64.b64decode(value, validate=True)
+                except binascii.Error:
+                    pass
+        raise InvalidArgument(
+            f"Invalid value for field '{name}': {value!r} is not a valid {_type_name(f)}"
+        )
+
+    def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
+        """The message for URL query parameters; repeated fields take every occurrence."""
+        data: dict[str, Any] = {}
+        for key, raw in items:
+            f = self.by_name.get(key)
+            if f is None:
+                continue
+            if f.kind == _MESSAGE:
+                raise InvalidArgument(f"Field '{f.name}' cannot be given as a query parameter")
+            value = _query_scalar(f, raw)
+            if f.repeated:
+                data.setdefault(f.name, []).append(value)
+            else:
+                data.setdefault(f.name, value)  # the first occurrence wins, as in MLflow
+        return self.from_dict(data)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                number = float(value)  # protobuf's JSON also accepts "1e3"
+            except ValueError:
+                return None
+            return int(number) if number.is_integer() else None
+    return None
+
+
+def _query_scalar(f: _Field, raw: str) -> Any:
+    """Query values are strings; only booleans need translating before from_dict."""
+    if f.kind == _BOOL:
+        lowered = raw.lower()
+        if lowered not in ("true", "false"):
+            raise InvalidArgument(
+                f"Invalid value for field '{f.name}': {raw!r} must be 'true' or 'false'"
+            )
+        return lowered == "true"
+    return raw
+
+
+def _type_name(f: _Field) -> str:
+    return {
+        _INT: "integer",
+        _FLOAT: "number",
+        _BOOL: "boolean",
+        _STRING: "string",
+        _BYTES: "base64 string",
+        _MESSAGE: "object",
+    }.get(f.kind, "value")
+
+
+_CODECS: dict[str, MessageCodec] = {}
+
+
+def codec_for(descriptor: Descriptor) -> MessageCodec:
+    codec = _CODECS.get(descriptor.full_name)
+    if codec is None:
+        codec = _CODECS[descriptor.full_name] = MessageCodec(descriptor)
+    return codec
+
+
+def message_to_json(message: Message) -> bytes:
+    """The MLflow-style JSON body of a response message."""
+    return dumps(codec_for(message.DESCRIPTOR).to_dict(message))
+
+
+def json_to_message(body: bytes, message_class: type[Message]) -> Message:
+    """The request message for a JSON body; an empty body is an empty message."""
+    return codec_for(message_class.DESCRIPTOR).from_dict(loads_body(body))
+
+
+def loads_body(body: bytes) -> Any:
+    """Decodes a request body, accepting bare NaN/Infinity as Python's json module writes them.
+
+    An empty body is an empty object, and a body that decodes to a string is decoded again:
+    older MLflow clients double-encode their JSON, and MLflow's server accepts both.
+    """
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+        if isinstance(data, str):
+            data = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"Malformed JSON in the request body: {e}") from e
+    return data
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()

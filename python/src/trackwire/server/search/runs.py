@@ -1,0 +1,247 @@
+"""SearchRuns: MLflow's run filter and order_by turned into one keyset-paged SELECT.
+
+How a metric/param/tag condition is joined matters at 100,000 runs. Each one is an
+uncorrelated `runs.run_id IN (SELECT run_id FROM <table> WHERE key = ? AND value <op> ?)`:
+SQLite evaluates the subquery once, driven by the (key, value) index, into a
+temporary b-tree, then either probes it per candidate run or walks it and fetches
+runs by primary key — whichever its planner finds cheaper. A correlated EXISTS
+instead runs one primary-key probe per candidate run and cannot use the value
+index, and an inner JOIN per condition forces the planner to pick a join order
+and loses the ability to use the runs index for the ORDER BY. Measured on 100,000
+runs (see the report of the change), IN was the fastest for selective conditions
+and no slower for unselective ones.
+
+Sort keys on metrics/params/tags are LEFT JOINs on the (run_id, key) primary key,
+one per order_by clause, preceded by a "missing" rank so runs without the key sort
+last in both directions (and, for metrics, NaN after numbers and before missing),
+as in MLflow.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Callable, Sequence
+
+from sqlalchemy import and_, case, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from trackwire import limits
+from trackwire.server.search import patterns
+from trackwire.server.search.grammar import (
+    ATTRIBUTE,
+    METRIC,
+    PARAM,
+    TAG,
+    Comparison,
+    FilterContext,
+    Identifier,
+    parse_filter,
+    parse_order_by,
+)
+from trackwire.server.search.keyset import (
+    SearchPlan,
+    SortColumn,
+    check_max_results,
+    lifecycle_stages,
+)
+from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store.schema import latest_metrics, params, runs, tags
+
+NUMERIC_COMPARATORS: dict[str, Callable] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+STRING_COMPARATORS: dict[str, Callable] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "LIKE": patterns.like,
+    "ILIKE": patterns.ilike,
+}
+_PRESENCE_COMPARATORS = ("IS NULL", "IS NOT NULL")
+
+_STRING_ATTRIBUTES = ("run_id", "run_name", "status", "user_id", "artifact_uri", "lifecycle_stage")
+_NUMERIC_ATTRIBUTES = ("start_time", "end_time")
+# MLflow's aliases of attribute names.
+_ATTRIBUTE_ALIASES = {
+    "created": "start_time",
+    "Created": "start_time",
+    "run name": "run_name",
+    "Run name": "run_name",
+    "Run Name": "run_name",
+}
+_ORDERABLE_ATTRIBUTES = (*_STRING_ATTRIBUTES, *_NUMERIC_ATTRIBUTES, "experiment_id")
+
+_ENTITY_TABLES = {PARAM: params, TAG: tags}
+_ENTITY_NAMES = {METRIC: "metrics", PARAM: "params", TAG: "tags", ATTRIBUTE: "attributes"}
+
+class RunSearchPlan(SearchPlan):
+    """One page of SearchRuns: `.statement` selects `runs.c.*` then sort-key columns."""
+
+
+def plan_run_search(
+    *,
+    experiment_ids: list[int],
+    filter_string: str,
+    order_by: Sequence[str],
+    view_type: int,
+    max_results: int,
+    page_token: str,
+) -> RunSearchPlan:
+    page_size = check_max_results(
+        max_results,
+        default=limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS,
+        maximum=limits.MAX_SEARCH_RUNS_MAX_RESULTS,
+        limit_name="LIMIT_MAX_SEARCH_RUNS_MAX_RESULTS",
+    )
+    stages = lifecycle_stages(view_type)
+    context = FilterContext("filter", filter_string)
+    conditions = [_condition(context, comparison) for comparison in parse_filter(filter_string)]
+    from_clause, sort_columns = _order(order_by)
+    base = (
+        select(*runs.c)
+        .select_from(from_clause)
+        .where(
+            runs.c.experiment_id.in_([int(experiment_id) for experiment_id in experiment_ids]),
+            runs.c.lifecycle_stage.in_(stages),
+            *conditions,
+        )
+    )
+    fingerprint = query_fingerprint(
+        "runs", sorted(int(e) for e in experiment_ids), filter_string, list(order_by), stages
+    )
+    return RunSearchPlan(
+        base=base,
+        sort_columns=sort_columns,
+        max_results=page_size,
+        fingerprint=fingerprint,
+        page_token_text=page_token,
+    )
+
+
+def _condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
+    identifier = comparison.identifier
+    if identifier.entity == METRIC:
+        compare = _comparator(context, comparison, NUMERIC_COMPARATORS)
+        value = float(_number(context, comparison))
+        # NaN is stored as NULL, and NULL compares as unknown: NaN never matches.
+        return _run_has(latest_metrics, identifier.key, compare(latest_metrics.c.value, value))
+    if identifier.entity in _ENTITY_TABLES:
+        table = _ENTITY_TABLES[identifier.entity]
+        if comparison.comparator == "IS NULL":
+            return runs.c.run_id.not_in(select(table.c.run_id).where(table.c.key == identifier.key))
+        if comparison.comparator == "IS NOT NULL":
+            return _run_has(table, identifier.key)
+        compare = _comparator(
+            context, comparison, STRING_COMPARATORS, extra=_PRESENCE_COMPARATORS
+        )
+        return _run_has(table, identifier.key, compare(table.c.value, _string(context, comparison)))
+    name = _attribute(context, identifier, (*_STRING_ATTRIBUTES, *_NUMERIC_ATTRIBUTES))
+    column = runs.c[name]
+    if name in _NUMERIC_ATTRIBUTES:
+        compare = _comparator(context, comparison, NUMERIC_COMPARATORS)
+        return compare(column, _number(context, comparison))
+    if name == "run_id" and comparison.comparator in ("IN", "NOT IN"):
+        values = list(comparison.value)
+        return column.in_(values) if comparison.comparator == "IN" else column.not_in(values)
+    compare = _comparator(
+        context, comparison, STRING_COMPARATORS, extra=("IN", "NOT IN") if name == "run_id" else ()
+    )
+    return compare(column, _string(context, comparison))
+
+
+def _run_has(table, key: str, *criteria: ColumnElement) -> ColumnElement:
+    """Runs with a row of `table` for `key` meeting `criteria` (see the module docstring)."""
+    return runs.c.run_id.in_(select(table.c.run_id).where(table.c.key == key, *criteria))
+
+
+def _comparator(
+    context: FilterContext,
+    comparison: Comparison,
+    allowed: dict[str, Callable],
+    extra: Sequence[str] = (),
+) -> Callable:
+    if comparison.comparator in allowed:
+        return allowed[comparison.comparator]
+    identifier = comparison.identifier
+    names = ", ".join([*allowed, *extra])
+    raise context.fail(
+        comparison.position,
+        f"comparator {comparison.comparator} is not supported for {identifier.text}; "
+        f"use one of {names}",
+    )
+
+
+def _number(context: FilterContext, comparison: Comparison) -> int | float:
+    if not comparison.value_is_number:
+        raise context.fail(
+            comparison.position,
+            f"{comparison.identifier.text} is numeric and compares with a number, "
+            f"not the string {comparison.value!r}",
+        )
+    return comparison.value
+
+
+def _string(context: FilterContext, comparison: Comparison) -> str:
+    if comparison.value_is_number:
+        raise context.fail(
+            comparison.position,
+            f"{comparison.identifier.text} compares with a quoted string, "
+            f"not the number {comparison.value!r} (write '{comparison.value}')",
+        )
+    return comparison.value
+
+
+def _attribute(context: FilterContext, identifier: Identifier, valid: Sequence[str]) -> str:
+    name = _ATTRIBUTE_ALIASES.get(identifier.key, identifier.key)
+    if name not in valid:
+        raise context.fail(
+            identifier.position,
+            f"unknown attribute {identifier.key!r}; valid attributes are {', '.join(valid)}",
+        )
+    return name
+
+
+def _order(order_by: Sequence[str]):
+    """The FROM clause (runs plus one LEFT JOIN per entity sort key) and the total order."""
+    from_clause = runs
+    sort_columns: list[SortColumn] = []
+    seen: set[tuple[str, str]] = set()
+    for index, clause in enumerate(order_by):
+        term = parse_order_by(clause)
+        identifier = term.identifier
+        context = FilterContext("order_by clause", clause)
+        if identifier.entity == ATTRIBUTE:
+            key = _attribute(context, identifier, _ORDERABLE_ATTRIBUTES)
+        else:
+            key = identifier.key
+        if (identifier.entity, key) in seen:
+            raise context.fail(None, f"{identifier.text} appears more than once in order_by")
+        seen.add((identifier.entity, key))
+
+        if identifier.entity == ATTRIBUTE:
+            column = runs.c[key]
+            if column.nullable:
+                sort_columns.append(SortColumn(case((column.is_(None), 1), else_=0), True))
+            sort_columns.append(SortColumn(column, term.ascending))
+            continue
+        table = latest_metrics if identifier.entity == METRIC else _ENTITY_TABLES[identifier.entity]
+        joined = table.alias(f"order_{index}")
+        from_clause = from_clause.outerjoin(
+            joined, and_(joined.c.run_id == runs.c.run_id, joined.c.key == identifier.key)
+        )
+        if identifier.entity == METRIC:
+            missing = case((joined.c.run_id.is_(None), 2), (joined.c.value.is_(None), 1), else_=0)
+        else:
+            missing = case((joined.c.run_id.is_(None), 1), else_=0)
+        sort_columns.append(SortColumn(missing, True))
+        sort_columns.append(SortColumn(joined.c.value, term.ascending))
+
+    if (ATTRIBUTE, "start_time") not in seen:
+        sort_columns.append(SortColumn(runs.c.start_time, False))
+    if (ATTRIBUTE, "run_id") not in seen:
+        sort_columns.append(SortColumn(runs.c.run_id, True))
+    return from_clause, sort_columns

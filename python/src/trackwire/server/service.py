@@ -1,0 +1,245 @@
+"""The tracking service: one method per RPC, protobuf request in, response out.
+
+Both wires call these methods: the gRPC servicer adapter and the HTTP/JSON
+gateway. Validation happens here, before the store is touched; errors are
+trackwire.errors exceptions that each wire maps to its own codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from trackwire import limits
+from trackwire.server import validation
+from trackwire.server.artifacts.locations import ArtifactLocations
+from trackwire.server.store.sql_store import ACTIVE, DELETED, SqlStore, now_millis
+from trackwire.v1 import entities_pb2 as pb
+from trackwire.v1 import tracking_service_pb2 as rpc
+
+_HISTORY_CHUNK = 10_000
+
+
+def _run_id(request) -> str:
+    """MLflow clients send the deprecated run_uuid beside (or instead of) run_id."""
+    return validation.require(
+        request.run_id or getattr(request, "run_uuid", ""), "run_id"
+    )
+
+
+class TrackingService:
+    def __init__(self, store: SqlStore, locations: ArtifactLocations):
+        self.store = store
+        self.locations = locations
+
+    # -- experiments -----------------------------------------------------------
+
+    def CreateExperiment(self, request: rpc.CreateExperimentRequest) -> rpc.CreateExperimentResponse:
+        validation.experiment_name(request.name)
+        for tag in request.tags:
+            validation.tag(tag.key, tag.value, "experiment tag")
+        if request.artifact_location:
+            self.locations.check_experiment_location(request.artifact_location)
+
+        def location_for(experiment_id: str) -> str:
+            return request.artifact_location or self.locations.default_experiment_location(
+                experiment_id
+            )
+
+        experiment_id = self.store.create_experiment(request.name, location_for, request.tags)
+        return rpc.CreateExperimentResponse(experiment_id=experiment_id)
+
+    def SearchExperiments(
+        self, request: rpc.SearchExperimentsRequest
+    ) -> rpc.SearchExperimentsResponse:
+        experiments, token = self.store.search_experiments(
+            request.filter,
+            list(request.order_by),
+            request.view_type,
+            request.max_results,
+            request.page_token,
+        )
+        return rpc.SearchExperimentsResponse(experiments=experiments, next_page_token=token)
+
+    def GetExperiment(self, request: rpc.GetExperimentRequest) -> rpc.GetExperimentResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        return rpc.GetExperimentResponse(experiment=self.store.get_experiment(request.experiment_id))
+
+    def GetExperimentByName(
+        self, request: rpc.GetExperimentByNameRequest
+    ) -> rpc.GetExperimentByNameResponse:
+        validation.require(request.experiment_name, "experiment_name")
+        return rpc.GetExperimentByNameResponse(
+            experiment=self.store.get_experiment_by_name(request.experiment_name)
+        )
+
+    def DeleteExperiment(self, request: rpc.DeleteExperimentRequest) -> rpc.DeleteExperimentResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        self.store.set_experiment_lifecycle(request.experiment_id, DELETED)
+        return rpc.DeleteExperimentResponse()
+
+    def RestoreExperiment(
+        self, request: rpc.RestoreExperimentRequest
+    ) -> rpc.RestoreExperimentResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        self.store.set_experiment_lifecycle(request.experiment_id, ACTIVE)
+        return rpc.RestoreExperimentResponse()
+
+    def UpdateExperiment(self, request: rpc.UpdateExperimentRequest) -> rpc.UpdateExperimentResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        validation.require(request.new_name, "new_name")
+        validation.experiment_name(request.new_name)
+        self.store.rename_experiment(request.experiment_id, request.new_name)
+        return rpc.UpdateExperimentResponse()
+
+    def SetExperimentTag(self, request: rpc.SetExperimentTagRequest) -> rpc.SetExperimentTagResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        validation.tag(request.key, request.value, "experiment tag")
+        self.store.set_experiment_tag(request.experiment_id, request.key, request.value)
+        return rpc.SetExperimentTagResponse()
+
+    def DeleteExperimentTag(
+        self, request: rpc.DeleteExperimentTagRequest
+    ) -> rpc.DeleteExperimentTagResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        validation.require(request.key, "key")
+        self.store.delete_experiment_tag(request.experiment_id, request.key)
+        return rpc.DeleteExperimentTagResponse()
+
+    # -- runs ------------------------------------------------------------------
+
+    def CreateRun(self, request: rpc.CreateRunRequest) -> rpc.CreateRunResponse:
+        for tag in request.tags:
+            validation.tag(tag.key, tag.value)
+        if len(request.run_name) > limits.MAX_KEY_LENGTH:
+            validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        run = self.store.create_run(
+            request.experiment_id or "0",
+            request.user_id,
+            request.run_name,
+            request.start_time or now_millis(),
+            request.tags,
+            lambda experiment: experiment.artifact_location,
+        )
+        return rpc.CreateRunResponse(run=run)
+
+    def UpdateRun(self, request: rpc.UpdateRunRequest) -> rpc.UpdateRunResponse:
+        run_id = _run_id(request)
+        if request.HasField("status") and request.status not in pb.RunStatus.values():
+            raise validation.InvalidArgument(f"Invalid run status {request.status}.")
+        if request.HasField("run_name"):
+            validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        info = self.store.update_run(
+            run_id,
+            request.status if request.HasField("status") and request.status else None,
+            request.end_time if request.HasField("end_time") else None,
+            request.run_name if request.HasField("run_name") else None,
+        )
+        return rpc.UpdateRunResponse(run_info=info)
+
+    def DeleteRun(self, request: rpc.DeleteRunRequest) -> rpc.DeleteRunResponse:
+        self.store.set_run_lifecycle(_run_id(request), DELETED)
+        return rpc.DeleteRunResponse()
+
+    def RestoreRun(self, request: rpc.RestoreRunRequest) -> rpc.RestoreRunResponse:
+        self.store.set_run_lifecycle(_run_id(request), ACTIVE)
+        return rpc.RestoreRunResponse()
+
+    def GetRun(self, request: rpc.GetRunRequest) -> rpc.GetRunResponse:
+        return rpc.GetRunResponse(run=self.store.get_run(_run_id(request)))
+
+    def SearchRuns(self, request: rpc.SearchRunsRequest) -> rpc.SearchRunsResponse:
+        runs, token = self.store.search_runs(
+            list(request.experiment_ids),
+            request.filter,
+            request.run_view_type,
+            request.max_results,
+            list(request.order_by),
+            request.page_token,
+        )
+        return rpc.SearchRunsResponse(runs=runs, next_page_token=token)
+
+    # -- logging ---------------------------------------------------------------
+
+    def LogMetric(self, request: rpc.LogMetricRequest) -> rpc.LogMetricResponse:
+        run_id = _run_id(request)
+        validation.key(request.key, "metric")
+        metric = pb.Metric(
+            key=request.key, value=request.value, timestamp=request.timestamp, step=request.step
+        )
+        self.store.log_batch(run_id, [metric], {}, {})
+        return rpc.LogMetricResponse()
+
+    def LogParam(self, request: rpc.LogParamRequest) -> rpc.LogParamResponse:
+        run_id = _run_id(request)
+        validation.param(request.key, request.value)
+        self.store.log_batch(run_id, [], {request.key: request.value}, {})
+        return rpc.LogParamResponse()
+
+    def SetTag(self, request: rpc.SetTagRequest) -> rpc.SetTagResponse:
+        run_id = _run_id(request)
+        validation.tag(request.key, request.value)
+        self.store.log_batch(run_id, [], {}, {request.key: request.value})
+        return rpc.SetTagResponse()
+
+    def DeleteTag(self, request: rpc.DeleteTagRequest) -> rpc.DeleteTagResponse:
+        run_id = _run_id(request)
+        validation.require(request.key, "key")
+        self.store.delete_tag(run_id, request.key)
+        return rpc.DeleteTagResponse()
+
+    def LogBatch(self, request: rpc.LogBatchRequest) -> rpc.LogBatchResponse:
+        run_id = _run_id(request)
+        validation.batch_sizes(len(request.metrics), len(request.params), len(request.tags))
+        for metric in request.metrics:
+            validation.key(metric.key, "metric")
+        for param in request.params:
+            validation.param(param.key, param.value)
+        for tag in request.tags:
+            validation.tag(tag.key, tag.value)
+        params = validation.distinct_param_values((p.key, p.value) for p in request.params)
+        tags = {tag.key: tag.value for tag in request.tags}
+        self.store.log_batch(run_id, request.metrics, params, tags)
+        return rpc.LogBatchResponse()
+
+    def LogInputs(self, request: rpc.LogInputsRequest) -> rpc.LogInputsResponse:
+        run_id = _run_id(request)
+        for dataset_input in request.datasets:
+            dataset = dataset_input.dataset
+            validation.require(dataset.name, "dataset.name")
+            validation.require(dataset.digest, "dataset.digest")
+            validation.require(dataset.source_type, "dataset.source_type")
+            validation.require(dataset.source, "dataset.source")
+            validation.value_length(dataset.name, "dataset.name", 500)
+            validation.value_length(dataset.digest, "dataset.digest", 36)
+            validation.value_length(dataset.source_type, "dataset.source_type", 36)
+            for tag in dataset_input.tags:
+                validation.tag(tag.key, tag.value, "input tag")
+        self.store.log_inputs(run_id, request.datasets)
+        return rpc.LogInputsResponse()
+
+    # -- metric history --------------------------------------------------------
+
+    def GetMetricHistory(self, request: rpc.GetMetricHistoryRequest) -> rpc.GetMetricHistoryResponse:
+        run_id = _run_id(request)
+        validation.require(request.metric_key, "metric_key")
+        metrics, token = self.store.get_metric_history(
+            run_id, request.metric_key, request.page_token, request.max_results
+        )
+        return rpc.GetMetricHistoryResponse(metrics=metrics, next_page_token=token)
+
+    def StreamMetricHistory(
+        self, request: rpc.StreamMetricHistoryRequest
+    ) -> Iterator[rpc.StreamMetricHistoryResponse]:
+        run_id = _run_id(request)
+        validation.require(request.metric_key, "metric_key")
+        chunks = self.store.stream_metric_history(run_id, request.metric_key, _HISTORY_CHUNK)
+        # Fail before the first message when the run is unknown.
+        first = next(chunks, None)
+        return _history_stream(first, chunks)
+
+
+def _history_stream(first, chunks) -> Iterator[rpc.StreamMetricHistoryResponse]:
+    if first:
+        yield rpc.StreamMetricHistoryResponse(metrics=first)
+    for chunk in chunks:
+        yield rpc.StreamMetricHistoryResponse(metrics=chunk)

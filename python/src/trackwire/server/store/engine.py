@@ -1,0 +1,86 @@
+"""Engines for the backend store URI, and schema upgrades through Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from trackwire.errors import InvalidArgument
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was upgraded by a newer trackwire than this one."""
+
+
+def create_store_engine(uri: str) -> Engine:
+    """An engine for `sqlite:///path` or `postgresql://...`, tuned for the store."""
+    if uri.startswith("sqlite:"):
+        return _sqlite_engine(uri)
+    if uri.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
+        uri = uri.replace("postgres://", "postgresql://", 1)
+        if uri.startswith("postgresql://"):
+            uri = "postgresql+psycopg://" + uri[len("postgresql://") :]
+        return create_engine(uri, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    raise InvalidArgument(
+        f"Unsupported backend store URI {uri!r}: use sqlite:///path or postgresql://..."
+    )
+
+
+def _sqlite_engine(uri: str) -> Engine:
+    path = uri.split(":///", 1)[1] if ":///" in uri else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # One connection per checkout: SQLite connections are cheap, and WAL lets
+    # readers run beside the single writer.
+    engine = create_engine(uri, poolclass=NullPool, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _tune(dbapi_connection, _record):
+        # Manage transactions ourselves (BEGIN IMMEDIATE for writes) rather than
+        # pysqlite's implicit ones.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode loses nothing when the process crashes; only an OS
+        # crash or power loss can drop the last commits (see --durability).
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Creates or upgrades the schema to the newest migration this version knows."""
+    config = _alembic_config(engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaTooNew(
+            f"The database schema is at revision {current!r}, newer than this trackwire "
+            f"knows (newest: {head!r}). Upgrade trackwire before serving this database."
+        )
+    if current != head:
+        command.upgrade(config, "head")

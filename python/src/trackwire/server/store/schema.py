@@ -1,0 +1,163 @@
+"""The relational schema of the tracking store (SQLAlchemy Core).
+
+The same tables serve SQLite (embedded default) and PostgreSQL (scale-out).
+Alembic migrations in `migrations/` create and upgrade them; this module is the
+current shape that the store's queries are written against.
+
+NaN metric values are stored as NULL: SQLite cannot store NaN, and NULL keeps
+NaN out of every numeric comparison in searches, as MLflow's semantics want.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+_AUTO_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", _AUTO_ID, primary_key=True, autoincrement=True),
+    Column("name", String(500), nullable=False, unique=True),
+    Column("artifact_location", Text, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id",
+        _AUTO_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column(
+        "experiment_id",
+        _AUTO_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("run_name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False),
+    # RunStatus names without the enum prefix: RUNNING, FINISHED, ...
+    Column("status", String(20), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("artifact_uri", Text, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Column("deleted_time", BigInteger, nullable=True),
+    Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_params_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_tags_key_value", "key", "value"),
+)
+
+# The full, append-only history of every metric.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", _AUTO_ID, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float(precision=53), nullable=True),  # NULL is NaN
+    Index("ix_metrics_run_key_step", "run_id", "key", "step", "timestamp"),
+)
+
+# The latest point of each metric of each run (highest step, then timestamp):
+# what GetRun and searches read, so they never scan the history.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float(precision=53), nullable=True),  # NULL is NaN
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_id", _AUTO_ID, primary_key=True, autoincrement=True),
+    Column(
+        "experiment_id",
+        _AUTO_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+    Index("ux_datasets_experiment_name_digest", "experiment_id", "name", "digest", unique=True),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("input_id", _AUTO_ID, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "dataset_id",
+        _AUTO_ID,
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Index("ux_run_inputs_run_dataset", "run_id", "dataset_id", unique=True),
+)
+
+input_tags = Table(
+    "input_tags",
+    metadata,
+    Column(
+        "input_id",
+        _AUTO_ID,
+        ForeignKey("run_inputs.input_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,725 @@
+"""The tracking store: experiments, runs and what is logged to them, in SQL.
+
+SQLAlchemy Core over SQLite (embedded default) or PostgreSQL. Entities come back
+as protobuf messages, which is what both wires send. Every write is one
+transaction: a request is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from trackwire import limits
+from trackwire.errors import AlreadyExists, InvalidArgument, NotFound
+from trackwire.server.search.experiments import plan_experiment_search
+from trackwire.server.search.runs import plan_run_search
+from trackwire.server.store import schema as t
+from trackwire.v1 import entities_pb2 as pb
+
+ACTIVE = "active"
+DELETED = "deleted"
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
+
+# Chunk size for IN (...) lists: SQLite binds at most 32,766 parameters.
+_IN_CHUNK = 10_000
+
+
+def now_millis() -> int:
+    return int(time.time() * 1000)
+
+
+def status_name(status: int) -> str:
+    return pb.RunStatus.Name(status).removeprefix("RUN_STATUS_")
+
+
+def status_value(name: str) -> int:
+    return pb.RunStatus.Value("RUN_STATUS_" + name)
+
+
+def _value_in(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _value_out(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _experiment_id(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No Experiment with id={experiment_id!r} exists.") from None
+
+
+class SqlStore:
+    """Queries and transactions of the tracking store over one engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        dialect = engine.dialect.name
+        self._insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+
+    # -- transactions --------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.info["write"] = True
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.info["write"] = False
+            with conn.begin():
+                yield conn
+
+    # -- experiments -----------------------------------------------------------
+
+    def ensure_default_experiment(self, artifact_location: str) -> None:
+        """Creates experiment "0" named "Default" once; safe when replicas race."""
+        now = now_millis()
+        with self._write() as conn:
+            conn.execute(
+                self._insert(t.experiments)
+                .values(
+                    experiment_id=0,
+                    name=DEFAULT_EXPERIMENT_NAME,
+                    artifact_location=artifact_location,
+                    lifecycle_stage=ACTIVE,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+                .on_conflict_do_nothing()
+            )
+
+    def create_experiment(
+        self, name: str, artifact_location_for, tags: Sequence[pb.ExperimentTag]
+    ) -> str:
+        """`artifact_location_for(experiment_id)` chooses the location once the id is known."""
+        now = now_millis()
+        try:
+            with self._write() as conn:
+                experiment_id = conn.execute(
+                    t.experiments.insert()
+                    .values(
+                        name=name,
+                        artifact_location="",
+                        lifecycle_stage=ACTIVE,
+                        creation_time=now,
+                        last_update_time=now,
+                    )
+                    .returning(t.experiments.c.experiment_id)
+                ).scalar_one()
+                conn.execute(
+                    update(t.experiments)
+                    .where(t.experiments.c.experiment_id == experiment_id)
+                    .values(artifact_location=artifact_location_for(str(experiment_id)))
+                )
+                if tags:
+                    conn.execute(
+                        t.experiment_tags.insert(),
+                        [
+                            {"experiment_id": experiment_id, "key": tag.key, "value": tag.value}
+                            for tag in {tag.key: tag for tag in tags}.values()
+                        ],
+                    )
+        except IntegrityError:
+            raise AlreadyExists(f"Experiment(name={name}) already exists.") from None
+        return str(experiment_id)
+
+    def get_experiment(self, experiment_id: str) -> pb.Experiment:
+        with self._read() as conn:
+            return self._experiment(conn, _experiment_id(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> pb.Experiment:
+        with self._read() as conn:
+            found = conn.execute(
+                select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
+            ).scalar()
+            if found is None:
+                raise NotFound(f"Could not find experiment with name '{name}'")
+            return self._experiment(conn, found)
+
+    def _experiment(self, conn: Connection, experiment_id: int) -> pb.Experiment:
+        row = conn.execute(
+            select(t.experiments).where(t.experiments.c.experiment_id == experiment_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"No Experiment with id={experiment_id} exists.")
+        tags = conn.execute(
+            select(t.experiment_tags.c.key, t.experiment_tags.c.value).where(
+                t.experiment_tags.c.experiment_id == experiment_id
+            )
+        ).all()
+        return _experiment_message(row, tags)
+
+    def search_experiments(
+        self,
+        filter_string: str,
+        order_by: Sequence[str],
+        view_type: int,
+        max_results: int,
+        page_token: str,
+    ) -> tuple[list[pb.Experiment], str]:
+        plan = plan_experiment_search(
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            max_results=max_results,
+            page_token=page_token,
+        )
+        with self._read() as conn:
+            rows, next_token = plan.page(conn.execute(plan.statement).all())
+            ids = [row.experiment_id for row in rows]
+            tags_by_id: dict[int, list] = {i: [] for i in ids}
+            for chunk in _chunks(ids):
+                for tag in conn.execute(
+                    select(t.experiment_tags).where(t.experiment_tags.c.experiment_id.in_(chunk))
+                ):
+                    tags_by_id[tag.experiment_id].append(tag)
+        return [_experiment_message(row, tags_by_id[row.experiment_id]) for row in rows], next_token
+
+    def _active_experiment(self, conn: Connection, experiment_id: int):
+        row = conn.execute(
+            select(t.experiments.c.lifecycle_stage).where(
+                t.experiments.c.experiment_id == experiment_id
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"No Experiment with id={experiment_id} exists.")
+        return row.lifecycle_stage
+
+    def set_experiment_lifecycle(self, experiment_id: str, stage: str) -> None:
+        """Deletes or restores an experiment, and with it the runs deleted with it."""
+        eid = _experiment_id(experiment_id)
+        now = now_millis()
+        with self._write() as conn:
+            current = self._active_experiment(conn, eid)
+            if eid == 0 and stage == DELETED:
+                raise InvalidArgument("Cannot delete the default experiment '0'.")
+            if current == stage:
+                raise InvalidArgument(
+                    f"Cannot {'delete' if stage == DELETED else 'restore'} experiment "
+                    f"{experiment_id}: it is already {stage}."
+                )
+            conn.execute(
+                update(t.experiments)
+                .where(t.experiments.c.experiment_id == eid)
+                .values(lifecycle_stage=stage, last_update_time=now)
+            )
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.experiment_id == eid, t.runs.c.lifecycle_stage != stage)
+                .values(lifecycle_stage=stage, deleted_time=now if stage == DELETED else None)
+            )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        eid = _experiment_id(experiment_id)
+        try:
+            with self._write() as conn:
+                if self._active_experiment(conn, eid) != ACTIVE:
+                    raise InvalidArgument(
+                        f"Cannot rename experiment {experiment_id}: it is deleted."
+                    )
+                conn.execute(
+                    update(t.experiments)
+                    .where(t.experiments.c.experiment_id == eid)
+                    .values(name=new_name, last_update_time=now_millis())
+                )
+        except IntegrityError:
+            raise AlreadyExists(f"Experiment(name={new_name}) already exists.") from None
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        eid = _experiment_id(experiment_id)
+        with self._write() as conn:
+            if self._active_experiment(conn, eid) != ACTIVE:
+                raise InvalidArgument(
+                    f"Cannot set a tag on experiment {experiment_id}: it is deleted."
+                )
+            statement = self._insert(t.experiment_tags).values(
+                experiment_id=eid, key=key, value=value
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["experiment_id", "key"], set_={"value": value}
+                )
+            )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        eid = _experiment_id(experiment_id)
+        with self._write() as conn:
+            if self._active_experiment(conn, eid) != ACTIVE:
+                raise InvalidArgument(
+                    f"Cannot delete a tag of experiment {experiment_id}: it is deleted."
+                )
+            deleted = conn.execute(
+                delete(t.experiment_tags).where(
+                    t.experiment_tags.c.experiment_id == eid, t.experiment_tags.c.key == key
+                )
+            ).rowcount
+            if not deleted:
+                raise NotFound(f"No tag with name: {key} in experiment {experiment_id}.")
+
+    # -- runs ------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        run_name: str,
+        start_time: int,
+        tags: Sequence[pb.RunTag],
+        artifact_location_of,
+    ) -> pb.Run:
+        """Creates a RUNNING run; `artifact_location_of(experiment)` gives its artifact root."""
+        eid = _experiment_id(experiment_id)
+        run_id = uuid.uuid4().hex
+        tag_values = {tag.key: tag.value for tag in tags}
+        run_name = run_name or tag_values.get(RUN_NAME_TAG) or _generated_run_name(run_id)
+        tag_values[RUN_NAME_TAG] = run_name
+        if user_id:
+            tag_values.setdefault(USER_TAG, user_id)
+        with self._write() as conn:
+            experiment = self._experiment(conn, eid)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise InvalidArgument(
+                    f"Cannot create a run in experiment {experiment_id}: it is deleted."
+                )
+            conn.execute(
+                t.runs.insert().values(
+                    run_id=run_id,
+                    experiment_id=eid,
+                    run_name=run_name,
+                    user_id=user_id,
+                    status="RUNNING",
+                    start_time=start_time,
+                    end_time=None,
+                    artifact_uri=f"{artifact_location_of(experiment)}/{run_id}/artifacts",
+                    lifecycle_stage=ACTIVE,
+                )
+            )
+            conn.execute(
+                t.tags.insert(),
+                [{"run_id": run_id, "key": k, "value": v} for k, v in tag_values.items()],
+            )
+            return self._runs(conn, [run_id])[0]
+
+    def get_run(self, run_id: str) -> pb.Run:
+        with self._read() as conn:
+            runs = self._runs(conn, [run_id])
+        if not runs:
+            raise NotFound(f"Run with id={run_id} not found")
+        return runs[0]
+
+    def run_info(self, run_id: str) -> pb.RunInfo:
+        with self._read() as conn:
+            row = self._run_row(conn, run_id)
+        return _run_info(row)
+
+    def _run_row(self, conn: Connection, run_id: str):
+        row = conn.execute(select(t.runs).where(t.runs.c.run_id == run_id)).first()
+        if row is None:
+            raise NotFound(f"Run with id={run_id} not found")
+        return row
+
+    def _active_run(self, conn: Connection, run_id: str):
+        row = self._run_row(conn, run_id)
+        if row.lifecycle_stage != ACTIVE:
+            raise InvalidArgument(
+                f"The run {run_id} must be in the 'active' state. "
+                f"Current state is {row.lifecycle_stage}."
+            )
+        return row
+
+    def update_run(
+        self, run_id: str, status: int | None, end_time: int | None, run_name: str | None
+    ) -> pb.RunInfo:
+        with self._write() as conn:
+            self._active_run(conn, run_id)
+            values: dict = {}
+            if status is not None:
+                values["status"] = status_name(status)
+            if end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["run_name"] = run_name
+                self._upsert_tags(conn, run_id, {RUN_NAME_TAG: run_name})
+            if values:
+                conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
+            return _run_info(self._run_row(conn, run_id))
+
+    def set_run_lifecycle(self, run_id: str, stage: str) -> None:
+        with self._write() as conn:
+            row = self._run_row(conn, run_id)
+            if stage == ACTIVE:
+                experiment_stage = self._active_experiment(conn, row.experiment_id)
+                if experiment_stage != ACTIVE:
+                    raise InvalidArgument(
+                        f"Cannot restore run {run_id}: its experiment is deleted."
+                    )
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(
+                    lifecycle_stage=stage, deleted_time=now_millis() if stage == DELETED else None
+                )
+            )
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str,
+        view_type: int,
+        max_results: int,
+        order_by: Sequence[str],
+        page_token: str,
+    ) -> tuple[list[pb.Run], str]:
+        ids = []
+        for experiment_id in experiment_ids:
+            try:
+                ids.append(int(experiment_id))
+            except ValueError:
+                raise InvalidArgument(
+                    f"Invalid experiment id {experiment_id!r}: experiment ids are integers."
+                ) from None
+        plan = plan_run_search(
+            experiment_ids=ids,
+            filter_string=filter_string,
+            order_by=order_by,
+            view_type=view_type,
+            max_results=max_results,
+            page_token=page_token,
+        )
+        with self._read() as conn:
+            rows, next_token = plan.page(conn.execute(plan.statement).all())
+            return self._hydrate(conn, rows), next_token
+
+    def _runs(self, conn: Connection, run_ids: Sequence[str]) -> list[pb.Run]:
+        rows = []
+        for chunk in _chunks(list(run_ids)):
+            rows.extend(conn.execute(select(t.runs).where(t.runs.c.run_id.in_(chunk))).all())
+        return self._hydrate(conn, rows)
+
+    def _hydrate(self, conn: Connection, rows) -> list[pb.Run]:
+        """Runs with their params, tags, latest metrics and inputs, in the rows' order."""
+        runs: dict[str, pb.Run] = {}
+        for row in rows:
+            run = pb.Run()
+            run.info.CopyFrom(_run_info(row))
+            runs[row.run_id] = run
+        ids = list(runs)
+        for chunk in _chunks(ids):
+            for p in conn.execute(
+                select(t.params.c.run_id, t.params.c.key, t.params.c.value).where(
+                    t.params.c.run_id.in_(chunk)
+                )
+            ):
+                runs[p.run_id].data.params.add(key=p.key, value=p.value)
+            for tag in conn.execute(
+                select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value).where(
+                    t.tags.c.run_id.in_(chunk)
+                )
+            ):
+                runs[tag.run_id].data.tags.add(key=tag.key, value=tag.value)
+            for m in conn.execute(
+                select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))
+            ):
+                runs[m.run_id].data.metrics.add(
+                    key=m.key, value=_value_out(m.value), timestamp=m.timestamp, step=m.step
+                )
+            self._add_inputs(conn, chunk, runs)
+        return list(runs.values())
+
+    def _add_inputs(self, conn: Connection, run_ids: list[str], runs: dict[str, pb.Run]) -> None:
+        inputs = conn.execute(
+            select(t.run_inputs.c.input_id, t.run_inputs.c.run_id, t.datasets)
+            .join(t.datasets, t.datasets.c.dataset_id == t.run_inputs.c.dataset_id)
+            .where(t.run_inputs.c.run_id.in_(run_ids))
+            .order_by(t.run_inputs.c.input_id)
+        ).all()
+        if not inputs:
+            return
+        by_input: dict[int, pb.DatasetInput] = {}
+        for row in inputs:
+            dataset_input = runs[row.run_id].inputs.dataset_inputs.add()
+            dataset_input.dataset.CopyFrom(
+                pb.Dataset(
+                    name=row.name,
+                    digest=row.digest,
+                    source_type=row.source_type,
+                    source=row.source,
+                    schema=row.schema,
+                    profile=row.profile,
+                )
+            )
+            by_input[row.input_id] = dataset_input
+        for tag in conn.execute(
+            select(t.input_tags).where(t.input_tags.c.input_id.in_(list(by_input)))
+        ):
+            by_input[tag.input_id].tags.add(key=tag.key, value=tag.value)
+
+    # -- logging ---------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[pb.Metric],
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> None:
+        """Stores metrics, params and tags of one run in one transaction, or nothing."""
+        with self._write() as conn:
+            self._active_run(conn, run_id)
+            if params:
+                self._insert_params(conn, run_id, params)
+            if tags:
+                self._upsert_tags(conn, run_id, tags)
+            if metrics:
+                self._insert_metrics(conn, run_id, metrics)
+
+    def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
+        existing = {}
+        for chunk in _chunks(list(params)):
+            existing.update(
+                conn.execute(
+                    select(t.params.c.key, t.params.c.value).where(
+                        t.params.c.run_id == run_id, t.params.c.key.in_(chunk)
+                    )
+                ).all()
+            )
+        for k, v in params.items():
+            if k in existing and existing[k] != v:
+                raise InvalidArgument(
+                    f"Changing param values is not allowed. Param with key='{k}' was already "
+                    f"logged with value='{existing[k]}' for run ID='{run_id}'. Attempted logging "
+                    f"new value '{v}'."
+                )
+        new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
+        if new:
+            conn.execute(t.params.insert(), new)
+
+    def _upsert_tags(self, conn: Connection, run_id: str, tags: dict[str, str]) -> None:
+        statement = self._insert(t.tags)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={"value": statement.excluded.value}
+            ),
+            [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
+        )
+        if RUN_NAME_TAG in tags:
+            conn.execute(
+                update(t.runs).where(t.runs.c.run_id == run_id).values(run_name=tags[RUN_NAME_TAG])
+            )
+
+    def _insert_metrics(self, conn: Connection, run_id: str, metrics: Sequence[pb.Metric]) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "key": m.key,
+                "step": m.step,
+                "timestamp": m.timestamp,
+                "value": _value_in(m.value),
+            }
+            for m in metrics
+        ]
+        conn.execute(t.metrics.insert(), rows)
+        # The newest point of each key in this batch competes with the stored one.
+        newest: dict[str, dict] = {}
+        for row in rows:
+            best = newest.get(row["key"])
+            if best is None or (row["step"], row["timestamp"]) >= (best["step"], best["timestamp"]):
+                newest[row["key"]] = row
+        statement = self._insert(t.latest_metrics)
+        stored = t.latest_metrics.c
+        excluded = statement.excluded
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["run_id", "key"],
+                set_={
+                    "step": excluded.step,
+                    "timestamp": excluded.timestamp,
+                    "value": excluded.value,
+                },
+                where=or_(
+                    excluded.step > stored.step,
+                    and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
+                ),
+            ),
+            list(newest.values()),
+        )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            self._active_run(conn, run_id)
+            deleted = conn.execute(
+                delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+            ).rowcount
+            if not deleted:
+                raise NotFound(f"No tag with name: {key} in run with id {run_id}")
+
+    def log_inputs(self, run_id: str, dataset_inputs: Sequence[pb.DatasetInput]) -> None:
+        with self._write() as conn:
+            row = self._active_run(conn, run_id)
+            for dataset_input in dataset_inputs:
+                ds = dataset_input.dataset
+                dataset_id = conn.execute(
+                    select(t.datasets.c.dataset_id).where(
+                        t.datasets.c.experiment_id == row.experiment_id,
+                        t.datasets.c.name == ds.name,
+                        t.datasets.c.digest == ds.digest,
+                    )
+                ).scalar()
+                if dataset_id is None:
+                    dataset_id = conn.execute(
+                        t.datasets.insert()
+                        .values(
+                            experiment_id=row.experiment_id,
+                            name=ds.name,
+                            digest=ds.digest,
+                            source_type=ds.source_type,
+                            source=ds.source,
+                            schema=ds.schema,
+                            profile=ds.profile,
+                        )
+                        .returning(t.datasets.c.dataset_id)
+                    ).scalar_one()
+                input_id = conn.execute(
+                    select(t.run_inputs.c.input_id).where(
+                        t.run_inputs.c.run_id == run_id, t.run_inputs.c.dataset_id == dataset_id
+                    )
+                ).scalar()
+                if input_id is not None:
+                    continue  # already an input of this run: MLflow ignores repeats
+                input_id = conn.execute(
+                    t.run_inputs.insert()
+                    .values(run_id=run_id, dataset_id=dataset_id)
+                    .returning(t.run_inputs.c.input_id)
+                ).scalar_one()
+                tags = {tag.key: tag.value for tag in dataset_input.tags}
+                if tags:
+                    conn.execute(
+                        t.input_tags.insert(),
+                        [{"input_id": input_id, "key": k, "value": v} for k, v in tags.items()],
+                    )
+
+    # -- metric history --------------------------------------------------------
+
+    def _history_statement(self, run_id: str, key: str):
+        m = t.metrics.c
+        return (
+            select(m.id, m.key, m.value, m.timestamp, m.step)
+            .where(m.run_id == run_id, m.key == key)
+            .order_by(m.step, m.timestamp, m.id)
+        )
+
+    def get_metric_history(
+        self, run_id: str, key: str, page_token: str, max_results: int
+    ) -> tuple[list[pb.Metric], str]:
+        """One page of a metric's history, keyset-paged on (step, timestamp, id)."""
+        if max_results < 0 or max_results > limits.MAX_METRIC_HISTORY_PAGE_SIZE:
+            raise InvalidArgument(
+                f"max_results must be between 1 and {limits.MAX_METRIC_HISTORY_PAGE_SIZE}, "
+                f"got {max_results}."
+            )
+        page_size = max_results or limits.MAX_METRIC_HISTORY_PAGE_SIZE
+        statement = self._history_statement(run_id, key)
+        if page_token:
+            after = _decode_history_token(page_token, run_id, key)
+            m = t.metrics.c
+            statement = statement.where(tuple_(m.step, m.timestamp, m.id) > tuple_(*after))
+        with self._read() as conn:
+            self._run_row(conn, run_id)
+            rows = conn.execute(statement.limit(page_size + 1)).all()
+        next_token = ""
+        if len(rows) > page_size:
+            rows = rows[:page_size]
+            last = rows[-1]
+            next_token = _encode_history_token(run_id, key, (last.step, last.timestamp, last.id))
+        return [_metric(row) for row in rows], next_token
+
+    def stream_metric_history(
+        self, run_id: str, key: str, chunk_size: int = 10_000
+    ) -> Iterator[list[pb.Metric]]:
+        """The whole history in chunks, read in one snapshot with a server-side cursor."""
+        with self._read() as conn:
+            self._run_row(conn, run_id)
+            result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(
+                self._history_statement(run_id, key)
+            )
+            for partition in result.partitions(chunk_size):
+                yield [_metric(row) for row in partition]
+
+
+def _encode_history_token(run_id: str, key: str, after: tuple[int, int, int]) -> str:
+    raw = json.dumps({"run": run_id, "key": key, "after": after}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_history_token(token: str, run_id: str, key: str) -> tuple[int, int, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        after = tuple(int(v) for v in data["after"])
+        valid = data["run"] == run_id and data["key"] == key and len(after) == 3
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise InvalidArgument(f"Invalid page_token {token!r} for the history of {key!r}.")
+    return after  # type: ignore[return-value]
+
+
+def _metric(row) -> pb.Metric:
+    return pb.Metric(key=row.key, value=_value_out(row.value), timestamp=row.timestamp, step=row.step)
+
+
+def _experiment_message(row, tags: Iterable) -> pb.Experiment:
+    return pb.Experiment(
+        experiment_id=str(row.experiment_id),
+        name=row.name,
+        artifact_location=row.artifact_location,
+        lifecycle_stage=row.lifecycle_stage,
+        creation_time=row.creation_time,
+        last_update_time=row.last_update_time,
+        tags=[pb.ExperimentTag(key=tag.key, value=tag.value) for tag in tags],
+    )
+
+
+def _run_info(row) -> pb.RunInfo:
+    info = pb.RunInfo(
+        run_id=row.run_id,
+        run_uuid=row.run_id,
+        run_name=row.run_name,
+        experiment_id=str(row.experiment_id),
+        user_id=row.user_id,
+        status=status_value(row.status),
+        start_time=row.start_time,
+        artifact_uri=row.artifact_uri,
+        lifecycle_stage=row.lifecycle_stage,
+    )
+    if row.end_time is not None:
+        info.end_time = row.end_time
+    return info
+
+
+def _generated_run_name(run_id: str) -> str:
+    return f"run-{run_id[:8]}"
+
+
+def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
