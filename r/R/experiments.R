@@ -205,6 +205,6 @@ experiment_from_json <- function(e) {
     lifecycle_stage = or_default(e$lifecycle_stage, ""),
     creation_time = ms_to_time(e$creation_time),
     last_update_time = ms_to_time(e$last_update_time),
-    tags = named_values(e$tags, character())
+    tags = named_values(e$tags)
   )
 }

@@ -44,23 +44,7 @@ check_tracking_uri <- function(uri) {
 # body, and `stream = TRUE` reads newline-delimited JSON messages.
 tw_request <- function(client, method, path, query = NULL, body = NULL,
                        body_file = NULL, dest = NULL, stream = FALSE) {
-  req <- httr2::request(paste0(client$uri, path))
-  req <- httr2::req_method(req, method)
-  req <- httr2::req_user_agent(req, paste0("trackwire-r/", utils::packageVersion("trackwire")))
-  req <- httr2::req_error(req, is_error = function(resp) FALSE)
-  if (nzchar(client$token)) {
-    req <- httr2::req_auth_bearer_token(req, client$token)
-  }
-  query <- compact(query)
-  if (length(query) > 0) {
-    req <- do.call(httr2::req_url_query, c(list(req), lapply(query, query_value)))
-  }
-  if (!is.null(body_file)) {
-    req <- httr2::req_body_file(req, body_file, type = "application/octet-stream")
-  } else if (method != "GET") {
-    req <- httr2::req_body_raw(req, to_json(body), type = "application/json")
-  }
-
+  req <- build_request(client, method, path, query, body, body_file)
   resp <- tryCatch(
     httr2::req_perform(req, path = dest),
     error = function(e) {
@@ -83,6 +67,27 @@ tw_request <- function(client, method, path, query = NULL, body = NULL,
     return(lapply(lines[nzchar(lines)], from_json))
   }
   if (!nzchar(text)) list() else from_json(text)
+}
+
+build_request <- function(client, method, path, query = NULL, body = NULL, body_file = NULL) {
+  req <- httr2::request(paste0(client$uri, path))
+  req <- httr2::req_method(req, method)
+  req <- httr2::req_user_agent(req, paste0("trackwire-r/", utils::packageVersion("trackwire")))
+  # Error statuses are turned into classed conditions by tw_request().
+  req <- httr2::req_error(req, is_error = function(resp) FALSE)
+  if (nzchar(client$token)) {
+    req <- httr2::req_auth_bearer_token(req, client$token)
+  }
+  query <- compact(query)
+  if (length(query) > 0) {
+    req <- do.call(httr2::req_url_query, c(list(req), lapply(query, query_value)))
+  }
+  if (!is.null(body_file)) {
+    req <- httr2::req_body_file(req, body_file, type = "application/octet-stream")
+  } else if (method != "GET") {
+    req <- httr2::req_body_raw(req, to_json(body), type = "application/json")
+  }
+  req
 }
 
 compact <- function(x) x[!vapply(x, is.null, logical(1))]

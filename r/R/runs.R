@@ -179,10 +179,10 @@ run_from_json <- function(run) {
       vapply(metrics, function(m) parse_double(m$value), numeric(1)),
       vapply(metrics, function(m) or_default(m$key, ""), character(1))
     ),
-    params = named_values(data$params, character()),
-    tags = named_values(data$tags, character()),
+    params = named_values(data$params),
+    tags = named_values(data$tags),
     inputs = lapply(or_default(run$inputs$dataset_inputs, list()), function(input) {
-      c(input$dataset, list(tags = named_values(input$tags, character())))
+      c(input$dataset, list(tags = named_values(input$tags)))
     })
   )
 }

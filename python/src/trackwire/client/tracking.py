@@ -332,17 +332,18 @@ class TrackingClient:
     def download_artifacts(self, run_id: str, path: str, dst_dir: str | os.PathLike) -> str:
         """Downloads a file or a directory tree of a run's artifacts into `dst_dir`, streamed to
         disk; returns the local path of what was downloaded."""
-        path = path.strip("/")
-        local = Path(dst_dir, path)
+        path = path.rstrip("/")
         if path and not self._is_dir(run_id, path):
+            local = _local_path(dst_dir, path)
             self._download_file(run_id, path, local)
             return str(local)
+        local = _local_path(dst_dir, path)
         local.mkdir(parents=True, exist_ok=True)
         for entry in self.list_artifacts(run_id, path):
             if entry.is_dir:
                 self.download_artifacts(run_id, entry.path, dst_dir)
             else:
-                self._download_file(run_id, entry.path, Path(dst_dir, entry.path))
+                self._download_file(run_id, entry.path, _local_path(dst_dir, entry.path))
         return str(local)
 
     def _is_dir(self, run_id: str, path: str) -> bool:
@@ -365,6 +366,15 @@ class TrackingClient:
 
     def delete_artifact(self, run_id: str, path: str) -> None:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
+
+
+def _local_path(dst_dir: str | os.PathLike, artifact_path: str) -> Path:
+    """Where an artifact lands under `dst_dir`; never outside it, whatever the server says."""
+    root = Path(dst_dir).resolve()
+    local = (root / artifact_path).resolve()
+    if not local.is_relative_to(root):
+        raise errors.InvalidArgument(f"artifact path {artifact_path!r} escapes the destination")
+    return local
 
 
 def _batches(

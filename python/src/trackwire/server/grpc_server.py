@@ -78,6 +78,8 @@ def build_grpc_server(services: Services, address: str, max_workers: int = 32) -
         options=[
             ("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES),
             ("grpc.max_send_message_length", limits.MAX_REQUEST_BYTES),
+            # Two servers on one port would split the traffic silently.
+            ("grpc.so_reuseport", 0),
         ],
     )
     tracking_descriptor = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]

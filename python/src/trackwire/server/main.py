@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
 import time
 from dataclasses import dataclass
 
+import uvicorn
+
 from trackwire.server.app import open_services
 from trackwire.server.grpc_server import build_grpc_server
+from trackwire.server.http_gateway import create_app
 
 log = logging.getLogger("trackwire.server")
 
@@ -22,47 +27,50 @@ class ServerSettings:
     http_port: int = 5000
 
 
+class _GatewayServer(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM once it has shut down, which would kill the process
+    before gRPC drains; here a signal only asks the gateway to exit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
 def serve(settings: ServerSettings) -> None:
     """Serves until SIGINT or SIGTERM, then drains in-flight calls and exits."""
     services = open_services(settings.backend_store_uri, settings.artifacts_destination)
     grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}")
     grpc_server.start()
+    gateway = _GatewayServer(
+        uvicorn.Config(
+            create_app(services),
+            host=settings.host,
+            port=settings.http_port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, gateway.handle_exit)
     banner = (
         f"trackwire server listening on grpc://{settings.host}:{settings.grpc_port} "
         f"and http://{settings.host}:{settings.http_port} "
         f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination})"
     )
+    threading.Thread(target=_announce, args=(gateway, banner), daemon=True).start()
     try:
-        _serve_http(services, settings, banner)
+        gateway.run()  # the main thread serves HTTP until a signal arrives
+        if not gateway.started:
+            raise OSError(f"cannot listen for HTTP on {settings.host}:{settings.http_port}")
     finally:
         grpc_server.stop(grace=5).wait()
         services.close()
         log.info("trackwire server stopped")
 
 
-def _serve_http(services, settings: ServerSettings, banner: str) -> None:
-    """Runs the gateway in this (main) thread; uvicorn handles SIGINT/SIGTERM."""
-    import uvicorn
-
-    from trackwire.server.http_gateway import create_app
-
-    config = uvicorn.Config(
-        create_app(services),
-        host=settings.host,
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            time.sleep(0.01)
-        if server.started:
-            print(banner, flush=True)
-
-    threading.Thread(target=announce, daemon=True).start()
-    server.run()
-    if not server.started:
-        raise OSError(f"cannot listen for HTTP on {settings.host}:{settings.http_port}")
+def _announce(gateway: uvicorn.Server, banner: str) -> None:
+    while not gateway.started and not gateway.should_exit:
+        time.sleep(0.01)
+    if gateway.started:
+        print(banner, flush=True)

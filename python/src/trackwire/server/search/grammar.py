@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -108,7 +107,7 @@ _TERMINAL_NAMES = {
     "$END": "end of input",
 }
 
-Literal = Union[str, int, float]
+LiteralValue = str | int | float
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,9 @@ class Identifier:
 @dataclass(frozen=True)
 class Comparison:
     identifier: Identifier
-    comparator: str  # "=", "!=", "<", "<=", ">", ">=", LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL
-    value: Literal | tuple[str, ...] | None
+    # "=", "!=", "<", "<=", ">", ">=", LIKE, ILIKE, IN, NOT IN, IS NULL or IS NOT NULL
+    comparator: str
+    value: LiteralValue | tuple[str, ...] | None
     value_is_number: bool
     position: int  # of the comparator
 
@@ -198,9 +198,7 @@ def _syntax_error(context: FilterContext, error: UnexpectedInput) -> InvalidArgu
         return context.fail(
             token.start_pos, "OR is not supported; conditions can only be combined with AND"
         )
-    return context.fail(
-        token.start_pos, f"unexpected {token.value!r}, expected {_expected(error)}"
-    )
+    return context.fail(token.start_pos, f"unexpected {token.value!r}, expected {_expected(error)}")
 
 
 def _expected(error: UnexpectedInput) -> str:
@@ -224,7 +222,9 @@ def _identifier(context: FilterContext, node: Tree) -> Identifier:
     prefix, dot, key = name.value.partition(".")
     if not dot:  # a bare name is an attribute, as in MLflow
         return Identifier(ATTRIBUTE, name.value, name.value, name.start_pos)
-    return Identifier(_entity(context, Token("NAME", prefix, name.start_pos)), key, name.value, name.start_pos)
+    return Identifier(
+        _entity(context, Token("NAME", prefix, name.start_pos)), key, name.value, name.start_pos
+    )
 
 
 def _entity(context: FilterContext, prefix: Token) -> str:
@@ -261,7 +261,7 @@ def _comparison(context: FilterContext, node: Tree) -> Comparison:
     return Comparison(identifier, comparator, None, False, position)
 
 
-def _literal(token: Token) -> tuple[Literal, bool]:
+def _literal(token: Token) -> tuple[LiteralValue, bool]:
     if token.type == "NUMBER":
         text = token.value
         if re.fullmatch(r"[+-]?\d+", text):

@@ -8,8 +8,8 @@ sort values — no OFFSET, so every page costs the same however deep it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import Row, Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
@@ -99,7 +99,9 @@ class SearchPlan:
         return rows, page_token.encode(self._fingerprint, [last[label] for label in self._labels])
 
 
-def _after(sort_columns: Sequence[SortColumn], last: Sequence[page_token.SortValue]) -> ColumnElement:
+def _after(
+    sort_columns: Sequence[SortColumn], last: Sequence[page_token.SortValue]
+) -> ColumnElement:
     """Rows strictly after `last` in the order: (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ..."""
     alternatives = []
     equal_so_far: list[ColumnElement] = []

@@ -11,7 +11,8 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from trackwire.errors import InvalidArgument
 
@@ -27,7 +28,9 @@ def query_fingerprint(*parts: Any) -> str:
 
 def encode(fingerprint: str, last_values: Sequence[SortValue]) -> str:
     # Python's json writes ±Infinity, which it reads back: metric values can be infinite.
-    payload = json.dumps({"v": _VERSION, "q": fingerprint, "k": list(last_values)}, separators=(",", ":"))
+    payload = json.dumps(
+        {"v": _VERSION, "q": fingerprint, "k": list(last_values)}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -37,19 +40,30 @@ def decode(token: str, fingerprint: str, key_count: int) -> list[SortValue]:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidArgument(f"Invalid page token {_shorten(token)!r}: not a token issued by this server") from None
-    values = payload.get("k") if isinstance(payload, dict) else None
+        raise InvalidArgument(
+            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
+        ) from None
     if (
-        payload.get("v") != _VERSION
-        or not isinstance(values, list)
-        or len(values) != key_count
-        or not all(value is None or type(value) in (int, float, str) for value in values)
+        not isinstance(payload, dict)
+        or payload.get("v") != _VERSION
+        or not isinstance(payload.get("q"), str)
     ):
-        raise InvalidArgument(f"Invalid page token {_shorten(token)!r}: not a token issued by this server")
+        raise InvalidArgument(
+            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
+        )
     if payload.get("q") != fingerprint:
         raise InvalidArgument(
             "The page token belongs to a different search: a token must be used with the same "
             "filter, order_by, view type and experiments as the request that returned it"
+        )
+    values = payload.get("k")
+    if (
+        not isinstance(values, list)
+        or len(values) != key_count
+        or not all(value is None or type(value) in (int, float, str) for value in values)
+    ):
+        raise InvalidArgument(
+            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
         )
     return values
 

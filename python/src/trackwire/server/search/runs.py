@@ -2,14 +2,15 @@
 
 How a metric/param/tag condition is joined matters at 100,000 runs. Each one is an
 uncorrelated `runs.run_id IN (SELECT run_id FROM <table> WHERE key = ? AND value <op> ?)`:
-SQLite evaluates the subquery once, driven by the (key, value) index, into a
-temporary b-tree, then either probes it per candidate run or walks it and fetches
-runs by primary key — whichever its planner finds cheaper. A correlated EXISTS
-instead runs one primary-key probe per candidate run and cannot use the value
-index, and an inner JOIN per condition forces the planner to pick a join order
-and loses the ability to use the runs index for the ORDER BY. Measured on 100,000
-runs (see the report of the change), IN was the fastest for selective conditions
-and no slower for unselective ones.
+SQLite evaluates the subquery once through the (key, value) index and then either
+walks its result fetching runs by primary key or probes it per candidate run. A
+correlated EXISTS costs one probe per candidate run and never uses the value
+index. Measured on SQLite with 100,000 runs (3 metrics, 2 params, 2 tags each),
+first page of 100: a selective metric condition 0.8 ms with IN vs 343 ms with
+EXISTS; three AND-ed conditions 135 ms vs 566 ms; a param equality 4 ms vs 34 ms.
+EXISTS only wins for a condition almost every run meets under the default order
+(it can stop early while walking the start_time index: 0.7 ms vs 256 ms), a worst
+case that stays bounded with IN, whereas EXISTS's worst case is not.
 
 Sort keys on metrics/params/tags are LEFT JOINs on the (run_id, key) primary key,
 one per order_by clause, preceded by a "missing" rank so runs without the key sort
@@ -20,7 +21,7 @@ as in MLflow.
 from __future__ import annotations
 
 import operator
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import and_, case, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -77,6 +78,7 @@ _ORDERABLE_ATTRIBUTES = (*_STRING_ATTRIBUTES, *_NUMERIC_ATTRIBUTES, "experiment_
 
 _ENTITY_TABLES = {PARAM: params, TAG: tags}
 _ENTITY_NAMES = {METRIC: "metrics", PARAM: "params", TAG: "tags", ATTRIBUTE: "attributes"}
+
 
 class RunSearchPlan(SearchPlan):
     """One page of SearchRuns: `.statement` selects `runs.c.*` then sort-key columns."""
@@ -135,9 +137,7 @@ def _condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
             return runs.c.run_id.not_in(select(table.c.run_id).where(table.c.key == identifier.key))
         if comparison.comparator == "IS NOT NULL":
             return _run_has(table, identifier.key)
-        compare = _comparator(
-            context, comparison, STRING_COMPARATORS, extra=_PRESENCE_COMPARATORS
-        )
+        compare = _comparator(context, comparison, STRING_COMPARATORS, extra=_PRESENCE_COMPARATORS)
         return _run_has(table, identifier.key, compare(table.c.value, _string(context, comparison)))
     name = _attribute(context, identifier, (*_STRING_ATTRIBUTES, *_NUMERIC_ATTRIBUTES))
     column = runs.c[name]

@@ -1,0 +1,113 @@
+package io.trackwire.client;
+
+import java.nio.file.Path;
+import java.util.List;
+import trackwire.v1.Entities.FileInfo;
+import trackwire.v1.Entities.Metric;
+import trackwire.v1.Entities.Param;
+import trackwire.v1.Entities.Run;
+import trackwire.v1.Entities.RunStatus;
+import trackwire.v1.Entities.RunTag;
+
+/**
+ * A run being logged to, ended when closed.
+ *
+ * <p>Java gives {@code close()} no way to see an exception leaving a try-with-resources block,
+ * so the block records failure itself:
+ *
+ * <pre>{@code
+ * try (ActiveRun run = client.startRun(experimentId)) {
+ *   run.failOnException(() -> train(run));   // FAILED if train throws, rethrown
+ * }                                           // FINISHED otherwise
+ * }</pre>
+ *
+ * <p>or, shorter, {@link TrackwireClient#withRun}. {@link #end(RunStatus)} ends it explicitly
+ * (e.g. KILLED); a later {@code close()} then does nothing.
+ */
+public final class ActiveRun implements AutoCloseable {
+  private final TrackwireClient client;
+  private final Run run;
+  private boolean ended;
+
+  ActiveRun(TrackwireClient client, Run run) {
+    this.client = client;
+    this.run = run;
+  }
+
+  public String runId() {
+    return run.getInfo().getRunId();
+  }
+
+  public String experimentId() {
+    return run.getInfo().getExperimentId();
+  }
+
+  /** The run as created (use {@link TrackwireClient#getRun} for its current state). */
+  public Run run() {
+    return run;
+  }
+
+  public ActiveRun logParam(String key, String value) {
+    client.logParam(runId(), key, value);
+    return this;
+  }
+
+  public ActiveRun logMetric(String key, double value) {
+    client.logMetric(runId(), key, value);
+    return this;
+  }
+
+  public ActiveRun logMetric(String key, double value, long step) {
+    client.logMetric(runId(), key, value, System.currentTimeMillis(), step);
+    return this;
+  }
+
+  public ActiveRun setTag(String key, String value) {
+    client.setTag(runId(), key, value);
+    return this;
+  }
+
+  public ActiveRun logBatch(List<Metric> metrics, List<Param> params, List<RunTag> tags) {
+    client.logBatch(runId(), metrics, params, tags);
+    return this;
+  }
+
+  public FileInfo logArtifact(Path localFile) {
+    return client.logArtifact(runId(), localFile);
+  }
+
+  public FileInfo logArtifact(Path localFile, String artifactDir) {
+    return client.logArtifact(runId(), localFile, artifactDir);
+  }
+
+  public List<FileInfo> logArtifacts(Path localDir, String artifactDir) {
+    return client.logArtifacts(runId(), localDir, artifactDir);
+  }
+
+  /**
+   * Runs {@code body}; if it throws, ends the run FAILED and rethrows. Use inside the
+   * try-with-resources block so that {@code close()} only sees successful runs.
+   */
+  public void failOnException(Runnable body) {
+    try {
+      body.run();
+    } catch (RuntimeException | Error e) {
+      end(RunStatus.RUN_STATUS_FAILED);
+      throw e;
+    }
+  }
+
+  /** Ends the run with this status now; later calls and {@code close()} do nothing. */
+  public synchronized void end(RunStatus status) {
+    if (!ended) {
+      client.setTerminated(runId(), status);
+      ended = true;
+    }
+  }
+
+  /** Ends the run FINISHED unless it was ended already. */
+  @Override
+  public void close() {
+    end(RunStatus.RUN_STATUS_FINISHED);
+  }
+}

@@ -1,0 +1,588 @@
+package io.trackwire.client;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ClientInterceptors;
+import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import trackwire.v1.ArtifactServiceGrpc;
+import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactRequest;
+import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactResponse;
+import trackwire.v1.ArtifactServiceOuterClass.ListArtifactsRequest;
+import trackwire.v1.ArtifactServiceOuterClass.ListArtifactsResponse;
+import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactRequest;
+import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactResponse;
+import trackwire.v1.Entities.DatasetInput;
+import trackwire.v1.Entities.Experiment;
+import trackwire.v1.Entities.ExperimentTag;
+import trackwire.v1.Entities.FileInfo;
+import trackwire.v1.Entities.Metric;
+import trackwire.v1.Entities.Param;
+import trackwire.v1.Entities.Run;
+import trackwire.v1.Entities.RunInfo;
+import trackwire.v1.Entities.RunStatus;
+import trackwire.v1.Entities.RunTag;
+import trackwire.v1.TrackingServiceGrpc;
+import trackwire.v1.TrackingServiceOuterClass.CreateExperimentRequest;
+import trackwire.v1.TrackingServiceOuterClass.CreateRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentTagRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteTagRequest;
+import trackwire.v1.TrackingServiceOuterClass.GetExperimentByNameRequest;
+import trackwire.v1.TrackingServiceOuterClass.GetExperimentRequest;
+import trackwire.v1.TrackingServiceOuterClass.GetRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
+import trackwire.v1.TrackingServiceOuterClass.LogInputsRequest;
+import trackwire.v1.TrackingServiceOuterClass.LogMetricRequest;
+import trackwire.v1.TrackingServiceOuterClass.LogParamRequest;
+import trackwire.v1.TrackingServiceOuterClass.RestoreExperimentRequest;
+import trackwire.v1.TrackingServiceOuterClass.RestoreRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsRequest;
+import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsResponse;
+import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
+import trackwire.v1.TrackingServiceOuterClass.SearchRunsResponse;
+import trackwire.v1.TrackingServiceOuterClass.SetExperimentTagRequest;
+import trackwire.v1.TrackingServiceOuterClass.SetTagRequest;
+import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryRequest;
+import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryResponse;
+import trackwire.v1.TrackingServiceOuterClass.UpdateExperimentRequest;
+import trackwire.v1.TrackingServiceOuterClass.UpdateRunRequest;
+
+/**
+ * Client of a trackwire server over gRPC: experiments, runs, everything logged to runs, and
+ * artifacts. Thread-safe; share one instance and {@link #close()} it when done.
+ *
+ * <pre>{@code
+ * try (TrackwireClient client = TrackwireClient.fromEnvironment()) {
+ *   String experimentId = client.createExperiment("demo");
+ *   client.withRun(experimentId, run -> run.logMetric("loss", 0.25));
+ * }
+ * }</pre>
+ *
+ * <p>Failures surface as unchecked {@link TrackwireException}s carrying the server's message.
+ */
+public final class TrackwireClient implements AutoCloseable {
+  /** Environment variable naming the server, e.g. {@code grpc://tracking.example.com:50051}. */
+  public static final String TRACKING_URI_ENV = "TRACKWIRE_TRACKING_URI";
+  /** Environment variable with a bearer token sent on every call. */
+  public static final String TOKEN_ENV = "TRACKWIRE_TOKEN";
+  /** Used when {@value #TRACKING_URI_ENV} is unset: a server on this machine. */
+  public static final String DEFAULT_TRACKING_URI = "grpc://localhost:50051";
+
+  private static final int DEFAULT_GRPC_PORT = 50051;
+  private static final int DEFAULT_GRPCS_PORT = 443;
+
+  private final ManagedChannel channel;
+  private final TrackingServiceGrpc.TrackingServiceBlockingStub tracking;
+  private final ArtifactServiceGrpc.ArtifactServiceBlockingStub artifacts;
+  private final ArtifactServiceGrpc.ArtifactServiceStub artifactsAsync;
+
+  private TrackwireClient(ManagedChannel channel, String token) {
+    this.channel = channel;
+    Channel calls = channel;
+    if (token != null && !token.isEmpty()) {
+      Metadata headers = new Metadata();
+      headers.put(
+          Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+      calls = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    this.tracking = TrackingServiceGrpc.newBlockingStub(calls);
+    this.artifacts = ArtifactServiceGrpc.newBlockingStub(calls);
+    this.artifactsAsync = ArtifactServiceGrpc.newStub(calls);
+  }
+
+  /** Connects as configured by {@code TRACKWIRE_TRACKING_URI} and {@code TRACKWIRE_TOKEN}. */
+  public static TrackwireClient fromEnvironment() {
+    String uri = System.getenv(TRACKING_URI_ENV);
+    return connect(uri == null || uri.isEmpty() ? DEFAULT_TRACKING_URI : uri, System.getenv(TOKEN_ENV));
+  }
+
+  /** Connects to {@code grpc://host:port} (plaintext) or {@code grpcs://host:port} (TLS). */
+  public static TrackwireClient connect(String trackingUri) {
+    return connect(trackingUri, System.getenv(TOKEN_ENV));
+  }
+
+  /**
+   * Connects with an explicit bearer token ({@code null} for none). Channels are lazy: an
+   * unreachable server shows up as {@link UnavailableException} on the first call.
+   */
+  public static TrackwireClient connect(String trackingUri, String token) {
+    URI uri;
+    try {
+      uri = new URI(trackingUri);
+    } catch (URISyntaxException e) {
+      throw new InvalidArgumentException("Invalid tracking URI '" + trackingUri + "': " + e.getMessage());
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme();
+    boolean tls;
+    switch (scheme) {
+      case "grpc":
+        tls = false;
+        break;
+      case "grpcs":
+        tls = true;
+        break;
+      default:
+        throw new InvalidArgumentException(
+            "Unsupported tracking URI '" + trackingUri + "': the Java client speaks grpc:// and grpcs://");
+    }
+    if (uri.getHost() == null) {
+      throw new InvalidArgumentException("Tracking URI '" + trackingUri + "' names no host");
+    }
+    int port = uri.getPort() != -1 ? uri.getPort() : tls ? DEFAULT_GRPCS_PORT : DEFAULT_GRPC_PORT;
+    ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(uri.getHost(), port)
+        .maxInboundMessageSize(ServerLimits.MAX_REQUEST_BYTES)
+        .defaultServiceConfig(RetryPolicy.serviceConfig())
+        .enableRetry();
+    if (tls) {
+      builder.useTransportSecurity();
+    } else {
+      builder.usePlaintext();
+    }
+    return new TrackwireClient(builder.build(), token);
+  }
+
+  /** Shuts the channel down, waiting briefly for calls in flight. */
+  @Override
+  public void close() {
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---- experiments -------------------------------------------------------------------------
+
+  /** Creates an experiment and returns its id. */
+  public String createExperiment(String name) {
+    return createExperiment(name, null, Map.of());
+  }
+
+  /** Creates an experiment with an artifact location ({@code null}: the server's choice) and tags. */
+  public String createExperiment(String name, String artifactLocation, Map<String, String> tags) {
+    CreateExperimentRequest.Builder request = CreateExperimentRequest.newBuilder().setName(name);
+    if (artifactLocation != null) {
+      request.setArtifactLocation(artifactLocation);
+    }
+    tags.forEach((k, v) -> request.addTags(ExperimentTag.newBuilder().setKey(k).setValue(v)));
+    return call(() -> tracking.createExperiment(request.build())).getExperimentId();
+  }
+
+  public Experiment getExperiment(String experimentId) {
+    return call(() -> tracking.getExperiment(
+        GetExperimentRequest.newBuilder().setExperimentId(experimentId).build())).getExperiment();
+  }
+
+  /** The experiment with this name; {@link NotFoundException} when there is none. */
+  public Experiment getExperimentByName(String name) {
+    return call(() -> tracking.getExperimentByName(
+        GetExperimentByNameRequest.newBuilder().setExperimentName(name).build())).getExperiment();
+  }
+
+  /** Active experiments matching a filter ({@code null} for all), first page. */
+  public Page<Experiment> searchExperiments(String filter) {
+    SearchExperimentsRequest.Builder request = SearchExperimentsRequest.newBuilder();
+    if (filter != null) {
+      request.setFilter(filter);
+    }
+    return searchExperiments(request.build());
+  }
+
+  /** A search with every option of the request (order, view type, page size and token). */
+  public Page<Experiment> searchExperiments(SearchExperimentsRequest request) {
+    SearchExperimentsResponse response = call(() -> tracking.searchExperiments(request));
+    return Page.of(response.getExperimentsList(), response.getNextPageToken());
+  }
+
+  public void renameExperiment(String experimentId, String newName) {
+    call(() -> tracking.updateExperiment(UpdateExperimentRequest.newBuilder()
+        .setExperimentId(experimentId).setNewName(newName).build()));
+  }
+
+  /** Marks the experiment and its runs deleted; {@link #restoreExperiment} undoes it. */
+  public void deleteExperiment(String experimentId) {
+    call(() -> tracking.deleteExperiment(
+        DeleteExperimentRequest.newBuilder().setExperimentId(experimentId).build()));
+  }
+
+  public void restoreExperiment(String experimentId) {
+    call(() -> tracking.restoreExperiment(
+        RestoreExperimentRequest.newBuilder().setExperimentId(experimentId).build()));
+  }
+
+  public void setExperimentTag(String experimentId, String key, String value) {
+    call(() -> tracking.setExperimentTag(SetExperimentTagRequest.newBuilder()
+        .setExperimentId(experimentId).setKey(key).setValue(value).build()));
+  }
+
+  public void deleteExperimentTag(String experimentId, String key) {
+    call(() -> tracking.deleteExperimentTag(DeleteExperimentTagRequest.newBuilder()
+        .setExperimentId(experimentId).setKey(key).build()));
+  }
+
+  // ---- runs --------------------------------------------------------------------------------
+
+  /** Creates a RUNNING run in the experiment. */
+  public Run createRun(String experimentId) {
+    return createRun(experimentId, null, null, Map.of());
+  }
+
+  /**
+   * Creates a RUNNING run.
+   *
+   * @param runName {@code null} lets the server pick one
+   * @param startTime milliseconds since the epoch; {@code null} for the server's clock
+   */
+  public Run createRun(String experimentId, String runName, Long startTime, Map<String, String> tags) {
+    CreateRunRequest.Builder request = CreateRunRequest.newBuilder().setExperimentId(experimentId)
+        .setUserId(System.getProperty("user.name", ""));
+    if (runName != null) {
+      request.setRunName(runName);
+    }
+    if (startTime != null) {
+      request.setStartTime(startTime);
+    }
+    tags.forEach((k, v) -> request.addTags(RunTag.newBuilder().setKey(k).setValue(v)));
+    return call(() -> tracking.createRun(request.build())).getRun();
+  }
+
+  public Run getRun(String runId) {
+    return call(() -> tracking.getRun(GetRunRequest.newBuilder().setRunId(runId).build())).getRun();
+  }
+
+  /** Updates whichever of status, end time and name is not {@code null}. */
+  public RunInfo updateRun(String runId, RunStatus status, Long endTime, String runName) {
+    UpdateRunRequest.Builder request = UpdateRunRequest.newBuilder().setRunId(runId);
+    if (status != null) {
+      request.setStatus(status);
+    }
+    if (endTime != null) {
+      request.setEndTime(endTime);
+    }
+    if (runName != null) {
+      request.setRunName(runName);
+    }
+    return call(() -> tracking.updateRun(request.build())).getRunInfo();
+  }
+
+  /** Ends a run with this status, now. */
+  public RunInfo setTerminated(String runId, RunStatus status) {
+    return updateRun(runId, status, System.currentTimeMillis(), null);
+  }
+
+  public void deleteRun(String runId) {
+    call(() -> tracking.deleteRun(DeleteRunRequest.newBuilder().setRunId(runId).build()));
+  }
+
+  public void restoreRun(String runId) {
+    call(() -> tracking.restoreRun(RestoreRunRequest.newBuilder().setRunId(runId).build()));
+  }
+
+  /** Active runs of the experiments matching a filter ({@code null} for all), first page. */
+  public Page<Run> searchRuns(List<String> experimentIds, String filter) {
+    SearchRunsRequest.Builder request = SearchRunsRequest.newBuilder().addAllExperimentIds(experimentIds);
+    if (filter != null) {
+      request.setFilter(filter);
+    }
+    return searchRuns(request.build());
+  }
+
+  /** A search with every option of the request (order, view type, page size and token). */
+  public Page<Run> searchRuns(SearchRunsRequest request) {
+    SearchRunsResponse response = call(() -> tracking.searchRuns(request));
+    return Page.of(response.getRunsList(), response.getNextPageToken());
+  }
+
+  /** Creates a run and returns a handle that ends it when closed. */
+  public ActiveRun startRun(String experimentId) {
+    return new ActiveRun(this, createRun(experimentId));
+  }
+
+  /** Creates a named run with tags and returns a handle that ends it when closed. */
+  public ActiveRun startRun(String experimentId, String runName, Map<String, String> tags) {
+    return new ActiveRun(this, createRun(experimentId, runName, null, tags));
+  }
+
+  /**
+   * Runs {@code body} in a new run of the experiment and ends the run FINISHED when the body
+   * returns, FAILED when it throws (the exception is rethrown).
+   */
+  public void withRun(String experimentId, java.util.function.Consumer<ActiveRun> body) {
+    ActiveRun run = startRun(experimentId);
+    try {
+      body.accept(run);
+    } catch (RuntimeException | Error e) {
+      run.end(RunStatus.RUN_STATUS_FAILED);
+      throw e;
+    }
+    run.end(RunStatus.RUN_STATUS_FINISHED);
+  }
+
+  // ---- logging -----------------------------------------------------------------------------
+
+  /** Logs a param; params are write-once (a different value is refused). */
+  public void logParam(String runId, String key, String value) {
+    call(() -> tracking.logParam(
+        LogParamRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build()));
+  }
+
+  /** Logs a metric point at step 0, now. */
+  public void logMetric(String runId, String key, double value) {
+    logMetric(runId, key, value, System.currentTimeMillis(), 0);
+  }
+
+  /** Logs a metric point; NaN and infinities are valid values. */
+  public void logMetric(String runId, String key, double value, long timestamp, long step) {
+    call(() -> tracking.logMetric(LogMetricRequest.newBuilder().setRunId(runId).setKey(key)
+        .setValue(value).setTimestamp(timestamp).setStep(step).build()));
+  }
+
+  /** Sets (or overwrites) a run tag. */
+  public void setTag(String runId, String key, String value) {
+    call(() -> tracking.setTag(
+        SetTagRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build()));
+  }
+
+  public void deleteTag(String runId, String key) {
+    call(() -> tracking.deleteTag(DeleteTagRequest.newBuilder().setRunId(runId).setKey(key).build()));
+  }
+
+  /**
+   * Logs metrics, params and tags in as few requests as the server's limits allow. Each request
+   * is atomic on the server; a batch larger than one request is not (earlier chunks stay).
+   */
+  public void logBatch(String runId, List<Metric> metrics, List<Param> params, List<RunTag> tags) {
+    for (LogBatchRequest request : BatchChunker.chunk(runId, metrics, params, tags)) {
+      call(() -> tracking.logBatch(request));
+    }
+  }
+
+  /** Records datasets used by the run. */
+  public void logInputs(String runId, List<DatasetInput> datasets) {
+    call(() -> tracking.logInputs(
+        LogInputsRequest.newBuilder().setRunId(runId).addAllDatasets(datasets).build()));
+  }
+
+  /** The whole history of a metric in step order, streamed from the server in chunks. */
+  public List<Metric> getMetricHistory(String runId, String key) {
+    List<Metric> points = new ArrayList<>();
+    call(() -> {
+      Iterator<StreamMetricHistoryResponse> chunks = tracking.streamMetricHistory(
+          StreamMetricHistoryRequest.newBuilder().setRunId(runId).setMetricKey(key).build());
+      chunks.forEachRemaining(chunk -> points.addAll(chunk.getMetricsList()));
+      return null;
+    });
+    return points;
+  }
+
+  // ---- artifacts ---------------------------------------------------------------------------
+
+  /** Uploads a file to the run's artifact root under its own name. */
+  public FileInfo logArtifact(String runId, Path localFile) {
+    return uploadArtifact(runId, localFile, localFile.getFileName().toString());
+  }
+
+  /** Uploads a file into a directory of the run's artifacts ({@code ""} for the root). */
+  public FileInfo logArtifact(String runId, Path localFile, String artifactDir) {
+    return uploadArtifact(runId, localFile, join(artifactDir, localFile.getFileName().toString()));
+  }
+
+  /** Uploads a directory tree into a directory of the run's artifacts ({@code ""} for the root). */
+  public List<FileInfo> logArtifacts(String runId, Path localDir, String artifactDir) {
+    List<Path> files;
+    try (Stream<Path> walk = Files.walk(localDir)) {
+      files = walk.filter(Files::isRegularFile).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read directory " + localDir, e);
+    }
+    List<FileInfo> uploaded = new ArrayList<>();
+    for (Path file : files) {
+      String relative = localDir.relativize(file).toString().replace(file.getFileSystem().getSeparator(), "/");
+      uploaded.add(uploadArtifact(runId, file, join(artifactDir, relative)));
+    }
+    return uploaded;
+  }
+
+  /**
+   * Streams a local file to {@code destinationPath} among the run's artifacts in chunks of the
+   * server's chunk size, honouring flow control so that the file is never held in memory.
+   */
+  public FileInfo uploadArtifact(String runId, Path localFile, String destinationPath) {
+    CompletableFuture<UploadArtifactResponse> done = new CompletableFuture<>();
+    Object readiness = new Object();
+    ClientResponseObserver<UploadArtifactRequest, UploadArtifactResponse> observer =
+        new ClientResponseObserver<>() {
+          private UploadArtifactResponse response;
+
+          @Override
+          public void beforeStart(ClientCallStreamObserver<UploadArtifactRequest> requests) {
+            requests.setOnReadyHandler(() -> wake(readiness));
+          }
+
+          @Override
+          public void onNext(UploadArtifactResponse value) {
+            response = value;
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            done.completeExceptionally(t);
+            wake(readiness);
+          }
+
+          @Override
+          public void onCompleted() {
+            done.complete(response);
+          }
+        };
+    ClientCallStreamObserver<UploadArtifactRequest> requests =
+        (ClientCallStreamObserver<UploadArtifactRequest>) artifactsAsync.uploadArtifact(observer);
+    try (InputStream in = Files.newInputStream(localFile)) {
+      requests.onNext(UploadArtifactRequest.newBuilder().setRunId(runId).setPath(destinationPath).build());
+      byte[] buffer = new byte[ServerLimits.ARTIFACT_CHUNK_SIZE];
+      int read;
+      while ((read = in.readNBytes(buffer, 0, buffer.length)) > 0 && !done.isDone()) {
+        synchronized (readiness) {
+          while (!requests.isReady() && !done.isDone()) {
+            readiness.wait();
+          }
+        }
+        requests.onNext(UploadArtifactRequest.newBuilder().setData(ByteString.copyFrom(buffer, 0, read)).build());
+      }
+      requests.onCompleted();
+    } catch (IOException e) {
+      requests.cancel("local file unreadable", e);
+      throw new UncheckedIOException("Cannot read " + localFile, e);
+    } catch (InterruptedException e) {
+      requests.cancel("interrupted", e);
+      Thread.currentThread().interrupt();
+      throw new TrackwireException(io.grpc.Status.Code.CANCELLED, "Upload interrupted", e);
+    }
+    try {
+      return done.get().getFileInfo();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof StatusRuntimeException s) {
+        throw TrackwireException.fromStatus(s);
+      }
+      throw new TrackwireException(io.grpc.Status.Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TrackwireException(io.grpc.Status.Code.CANCELLED, "Upload interrupted", e);
+    }
+  }
+
+  /** The direct children of a directory of the run's artifacts ({@code ""} for the root). */
+  public List<FileInfo> listArtifacts(String runId, String path) {
+    List<FileInfo> files = new ArrayList<>();
+    String token = "";
+    do {
+      ListArtifactsRequest request = ListArtifactsRequest.newBuilder()
+          .setRunId(runId).setPath(path == null ? "" : path).setPageToken(token).build();
+      ListArtifactsResponse page = call(() -> artifacts.listArtifacts(request));
+      files.addAll(page.getFilesList());
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return files;
+  }
+
+  /**
+   * Streams one artifact file to a local file, replacing it. Nothing is left at
+   * {@code localFile} when the download fails.
+   */
+  public Path downloadArtifact(String runId, String path, Path localFile) {
+    Path parent = localFile.toAbsolutePath().getParent();
+    Path partial;
+    try {
+      Files.createDirectories(parent);
+      partial = Files.createTempFile(parent, ".trackwire-download-", ".part");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write to " + parent, e);
+    }
+    try {
+      try (OutputStream out = Files.newOutputStream(partial)) {
+        Iterator<DownloadArtifactResponse> chunks = artifacts.downloadArtifact(
+            DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
+        while (chunks.hasNext()) {
+          chunks.next().getData().writeTo(out);
+        }
+      } catch (StatusRuntimeException e) {
+        throw TrackwireException.fromStatus(e);
+      }
+      return Files.move(partial, localFile, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot write " + localFile, e);
+    } finally {
+      try {
+        Files.deleteIfExists(partial);
+      } catch (IOException ignored) {
+        // best effort: only a leftover temporary file
+      }
+    }
+  }
+
+  /** Downloads a directory of the run's artifacts ({@code ""}: all of them) into a local one. */
+  public Path downloadArtifacts(String runId, String path, Path localDir) {
+    for (FileInfo file : listArtifacts(runId, path)) {
+      String name = file.getPath().substring(file.getPath().lastIndexOf('/') + 1);
+      if (file.getIsDir()) {
+        downloadArtifacts(runId, file.getPath(), localDir.resolve(name));
+      } else {
+        downloadArtifact(runId, file.getPath(), localDir.resolve(name));
+      }
+    }
+    return localDir;
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private static String join(String dir, String name) {
+    if (dir == null || dir.isEmpty()) {
+      return name;
+    }
+    return dir.endsWith("/") ? dir + name : dir + "/" + name;
+  }
+
+  private static void wake(Object monitor) {
+    synchronized (monitor) {
+      monitor.notifyAll();
+    }
+  }
+
+  /** Runs one call, translating a failed status into the matching exception. */
+  private static <T> T call(Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw TrackwireException.fromStatus(e);
+    }
+  }
+}

@@ -1,0 +1,271 @@
+package io.trackwire.client;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import trackwire.v1.Entities.Experiment;
+import trackwire.v1.Entities.FileInfo;
+import trackwire.v1.Entities.Metric;
+import trackwire.v1.Entities.Param;
+import trackwire.v1.Entities.Run;
+import trackwire.v1.Entities.RunStatus;
+import trackwire.v1.Entities.RunTag;
+import trackwire.v1.Entities.ViewType;
+import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
+
+/** The Java client against a real server process. */
+class TrackwireClientTest {
+  private static TrackwireServer server;
+  private static TrackwireClient client;
+
+  @BeforeAll
+  static void startServer() {
+    server = TrackwireServer.start();
+    client = server.client();
+  }
+
+  @AfterAll
+  static void stopServer() throws InterruptedException {
+    client.close();
+    server.close();
+  }
+
+  private static String unique(String prefix) {
+    return prefix + "-" + UUID.randomUUID();
+  }
+
+  @Test
+  void experimentLifecycle() {
+    String name = unique("exp");
+    String id = client.createExperiment(name, null, Map.of("team", "ml"));
+
+    Experiment byId = client.getExperiment(id);
+    assertEquals(name, byId.getName());
+    assertEquals("active", byId.getLifecycleStage());
+    assertEquals(id, client.getExperimentByName(name).getExperimentId());
+
+    String renamed = unique("renamed");
+    client.renameExperiment(id, renamed);
+    client.setExperimentTag(id, "stage", "dev");
+    client.deleteExperimentTag(id, "team");
+    Experiment updated = client.getExperiment(id);
+    assertEquals(renamed, updated.getName());
+    assertEquals(Map.of("stage", "dev"), updated.getTagsList().stream()
+        .collect(Collectors.toMap(t -> t.getKey(), t -> t.getValue())));
+
+    Page<Experiment> found = client.searchExperiments("name = '" + renamed + "'");
+    assertEquals(List.of(id), found.items().stream().map(Experiment::getExperimentId).toList());
+
+    client.deleteExperiment(id);
+    assertEquals("deleted", client.getExperiment(id).getLifecycleStage());
+    assertTrue(client.searchExperiments("name = '" + renamed + "'").items().isEmpty());
+    client.restoreExperiment(id);
+    assertEquals("active", client.getExperiment(id).getLifecycleStage());
+  }
+
+  @Test
+  void errorsCarryTheServersMessage() {
+    String name = unique("dup");
+    client.createExperiment(name);
+    AlreadyExistsException duplicate =
+        assertThrows(AlreadyExistsException.class, () -> client.createExperiment(name));
+    assertTrue(duplicate.getMessage().contains(name), duplicate.getMessage());
+
+    assertThrows(NotFoundException.class, () -> client.getExperiment("987654321"));
+    assertThrows(NotFoundException.class, () -> client.getExperimentByName(unique("missing")));
+    assertThrows(NotFoundException.class, () -> client.getRun("0123456789abcdef0123456789abcdef"));
+
+    String runId = client.createRun(client.createExperiment(unique("errors"))).getInfo().getRunId();
+    client.logParam(runId, "lr", "0.1");
+    InvalidArgumentException overwrite =
+        assertThrows(InvalidArgumentException.class, () -> client.logParam(runId, "lr", "0.2"));
+    assertTrue(overwrite.getMessage().contains("lr"), overwrite.getMessage());
+    assertTrue(overwrite instanceof TrackwireException);
+  }
+
+  @Test
+  void runLifecycleAndLogging() {
+    String experimentId = client.createExperiment(unique("runs"));
+    Run created = client.createRun(experimentId, "first", 1_000L, Map.of("origin", "test"));
+    String runId = created.getInfo().getRunId();
+    assertEquals(RunStatus.RUN_STATUS_RUNNING, created.getInfo().getStatus());
+    assertEquals("first", created.getInfo().getRunName());
+
+    client.logParam(runId, "lr", "0.01");
+    client.logMetric(runId, "loss", 0.5, 2_000L, 1);
+    client.logMetric(runId, "loss", Double.NaN, 3_000L, 2);
+    client.setTag(runId, "note", "x");
+    client.setTag(runId, "gone", "y");
+    client.deleteTag(runId, "gone");
+
+    Run run = client.getRun(runId);
+    assertEquals("0.01", run.getData().getParams(0).getValue());
+    assertTrue(Double.isNaN(run.getData().getMetrics(0).getValue()), "latest loss is NaN");
+    Map<String, String> tags = run.getData().getTagsList().stream()
+        .collect(Collectors.toMap(RunTag::getKey, RunTag::getValue));
+    assertEquals("x", tags.get("note"));
+    assertEquals("test", tags.get("origin"));
+    assertFalse(tags.containsKey("gone"));
+
+    client.updateRun(runId, null, null, "renamed");
+    client.setTerminated(runId, RunStatus.RUN_STATUS_KILLED);
+    Run ended = client.getRun(runId);
+    assertEquals("renamed", ended.getInfo().getRunName());
+    assertEquals(RunStatus.RUN_STATUS_KILLED, ended.getInfo().getStatus());
+    assertTrue(ended.getInfo().hasEndTime());
+
+    client.deleteRun(runId);
+    assertEquals("deleted", client.getRun(runId).getInfo().getLifecycleStage());
+    client.restoreRun(runId);
+    assertEquals("active", client.getRun(runId).getInfo().getLifecycleStage());
+  }
+
+  @Test
+  void searchRunsFiltersOrdersAndPages() {
+    String experimentId = client.createExperiment(unique("search"));
+    for (int i = 0; i < 5; i++) {
+      String runId = client.createRun(experimentId).getInfo().getRunId();
+      client.logMetric(runId, "acc", i / 10.0, 1_000L, 0);
+    }
+    Page<Run> best = client.searchRuns(List.of(experimentId), "metrics.acc >= 0.2");
+    assertEquals(3, best.items().size());
+
+    List<Double> seen = new ArrayList<>();
+    String token = "";
+    int pages = 0;
+    do {
+      Page<Run> page = client.searchRuns(SearchRunsRequest.newBuilder()
+          .addExperimentIds(experimentId).addOrderBy("metrics.acc DESC")
+          .setRunViewType(ViewType.VIEW_TYPE_ALL).setMaxResults(2).setPageToken(token).build());
+      page.items().forEach(r -> seen.add(r.getData().getMetrics(0).getValue()));
+      token = page.nextPageToken().orElse("");
+      pages++;
+    } while (!token.isEmpty());
+    assertEquals(List.of(0.4, 0.3, 0.2, 0.1, 0.0), seen);
+    assertEquals(3, pages);
+  }
+
+  @Test
+  void logBatchIsChunkedToTheServersLimits() {
+    String runId = client.createRun(client.createExperiment(unique("batch"))).getInfo().getRunId();
+    int points = ServerLimits.MAX_METRICS_PER_BATCH * 2 + 500;
+    List<Metric> metrics = IntStream.range(0, points)
+        .mapToObj(i -> Metric.newBuilder().setKey("m").setValue(i).setStep(i).setTimestamp(i).build())
+        .toList();
+    List<Param> params = IntStream.range(0, ServerLimits.MAX_PARAMS_PER_BATCH + 50)
+        .mapToObj(i -> Param.newBuilder().setKey("p" + i).setValue("v" + i).build())
+        .toList();
+    List<RunTag> tags = IntStream.range(0, ServerLimits.MAX_TAGS_PER_BATCH + 20)
+        .mapToObj(i -> RunTag.newBuilder().setKey("t" + i).setValue("v" + i).build())
+        .toList();
+
+    client.logBatch(runId, metrics, params, tags);
+
+    Run run = client.getRun(runId);
+    assertEquals(params.size(), run.getData().getParamsCount());
+    assertTrue(run.getData().getTagsCount() >= tags.size());
+    List<Metric> history = client.getMetricHistory(runId, "m");
+    assertEquals(points, history.size());
+    assertEquals(IntStream.range(0, points).asLongStream().boxed().toList(),
+        history.stream().map(Metric::getStep).toList());
+  }
+
+  @Test
+  void limitsComeFromTheSchema() {
+    assertEquals(1000, ServerLimits.MAX_METRICS_PER_BATCH);
+    assertEquals(100, ServerLimits.MAX_PARAMS_PER_BATCH);
+    assertEquals(1 << 20, ServerLimits.ARTIFACT_CHUNK_SIZE);
+  }
+
+  @Test
+  void artifactsRoundTripInChunks(@TempDir Path tmp) throws IOException {
+    String runId = client.createRun(client.createExperiment(unique("artifacts"))).getInfo().getRunId();
+    byte[] big = new byte[ServerLimits.ARTIFACT_CHUNK_SIZE * 2 + 12345];
+    new Random(7).nextBytes(big);
+    Path model = Files.write(tmp.resolve("model.bin"), big);
+    Path dir = Files.createDirectories(tmp.resolve("plots/sub"));
+    Files.writeString(tmp.resolve("plots/a.txt"), "a");
+    Files.writeString(dir.resolve("b.txt"), "b");
+    Path empty = Files.write(tmp.resolve("empty.txt"), new byte[0]);
+
+    FileInfo uploaded = client.logArtifact(runId, model, "models");
+    assertEquals("models/model.bin", uploaded.getPath());
+    assertEquals(big.length, uploaded.getFileSize());
+    client.logArtifacts(runId, tmp.resolve("plots"), "plots");
+    client.logArtifact(runId, empty);
+
+    List<String> root = client.listArtifacts(runId, "").stream().map(FileInfo::getPath).sorted().toList();
+    assertEquals(List.of("empty.txt", "models", "plots"), root);
+    List<FileInfo> plots = client.listArtifacts(runId, "plots");
+    assertEquals(List.of("plots/a.txt", "plots/sub"), plots.stream().map(FileInfo::getPath).sorted().toList());
+
+    Path back = client.downloadArtifact(runId, "models/model.bin", tmp.resolve("back/model.bin"));
+    assertArrayEquals(big, Files.readAllBytes(back));
+    Path tree = client.downloadArtifacts(runId, "plots", tmp.resolve("tree"));
+    assertEquals("b", Files.readString(tree.resolve("sub/b.txt")));
+    assertEquals(0, Files.size(client.downloadArtifact(runId, "empty.txt", tmp.resolve("e.txt"))));
+
+    Path missing = tmp.resolve("missing.txt");
+    assertThrows(NotFoundException.class, () -> client.downloadArtifact(runId, "nope.txt", missing));
+    assertFalse(Files.exists(missing));
+  }
+
+  @Test
+  void activeRunEndsFinishedOrFailed() {
+    String experimentId = client.createExperiment(unique("active"));
+    String finished;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      run.logParam("k", "v").logMetric("m", 1.0, 3);
+      finished = run.runId();
+    }
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(finished).getInfo().getStatus());
+
+    String[] failed = new String[1];
+    assertThrows(IllegalStateException.class, () -> {
+      try (ActiveRun run = client.startRun(experimentId)) {
+        failed[0] = run.runId();
+        run.failOnException(() -> {
+          throw new IllegalStateException("boom");
+        });
+      }
+    });
+    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
+
+    assertThrows(IllegalStateException.class, () -> client.withRun(experimentId, run -> {
+      failed[0] = run.runId();
+      throw new IllegalStateException("boom");
+    }));
+    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
+
+    String[] ok = new String[1];
+    client.withRun(experimentId, run -> ok[0] = run.runId());
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(ok[0]).getInfo().getStatus());
+  }
+
+  @Test
+  void trackingUris() {
+    assertThrows(InvalidArgumentException.class, () -> TrackwireClient.connect("http://localhost:5000"));
+    assertThrows(InvalidArgumentException.class, () -> TrackwireClient.connect("grpc:///nohost"));
+    // Nothing listens on port 1: reads are retried, then reported as unavailable.
+    try (TrackwireClient unreachable = TrackwireClient.connect("grpc://127.0.0.1:1", "token")) {
+      assertThrows(UnavailableException.class, () -> unreachable.getExperiment("0"));
+    }
+  }
+}

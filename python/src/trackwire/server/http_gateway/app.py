@@ -1,0 +1,89 @@
+"""The ASGI application of the HTTP/JSON gateway: MLflow's REST API over trackwire's services."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from trackwire._version import __version__
+from trackwire.errors import TrackwireError
+from trackwire.server.http_gateway import transcode
+from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
+from trackwire.server.http_gateway.routes import rpc_routes
+from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+
+log = logging.getLogger(__name__)
+
+_HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = transcode.dumps({"error_code": code, "message": message})
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TrackwireError)
+    return _error(exc.http_status, exc.mlflow_code, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    return _error(exc.status_code, _HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST"), message)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error serving %s %s", request.method, request.url.path)
+    return _error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}: {exc}")
+
+
+async def _health(request: Request) -> Response:
+    return PlainTextResponse("OK")
+
+
+async def _version(request: Request) -> Response:
+    return PlainTextResponse(__version__)
+
+
+async def _no_logged_models(request: Request) -> Response:
+    """trackwire stores no MLflow 3 logged models, so their search finds none.
+
+    MLflow 3's client searches logged models whenever it lists or downloads through a
+    `runs:/<run_id>/<path>` URI (mlflow.artifacts.download_artifacts(run_id=...)); answering
+    "none" lets those calls fall through to the run's own artifacts.
+    """
+    return Response(b"{}", media_type="application/json")
+
+
+def create_app(services) -> Starlette:
+    """The gateway over `services` (from trackwire.server.app.open_services).
+
+    Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
+    MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
+    """
+    tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
+    artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
+    routes = [
+        Route("/health", _health, methods=["GET"]),
+        Route("/version", _version, methods=["GET"]),
+        *rpc_routes({tracking: services.tracking, artifacts: services.artifacts}),
+        *mlflow_artifact_routes(services.artifacts),
+        *(
+            Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])
+            for prefix in ("api", "ajax-api")
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            TrackwireError: _domain_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )

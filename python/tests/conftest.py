@@ -1,0 +1,131 @@
+"""Shared fixtures: a real `trackwire server` process on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from trackwire.v1 import artifact_service_pb2_grpc, tracking_service_pb2_grpc
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A `trackwire server` subprocess with its own store and artifact directory."""
+
+    def __init__(self, workdir: Path, backend_store_uri: str | None = None):
+        self.workdir = workdir
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{workdir / 'trackwire.db'}"
+        self.artifacts = workdir / "artifacts"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> LiveServer:
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.log = open(self.workdir / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trackwire.cli",
+                "server",
+                "--backend-store-uri",
+                self.backend_store_uri,
+                "--artifacts-destination",
+                str(self.artifacts),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--http-port",
+                str(self.http_port),
+            ],
+            cwd=self.workdir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+        return self
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"grpc://{self.grpc_target}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.grpc_target) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited: {self.read_log()}")
+                try:
+                    status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    if status == health_pb2.HealthCheckResponse.SERVING and self._http_up():
+                        return
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError(f"server not ready in {timeout}s: {self.read_log()}")
+
+    def _http_up(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.http_port)) == 0
+
+    def read_log(self) -> str:
+        return (self.workdir / "server.log").read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        self.log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> LiveServer:
+    live = LiveServer(tmp_path_factory.mktemp("server")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def channel(server):
+    with grpc.insecure_channel(server.grpc_target) as ch:
+        yield ch
+
+
+@pytest.fixture(scope="session")
+def tracking(channel):
+    return tracking_service_pb2_grpc.TrackingServiceStub(channel)
+
+
+@pytest.fixture(scope="session")
+def artifacts(channel):
+    return artifact_service_pb2_grpc.ArtifactServiceStub(channel)
+
+
+@pytest.fixture
+def unique(request) -> str:
+    """A name unique to this test, for experiments on the shared server."""
+    return f"{request.node.name}-{os.getpid()}-{time.monotonic_ns()}"

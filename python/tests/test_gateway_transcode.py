@@ -1,0 +1,136 @@
+"""The gateway's JSON <-> protobuf transcoding in MLflow's dialect (pure functions)."""
+
+import json
+import math
+
+import pytest
+
+from trackwire.errors import InvalidArgument
+from trackwire.server.http_gateway import transcode
+from trackwire.server.http_gateway.routes import bindings
+from trackwire.v1 import artifact_service_pb2 as art
+from trackwire.v1 import entities_pb2 as e
+from trackwire.v1 import tracking_service_pb2 as t
+
+
+def to_json(message):
+    return json.loads(transcode.message_to_json(message))
+
+
+def from_json(body, cls):
+    return transcode.json_to_message(body if isinstance(body, bytes) else body.encode(), cls)
+
+
+def test_int64_are_json_numbers_and_names_are_snake_case():
+    run = e.Run(info=e.RunInfo(run_id="r", start_time=1_700_000_000_123, end_time=2**53 + 1))
+    out = to_json(t.GetRunResponse(run=run))
+    assert out["run"]["info"]["start_time"] == 1_700_000_000_123
+    assert out["run"]["info"]["end_time"] == 2**53 + 1
+
+
+def test_enums_lose_their_type_prefix_and_accept_both_forms():
+    out = to_json(t.UpdateRunResponse(run_info=e.RunInfo(status=e.RUN_STATUS_FINISHED)))
+    assert out == {"run_info": {"status": "FINISHED", "start_time": 0}}
+    for value in ("DELETED_ONLY", "VIEW_TYPE_DELETED_ONLY", 2):
+        request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
+        assert request.run_view_type == e.VIEW_TYPE_DELETED_ONLY
+    with pytest.raises(InvalidArgument, match="run_view_type.*ACTIVE_ONLY, DELETED_ONLY, ALL"):
+        from_json('{"run_view_type": "SOME"}', t.SearchRunsRequest)
+
+
+def test_non_finite_doubles_are_written_as_mlflow_reads_them():
+    metrics = [e.Metric(key="m", value=v) for v in (math.nan, math.inf, -math.inf, 0.5)]
+    out = to_json(t.GetMetricHistoryResponse(metrics=metrics))
+    assert [m["value"] for m in out["metrics"]] == ["NaN", "Infinity", "-Infinity", 0.5]
+
+
+@pytest.mark.parametrize(
+    "literal", ["NaN", '"NaN"', "Infinity", '"Infinity"', "-Infinity", '"-Infinity"', "1e308"]
+)
+def test_non_finite_doubles_are_read_as_bare_literals_and_strings(literal):
+    request = from_json('{"run_id": "r", "key": "k", "value": %s}' % literal, t.LogMetricRequest)
+    expected = float(json.loads(literal)) if literal[0] != '"' else float(literal.strip('"'))
+    assert (math.isnan(request.value) and math.isnan(expected)) or request.value == expected
+
+
+def test_zero_numbers_and_false_booleans_are_written_empty_strings_are_not():
+    out = to_json(t.GetMetricHistoryResponse(metrics=[e.Metric(key="m")]))
+    assert out == {"metrics": [{"key": "m", "value": 0.0, "timestamp": 0, "step": 0}]}
+    out = to_json(art.ListArtifactsResponse(files=[e.FileInfo(path="d", is_dir=True)]))
+    assert out == {"files": [{"path": "d", "is_dir": True}]}
+    assert to_json(t.SearchRunsResponse()) == {}
+
+
+def test_empty_responses_are_empty_objects():
+    assert transcode.message_to_json(t.LogBatchResponse()) == b"{}"
+
+
+def test_unknown_fields_and_nulls_are_ignored_camel_case_is_accepted():
+    request = from_json(
+        '{"run_id": "r", "runUuid": "u", "no_such_field": {"x": 1}, "metric_key": null}',
+        t.GetMetricHistoryRequest,
+    )
+    assert request == t.GetMetricHistoryRequest(run_id="r", run_uuid="u")
+
+
+def test_int64_is_read_from_numbers_and_numeric_strings():
+    body = '{"metrics": [{"key": "a", "timestamp": "1700000000000", "step": 3.0}]}'
+    request = from_json(body, t.LogBatchRequest)
+    assert request.metrics[0].timestamp == 1_700_000_000_000
+    assert request.metrics[0].step == 3
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('{"run_id": 5}', "field 'run_id': 5 is not a valid string"),
+        ('{"metrics": {"key": "a"}}', "field 'metrics': expected a JSON array"),
+        ('{"metrics": [{"step": "x"}]}', r"field 'metrics\[0\].step': 'x' is not a valid integer"),
+        ('{"metrics": [{"step": 1.5}]}', "is not a valid integer"),
+        ('{"metrics": [{"step": 9223372036854775808}]}', "out of range"),
+        ('{"metrics": [{"value": true}]}', "is not a valid number"),
+        ('{"metrics": ["a"]}', r"field 'metrics\[0\]': expected a JSON object"),
+        ("[1, 2]", "the request body: expected a JSON object"),
+        ("{bad json", "Malformed JSON"),
+    ],
+)
+def test_bad_input_names_the_field(body, message):
+    with pytest.raises(InvalidArgument, match=message):
+        from_json(body, t.LogBatchRequest)
+
+
+def test_double_encoded_bodies_of_old_clients_are_accepted():
+    request = from_json(json.dumps(json.dumps({"name": "x"})), t.CreateExperimentRequest)
+    assert request.name == "x"
+
+
+def test_empty_body_is_an_empty_message():
+    assert from_json(b"", t.SearchExperimentsRequest) == t.SearchExperimentsRequest()
+
+
+def test_query_parameters_repeat_for_repeated_fields():
+    codec = transcode.codec_for(t.SearchRunsRequest.DESCRIPTOR)
+    request = codec.from_query(
+        [("experiment_ids", "1"), ("experiment_ids", "2"), ("max_results", "10"),
+         ("run_view_type", "ALL"), ("ignored", "x"), ("filter", "a"), ("filter", "b")]
+    )
+    assert list(request.experiment_ids) == ["1", "2"]
+    assert request.max_results == 10
+    assert request.run_view_type == e.VIEW_TYPE_ALL
+    assert request.filter == "a"
+    with pytest.raises(InvalidArgument, match="max_results"):
+        codec.from_query([("max_results", "ten")])
+
+
+def test_bytes_fields_are_base64():
+    out = to_json(art.DownloadArtifactResponse(data=b"\x00\xff"))
+    assert out == {"data": "AP8="}
+    assert from_json('{"data": "AP8="}', art.DownloadArtifactResponse).data == b"\x00\xff"
+
+
+def test_routes_come_from_the_annotations_with_additional_bindings():
+    service = t.DESCRIPTOR.services_by_name["TrackingService"]
+    found = {(b.verb, b.path) for b in bindings(service)}
+    assert ("POST", "/api/2.0/mlflow/experiments/search") in found
+    assert ("GET", "/api/2.0/mlflow/experiments/search") in found
+    assert len(found) == len(service.methods) + 1

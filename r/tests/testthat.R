@@ -1,0 +1,4 @@
+library(testthat)
+library(trackwire)
+
+test_check("trackwire")

@@ -1,0 +1,71 @@
+test_that("params, metrics and tags land on the active run", {
+  local_experiment()
+  run <- tw_start_run()
+  tw_log_param("alpha", 0.5)
+  tw_log_param("solver", "qr")
+  tw_log_metric("rmse", 0.9)
+  tw_log_metric("rmse", 0.7, step = 1)
+  tw_set_tag("note", "first")
+  tw_set_tag("gone", "soon")
+  tw_delete_tag("gone")
+  got <- tw_get_run(run$run_id)
+  expect_equal(got$params[c("alpha", "solver")], c(alpha = "0.5", solver = "qr"))
+  expect_equal(got$metrics, c(rmse = 0.7))
+  expect_equal(got$tags[["note"]], "first")
+  expect_false("gone" %in% names(got$tags))
+})
+
+test_that("NaN and infinite metric values round-trip", {
+  local_experiment()
+  run <- tw_start_run()
+  values <- c(NaN, Inf, -Inf, 1 / 3, -0.1, 1e300)
+  for (i in seq_along(values)) tw_log_metric("odd", values[[i]], step = i)
+  history <- tw_get_metric_history("odd")
+  expect_equal(history$value, values)
+  expect_true(is.nan(history$value[[1]]))
+})
+
+test_that("metric history is a data frame in step order", {
+  local_experiment()
+  tw_start_run()
+  t0 <- as.POSIXct("2024-05-01 12:00:00", tz = "UTC")
+  for (step in c(2, 0, 1)) tw_log_metric("loss", 1 / (step + 1), step = step, timestamp = t0 + step)
+  history <- tw_get_metric_history("loss")
+  expect_equal(names(history), c("key", "value", "step", "timestamp"))
+  expect_equal(history$step, c(0, 1, 2))
+  expect_equal(history$value, 1 / (1:3))
+  expect_equal(history$timestamp, t0 + 0:2)
+  expect_equal(unique(history$key), "loss")
+})
+
+test_that("tw_log_batch splits large batches to the server's limits", {
+  local_experiment()
+  run <- tw_start_run()
+  n <- limits$MAX_METRICS_PER_BATCH * 2 + 17
+  params <- stats::setNames(as.list(seq_len(250)), paste0("p", seq_len(250)))
+  tags <- stats::setNames(as.list(letters), paste0("t_", letters))
+  tw_log_batch(
+    metrics = data.frame(key = "curve", value = seq_len(n) / 10, step = seq_len(n)),
+    params = params, tags = tags
+  )
+  got <- tw_get_run(run$run_id)
+  expect_equal(length(got$params), 250)
+  expect_equal(got$params[["p250"]], "250")
+  expect_equal(got$tags[["t_z"]], "z")
+  history <- tw_get_metric_history("curve")
+  expect_equal(nrow(history), n)
+  expect_equal(history$value, seq_len(n) / 10)
+})
+
+test_that("datasets can be logged as run inputs", {
+  local_experiment()
+  run <- tw_start_run()
+  tw_log_inputs(list(list(
+    name = "iris", digest = "abc123", source_type = "local", source = "iris.csv",
+    tags = list(context = "training")
+  )))
+  inputs <- tw_get_run(run$run_id)$inputs
+  expect_length(inputs, 1)
+  expect_equal(inputs[[1]]$name, "iris")
+  expect_equal(inputs[[1]]$tags, c(context = "training"))
+})

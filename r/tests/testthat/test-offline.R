@@ -1,0 +1,51 @@
+# Parts that need no server.
+
+test_that("the tracking URI comes from the setter, the environment, then the default", {
+  withr::defer(state$tracking_uri <- NULL)
+  state$tracking_uri <- NULL
+  withr::with_envvar(c(TRACKWIRE_TRACKING_URI = "http://example.org:1234/"), {
+    expect_equal(tw_get_tracking_uri(), "http://example.org:1234/")
+    expect_equal(tw_client()$uri, "http://example.org:1234")
+  })
+  withr::with_envvar(c(TRACKWIRE_TRACKING_URI = ""), {
+    expect_equal(tw_get_tracking_uri(), "http://127.0.0.1:5000")
+    tw_set_tracking_uri("https://tracking.example.org")
+    expect_equal(tw_get_tracking_uri(), "https://tracking.example.org")
+  })
+})
+
+test_that("non-HTTP tracking URIs are refused with a clear message", {
+  expect_error(tw_client("grpc://127.0.0.1:50051"), "must start with http:// or https://")
+})
+
+test_that("TRACKWIRE_TOKEN is sent as a bearer token", {
+  withr::with_envvar(c(TRACKWIRE_TOKEN = "s3cret"), {
+    req <- build_request(tw_client("http://127.0.0.1:1"), "GET", "/x")
+  })
+  expect_equal(req$headers$Authorization, "Bearer s3cret")
+  withr::with_envvar(c(TRACKWIRE_TOKEN = ""), {
+    req <- build_request(tw_client("http://127.0.0.1:1"), "GET", "/x")
+  })
+  expect_null(req$headers$Authorization)
+})
+
+test_that("doubles are written exactly, non-finite ones as MLflow's strings", {
+  expect_equal(to_json(list(v = json_double(1 / 3))), '{"v":0.33333333333333331}')
+  expect_equal(to_json(list(v = json_double(0.1))), '{"v":0.1}')
+  expect_equal(to_json(list(v = json_double(NaN))), '{"v":"NaN"}')
+  expect_equal(to_json(list(v = json_double(-Inf))), '{"v":"-Infinity"}')
+  expect_equal(to_json(list(t = json_int(1795975108519))), '{"t":1795975108519}')
+  expect_equal(parse_double("Infinity"), Inf)
+})
+
+test_that("an unreachable server is a trackwire_error_unavailable", {
+  port <- free_port()
+  expect_error(
+    tw_get_experiment("0", client = tw_client(paste0("http://127.0.0.1:", port))),
+    class = "trackwire_error_unavailable"
+  )
+})
+
+test_that("log functions need an active run or a run_id", {
+  expect_error(tw_log_param("a", "b"), "no active run")
+})

@@ -1,0 +1,209 @@
+package io.trackwire.scala
+
+import io.trackwire.client.{NotFoundException, TrackwireClient}
+import java.nio.file.Path
+import scala.jdk.CollectionConverters._
+import scala.jdk.OptionConverters._
+import scala.util.control.NonFatal
+import trackwire.v1.{Entities => pb}
+import trackwire.v1.TrackingServiceOuterClass.{SearchExperimentsRequest, SearchRunsRequest}
+
+/**
+ * Scala client of a trackwire server: the Java [[io.trackwire.client.TrackwireClient]] with Scala
+ * collections, `Option`s, case classes and default arguments. Failures are the Java client's
+ * unchecked exceptions ([[io.trackwire.client.NotFoundException]], ...); lookups that may
+ * legitimately find nothing return `Option` instead.
+ *
+ * {{{
+ * Using.resource(Trackwire.fromEnvironment()) { tw =>
+ *   val experimentId = tw.createExperiment("demo")
+ *   tw.withRun(experimentId) { run => run.logMetric("loss", 0.25) }
+ * }
+ * }}}
+ */
+final class Trackwire private (val underlying: TrackwireClient) extends AutoCloseable {
+
+  // ---- experiments
+
+  def createExperiment(
+      name: String,
+      artifactLocation: Option[String] = None,
+      tags: Map[String, String] = Map.empty): String =
+    underlying.createExperiment(name, artifactLocation.orNull, tags.asJava)
+
+  def getExperiment(experimentId: String): Experiment =
+    Experiment.fromProto(underlying.getExperiment(experimentId))
+
+  /** The experiment with this name, if there is one. */
+  def getExperimentByName(name: String): Option[Experiment] =
+    try Some(Experiment.fromProto(underlying.getExperimentByName(name)))
+    catch { case _: NotFoundException => None }
+
+  def searchExperiments(
+      filter: Option[String] = None,
+      orderBy: Seq[String] = Nil,
+      viewType: ViewType = ViewType.ActiveOnly,
+      maxResults: Option[Long] = None,
+      pageToken: Option[String] = None): Page[Experiment] = {
+    val request = SearchExperimentsRequest.newBuilder()
+      .addAllOrderBy(orderBy.asJava).setViewType(viewType.proto)
+    filter.foreach(request.setFilter)
+    maxResults.foreach(request.setMaxResults)
+    pageToken.foreach(request.setPageToken)
+    page(underlying.searchExperiments(request.build()))(Experiment.fromProto)
+  }
+
+  def renameExperiment(experimentId: String, newName: String): Unit =
+    underlying.renameExperiment(experimentId, newName)
+
+  def deleteExperiment(experimentId: String): Unit = underlying.deleteExperiment(experimentId)
+
+  def restoreExperiment(experimentId: String): Unit = underlying.restoreExperiment(experimentId)
+
+  def setExperimentTag(experimentId: String, key: String, value: String): Unit =
+    underlying.setExperimentTag(experimentId, key, value)
+
+  def deleteExperimentTag(experimentId: String, key: String): Unit =
+    underlying.deleteExperimentTag(experimentId, key)
+
+  // ---- runs
+
+  def createRun(
+      experimentId: String,
+      runName: Option[String] = None,
+      startTime: Option[Long] = None,
+      tags: Map[String, String] = Map.empty): Run =
+    Run.fromProto(underlying.createRun(
+      experimentId, runName.orNull, startTime.map(Long.box).orNull, tags.asJava))
+
+  def getRun(runId: String): Run = Run.fromProto(underlying.getRun(runId))
+
+  /** Updates whichever of status, end time and name is given. */
+  def updateRun(
+      runId: String,
+      status: Option[RunStatus] = None,
+      endTime: Option[Long] = None,
+      runName: Option[String] = None): RunInfo =
+    RunInfo.fromProto(underlying.updateRun(
+      runId, status.map(_.proto).orNull, endTime.map(Long.box).orNull, runName.orNull))
+
+  /** Ends a run with this status, now. */
+  def setTerminated(runId: String, status: RunStatus = RunStatus.Finished): RunInfo =
+    RunInfo.fromProto(underlying.setTerminated(runId, status.proto))
+
+  def deleteRun(runId: String): Unit = underlying.deleteRun(runId)
+
+  def restoreRun(runId: String): Unit = underlying.restoreRun(runId)
+
+  def searchRuns(
+      experimentIds: Seq[String],
+      filter: Option[String] = None,
+      orderBy: Seq[String] = Nil,
+      viewType: ViewType = ViewType.ActiveOnly,
+      maxResults: Option[Int] = None,
+      pageToken: Option[String] = None): Page[Run] = {
+    val request = SearchRunsRequest.newBuilder()
+      .addAllExperimentIds(experimentIds.asJava).addAllOrderBy(orderBy.asJava)
+      .setRunViewType(viewType.proto)
+    filter.foreach(request.setFilter)
+    maxResults.foreach(request.setMaxResults)
+    pageToken.foreach(request.setPageToken)
+    page(underlying.searchRuns(request.build()))(Run.fromProto)
+  }
+
+  /**
+   * Runs `body` in a new run and ends the run [[RunStatus.Finished]] when it returns,
+   * [[RunStatus.Failed]] when it throws (the exception propagates).
+   */
+  def withRun[A](
+      experimentId: String,
+      runName: Option[String] = None,
+      tags: Map[String, String] = Map.empty)(body: ActiveRun => A): A = {
+    val run = new ActiveRun(this, createRun(experimentId, runName, tags = tags).runId)
+    val result =
+      try body(run)
+      catch {
+        case e: Throwable =>
+          try setTerminated(run.runId, RunStatus.Failed)
+          catch { case NonFatal(suppressed) => e.addSuppressed(suppressed) }
+          throw e
+      }
+    setTerminated(run.runId, RunStatus.Finished)
+    result
+  }
+
+  // ---- logging
+
+  /** Logs a param; params are write-once (a different value is refused). */
+  def logParam(runId: String, key: String, value: String): Unit = underlying.logParam(runId, key, value)
+
+  /** Logs a metric point; NaN and infinities are valid values. */
+  def logMetric(
+      runId: String,
+      key: String,
+      value: Double,
+      step: Long = 0L,
+      timestamp: Long = System.currentTimeMillis()): Unit =
+    underlying.logMetric(runId, key, value, timestamp, step)
+
+  def setTag(runId: String, key: String, value: String): Unit = underlying.setTag(runId, key, value)
+
+  def deleteTag(runId: String, key: String): Unit = underlying.deleteTag(runId, key)
+
+  /** Logs everything at once, in as many requests as the server's limits require. */
+  def logBatch(
+      runId: String,
+      metrics: Seq[Metric] = Nil,
+      params: Map[String, String] = Map.empty,
+      tags: Map[String, String] = Map.empty): Unit =
+    underlying.logBatch(runId,
+      metrics.map(_.toProto).asJava,
+      params.map { case (k, v) => pb.Param.newBuilder().setKey(k).setValue(v).build() }.toSeq.asJava,
+      tags.map { case (k, v) => pb.RunTag.newBuilder().setKey(k).setValue(v).build() }.toSeq.asJava)
+
+  def logInputs(runId: String, datasets: Seq[DatasetInput]): Unit =
+    underlying.logInputs(runId, datasets.map(_.toProto).asJava)
+
+  /** The whole history of a metric, in step order (streamed from the server). */
+  def metricHistory(runId: String, key: String): Vector[Metric] =
+    underlying.getMetricHistory(runId, key).asScala.map(Metric.fromProto).toVector
+
+  // ---- artifacts
+
+  /** Uploads a file into a directory of the run's artifacts (the root by default). */
+  def logArtifact(runId: String, localFile: Path, artifactDir: String = ""): FileInfo =
+    FileInfo.fromProto(underlying.logArtifact(runId, localFile, artifactDir))
+
+  /** Uploads a directory tree into a directory of the run's artifacts (the root by default). */
+  def logArtifacts(runId: String, localDir: Path, artifactDir: String = ""): Vector[FileInfo] =
+    underlying.logArtifacts(runId, localDir, artifactDir).asScala.map(FileInfo.fromProto).toVector
+
+  /** Uploads a file to exactly `destinationPath` among the run's artifacts. */
+  def uploadArtifact(runId: String, localFile: Path, destinationPath: String): FileInfo =
+    FileInfo.fromProto(underlying.uploadArtifact(runId, localFile, destinationPath))
+
+  def listArtifacts(runId: String, path: String = ""): Vector[FileInfo] =
+    underlying.listArtifacts(runId, path).asScala.map(FileInfo.fromProto).toVector
+
+  def downloadArtifact(runId: String, path: String, localFile: Path): Path =
+    underlying.downloadArtifact(runId, path, localFile)
+
+  def downloadArtifacts(runId: String, path: String, localDir: Path): Path =
+    underlying.downloadArtifacts(runId, path, localDir)
+
+  /** Shuts the connection down. */
+  override def close(): Unit = underlying.close()
+
+  private def page[P, A](javaPage: io.trackwire.client.Page[P])(convert: P => A): Page[A] =
+    Page(javaPage.items.asScala.map(convert).toVector, javaPage.nextPageToken.toScala)
+}
+
+object Trackwire {
+
+  /** Connects to `grpc://host:port` or `grpcs://host:port`, with `TRACKWIRE_TOKEN` if set. */
+  def apply(trackingUri: String, token: Option[String] = sys.env.get(TrackwireClient.TOKEN_ENV)): Trackwire =
+    new Trackwire(TrackwireClient.connect(trackingUri, token.orNull))
+
+  /** Connects as configured by `TRACKWIRE_TRACKING_URI` and `TRACKWIRE_TOKEN`. */
+  def fromEnvironment(): Trackwire = new Trackwire(TrackwireClient.fromEnvironment())
+}
