@@ -102,9 +102,22 @@ class LiveServer:
         return code
 
 
+def fresh_postgres_database(admin_uri: str) -> str:
+    """A new, empty database on the PostgreSQL server of `admin_uri`; its URI."""
+    import psycopg
+
+    name = f"trackwire_test_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(admin_uri, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return admin_uri.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> LiveServer:
-    live = LiveServer(tmp_path_factory.mktemp("server")).start()
+    """The shared server: on SQLite, or on PostgreSQL when TRACKWIRE_TEST_POSTGRES_URI is set."""
+    postgres = os.environ.get("TRACKWIRE_TEST_POSTGRES_URI")
+    backend = fresh_postgres_database(postgres) if postgres else None
+    live = LiveServer(tmp_path_factory.mktemp("server"), backend).start()
     yield live
     live.stop()
 

@@ -1,0 +1,17 @@
+# PostgreSQL: the store and server suites also run against a private cluster.
+PG_DIR  := $(abspath build/postgres)
+PG_PORT ?= 55432
+PG_TESTS := tests/test_server_grpc.py tests/test_artifacts_grpc.py
+
+CI_DEPS      += postgres-install
+TEST_TARGETS += test-python-postgres
+
+.PHONY: postgres-install test-python-postgres
+
+postgres-install: ## install PostgreSQL from Debian packages when missing
+	tools/postgres.sh install
+
+test-python-postgres: venv ## the server suites against PostgreSQL
+	@uri=$$(tools/postgres.sh start $(PG_DIR) $(PG_PORT)) && \
+	  trap '$(CURDIR)/tools/postgres.sh stop $(PG_DIR)' EXIT && \
+	  cd python && TRACKWIRE_TEST_POSTGRES_URI=$$uri ../$(VENV)/bin/pytest -q $(PG_TESTS)
