@@ -17,7 +17,8 @@ case "$action" in
     # postgres must be able to traverse every parent directory of the data dir.
     d=$dir; while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
     [ -d "$dir/data" ] || as_postgres "$pgbin/initdb -D $dir/data -U postgres -A trust -E UTF8 --no-sync >/dev/null"
-    as_postgres "$pgbin/pg_ctl -D $dir/data -l $dir/log -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off\" start >/dev/null"
+    as_postgres "$pgbin/pg_ctl -D $dir/data status >/dev/null" ||
+      as_postgres "$pgbin/pg_ctl -D $dir/data -l $dir/log -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off\" start >/dev/null"
     echo "postgresql://postgres@127.0.0.1:$port/postgres" ;;
   stop)
     as_postgres "$pgbin/pg_ctl -D $dir/data -m fast -w stop >/dev/null" || true ;;
