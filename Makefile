@@ -9,11 +9,11 @@ THIRD_PARTY := build/third_party
 GOOGLEAPIS  := $(THIRD_PARTY)/google/api
 
 .PHONY: help venv run gen gen-python check-generated lint typecheck test test-python \
-        conformance buf-tools ci-deps clean
+        check-package conformance buf-tools ci-deps clean
 
 # Language fragments (mk/*.mk) extend these lists with their own targets.
 GEN_TARGETS  := gen-python
-TEST_TARGETS := lint check-generated test-python
+TEST_TARGETS := lint check-generated test-python check-package
 CI_DEPS      := venv buf-tools
 GENERATED    := python/src
 
@@ -66,6 +66,9 @@ typecheck: venv ## mypy over the Python package
 
 test-python: venv ## Python unit and integration tests (real server processes)
 	cd python && ../$(VENV)/bin/pytest -q
+
+check-package: venv ## build wheel + sdist and try them in a fresh venv
+	tools/check_package.sh $(abspath $(PY))
 
 conformance: venv ## cross-language conformance suite; prints a case x language matrix
 	$(VENV)/bin/pytest -q tests/conformance

@@ -52,7 +52,9 @@ def mlflow_artifact_routes(artifacts) -> list[Route]:
             if info.HasField("file_size"):
                 entry["file_size"] = info.file_size
             files.append(entry)
-        return Response(transcode.dumps({"files": files} if files else {}), media_type="application/json")
+        return Response(
+            transcode.dumps({"files": files} if files else {}), media_type="application/json"
+        )
 
     async def download(request: Request) -> Response:
         run_id, path = _run_and_path(request.path_params["artifact_path"])

@@ -24,7 +24,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from trackwire import limits
@@ -89,7 +89,9 @@ def _handler(binding: Binding, call: Callable) -> Callable:
 
         async def client_stream(request: Request) -> Response:
             head = request_codec.from_query(request.query_params.multi_items())
-            messages = request_chunks(request, head, lambda chunk: request_class(**{data_field: chunk}))
+            messages = request_chunks(
+                request, head, lambda chunk: request_class(**{data_field: chunk})
+            )
             response = await anyio.to_thread.run_sync(call, messages)
             return _json(response)
 

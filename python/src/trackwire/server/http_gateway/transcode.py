@@ -80,7 +80,7 @@ class _Enum:
         self.name_of: dict[int, str] = {}
         self.number_of: dict[str, int] = {}
         for value in enum.values:
-            short = value.name[len(prefix) :] if value.name.startswith(prefix) else value.name
+            short = value.name.removeprefix(prefix)
             self.name_of[value.number] = short
             self.number_of[short] = value.number
             self.number_of[value.name] = value.number
@@ -88,18 +88,20 @@ class _Enum:
 
 
 class _Field:
-    __slots__ = ("name", "kind", "repeated", "presence", "codec", "enum", "int_range", "desc")
+    __slots__ = ("codec", "desc", "enum", "int_range", "kind", "name", "presence", "repeated")
 
     def __init__(self, field: FieldDescriptor):
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            raise NotImplementedError(f"map field {field.full_name} is not supported by the gateway")
+            raise NotImplementedError(
+                f"map field {field.full_name} is not supported by the gateway"
+            )
         self.desc = field
         self.name = field.name
         self.kind = _kind(field)
         self.repeated = field.is_repeated
         self.presence = field.has_presence and not self.repeated
         self.codec: MessageCodec | None = None  # filled lazily: types may be recursive
-        self.enum = _Enum(field.enum_type) if self.kind == _ENUM else None
+        self.enum = _Enum(field.enum_type) if field.enum_type is not None else None
         self.int_range = _INT_RANGES.get(field.type)
 
 
@@ -117,6 +119,7 @@ class MessageCodec:
 
     def sub(self, field: _Field) -> MessageCodec:
         if field.codec is None:
+            assert field.desc.message_type is not None
             field.codec = codec_for(field.desc.message_type)
         return field.codec
 
@@ -144,7 +147,9 @@ class MessageCodec:
         if kind == _FLOAT:
             if math.isfinite(value):
                 return value
-            return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+            if math.isnan(value):
+                return "NaN"
+            return "Infinity" if value > 0 else "-Infinity"
         if kind == _MESSAGE:
             return self.sub(f).to_dict(value)
         if kind == _ENUM:
@@ -175,7 +180,9 @@ class MessageCodec:
             name = f"{path}.{f.name}" if path else f.name
             if f.repeated:
                 if not isinstance(value, list):
-                    raise InvalidArgument(f"Invalid value for field '{name}': expected a JSON array")
+                    raise InvalidArgument(
+                        f"Invalid value for field '{name}': expected a JSON array"
+                    )
                 kwargs[f.name] = [self._in_value(f, v, f"{name}[{i}]") for i, v in enumerate(value)]
             else:
                 kwargs[f.name] = self._in_value(f, value, name)
@@ -220,12 +227,11 @@ class MessageCodec:
             raise InvalidArgument(
                 f"Invalid value for field '{name}': {value!r} is not one of {names}"
             )
-        elif kind == _BYTES:
-            if isinstance(value, str):
-                try:
-                    return base64.b64decode(value, validate=True)
-                except binascii.Error:
-                    pass
+        elif kind == _BYTES and isinstance(value, str):
+            try:
+                return base64.b64decode(value, validate=True)
+            except binascii.Error:
+                pass
         raise InvalidArgument(
             f"Invalid value for field '{name}': {value!r} is not a valid {_type_name(f)}"
         )
@@ -292,7 +298,8 @@ def _type_name(f: _Field) -> str:
 _CODECS: dict[str, MessageCodec] = {}
 
 
-def codec_for(descriptor: Descriptor) -> MessageCodec:
+def codec_for(descriptor: Any) -> MessageCodec:
+    """The codec of a message type (a Descriptor, from either protobuf backend)."""
     codec = _CODECS.get(descriptor.full_name)
     if codec is None:
         codec = _CODECS[descriptor.full_name] = MessageCodec(descriptor)

@@ -116,6 +116,7 @@ def _value(context: FilterContext, comparison: Comparison, *, number: bool):
             comparison.position,
             f"{comparison.identifier.text} compares with {wanted}, not {comparison.value!r}",
         )
+    assert isinstance(comparison.value, (int, float, str))
     return comparison.value
 
 

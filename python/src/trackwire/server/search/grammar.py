@@ -167,9 +167,9 @@ def parse_order_by(clause: str) -> OrderTerm:
             f"more than the limit of {limits.MAX_FILTER_LENGTH}"
         )
     tree = _parse(context, "order_term")
-    identifier_node, direction = tree.children
-    identifier = _identifier(context, identifier_node)
-    return OrderTerm(identifier, direction is None or direction.type == "ASC")
+    identifier = _identifier(context, _tree(tree.children[0]))
+    direction = tree.children[1]
+    return OrderTerm(identifier, direction is None or _token(direction).type == "ASC")
 
 
 def _parse(context: FilterContext, start: str) -> Tree:
@@ -181,27 +181,26 @@ def _parse(context: FilterContext, start: str) -> Tree:
 
 def _syntax_error(context: FilterContext, error: UnexpectedInput) -> InvalidArgument:
     if isinstance(error, UnexpectedCharacters):
-        char = context.text[error.pos_in_stream]
+        char = context.text[error.pos_in_stream or 0]
         if char in "'\"`":
             return context.fail(error.pos_in_stream, f"unclosed quote {char}")
         return context.fail(error.pos_in_stream, f"unexpected character {char!r}")
-    if isinstance(error, UnexpectedEOF) or (
-        isinstance(error, UnexpectedToken) and error.token.type == "$END"
-    ):
+    assert isinstance(error, (UnexpectedToken, UnexpectedEOF))
+    if isinstance(error, UnexpectedEOF) or error.token.type == "$END":
         return context.fail(
-            len(context.text),
-            f"unexpected end of input, expected {_expected(error)}",
+            len(context.text), f"unexpected end of input, expected {_expected(error)}"
         )
-    assert isinstance(error, UnexpectedToken)
     token = error.token
     if token.value.lower() == "or":
         return context.fail(
-            token.start_pos, "OR is not supported; conditions can only be combined with AND"
+            _position(token), "OR is not supported; conditions can only be combined with AND"
         )
-    return context.fail(token.start_pos, f"unexpected {token.value!r}, expected {_expected(error)}")
+    return context.fail(
+        _position(token), f"unexpected {token.value!r}, expected {_expected(error)}"
+    )
 
 
-def _expected(error: UnexpectedInput) -> str:
+def _expected(error: UnexpectedToken | UnexpectedEOF) -> str:
     # `accepts` replays the parser state exactly; `expected` may include lookaheads
     # that LALR merged in from other contexts.
     terminals = getattr(error, "accepts", None) or error.expected
@@ -209,52 +208,62 @@ def _expected(error: UnexpectedInput) -> str:
     return " or ".join(names)
 
 
+def _token(node: Tree | Token) -> Token:
+    assert isinstance(node, Token)
+    return node
+
+
+def _tree(node: Tree | Token) -> Tree:
+    assert isinstance(node, Tree)
+    return node
+
+
+def _position(token: Token) -> int:
+    return token.start_pos or 0
+
+
 def _identifier(context: FilterContext, node: Tree) -> Identifier:
     if node.data == "quoted_attribute":
-        (token,) = node.children
-        return Identifier(ATTRIBUTE, token.value[1:-1], token.value, token.start_pos)
+        token = _token(node.children[0])
+        return Identifier(ATTRIBUTE, token.value[1:-1], token.value, _position(token))
     if node.data == "quoted_identifier":
-        prefix, quoted = node.children
-        entity = _entity(context, prefix)
-        key = _unquote(quoted.value)
-        return Identifier(entity, key, f"{prefix.value}.{quoted.value}", prefix.start_pos)
-    (name,) = node.children
-    prefix, dot, key = name.value.partition(".")
+        prefix, quoted = _token(node.children[0]), _token(node.children[1])
+        entity = _entity(context, prefix.value, _position(prefix))
+        text = f"{prefix.value}.{quoted.value}"
+        return Identifier(entity, _unquote(quoted.value), text, _position(prefix))
+    name = _token(node.children[0])
+    prefix_text, dot, key = name.value.partition(".")
     if not dot:  # a bare name is an attribute, as in MLflow
-        return Identifier(ATTRIBUTE, name.value, name.value, name.start_pos)
-    return Identifier(
-        _entity(context, Token("NAME", prefix, name.start_pos)), key, name.value, name.start_pos
-    )
+        return Identifier(ATTRIBUTE, name.value, name.value, _position(name))
+    entity = _entity(context, prefix_text, _position(name))
+    return Identifier(entity, key, name.value, _position(name))
 
 
-def _entity(context: FilterContext, prefix: Token) -> str:
-    entity = _ENTITY_BY_PREFIX.get(prefix.value.lower())
+def _entity(context: FilterContext, prefix: str, position: int) -> str:
+    entity = _ENTITY_BY_PREFIX.get(prefix.lower())
     if entity is None:
         raise context.fail(
-            prefix.start_pos,
-            f"unknown identifier prefix {prefix.value!r}; use one of {_PREFIX_NAMES}",
+            position, f"unknown identifier prefix {prefix!r}; use one of {_PREFIX_NAMES}"
         )
     return entity
 
 
 def _comparison(context: FilterContext, node: Tree) -> Comparison:
-    identifier = _identifier(context, node.children[0])
-    operator_tokens = [child for child in node.children[1:] if isinstance(child, Token)]
-    position = operator_tokens[0].start_pos
+    identifier = _identifier(context, _tree(node.children[0]))
+    operator = _token(node.children[1])
+    position = _position(operator)
     if node.data == "compare":
-        operator, value_node = node.children[1], node.children[2]
-        value, is_number = _literal(value_node.children[0])
+        value, is_number = _literal(_token(_tree(node.children[2]).children[0]))
         return Comparison(identifier, operator.value.upper(), value, is_number, position)
     if node.data in ("in_list", "not_in_list"):
         values = []
-        for value_node in node.children[-1].children:
-            value, is_number = _literal(value_node.children[0])
-            if is_number:
+        for value_node in _tree(node.children[-1]).children:
+            token = _token(_tree(value_node).children[0])
+            if token.type == "NUMBER":
                 raise context.fail(
-                    value_node.children[0].start_pos,
-                    f"IN lists take quoted strings, got {value_node.children[0].value}",
+                    _position(token), f"IN lists take quoted strings, got {token.value}"
                 )
-            values.append(value)
+            values.append(_unquote(token.value))
         comparator = "IN" if node.data == "in_list" else "NOT IN"
         return Comparison(identifier, comparator, tuple(values), False, position)
     comparator = "IS NULL" if node.data == "is_null" else "IS NOT NULL"

@@ -32,7 +32,7 @@ class SortColumn:
     ascending: bool
 
 
-_STAGES_BY_VIEW = {
+_STAGES_BY_VIEW: dict[int, tuple[str, ...]] = {
     entities_pb2.VIEW_TYPE_UNSPECIFIED: ("active",),
     entities_pb2.VIEW_TYPE_ACTIVE_ONLY: ("active",),
     entities_pb2.VIEW_TYPE_DELETED_ONLY: ("deleted",),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, bindparam, func
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 
 class PatternMatch(ColumnElement[bool]):
@@ -37,7 +37,7 @@ def ilike(column: ColumnElement, pattern: str) -> PatternMatch:
 
 @compiles(PatternMatch)
 def _compile_default(element: PatternMatch, compiler, **kw) -> str:
-    pattern = bindparam(None, element.pattern, unique=True)
+    pattern: BindParameter[str] = bindparam(None, element.pattern, unique=True)
     operator = "LIKE" if element.case_sensitive else "ILIKE"
     return f"{compiler.process(element.column, **kw)} {operator} {compiler.process(pattern, **kw)}"
 
@@ -45,9 +45,9 @@ def _compile_default(element: PatternMatch, compiler, **kw) -> str:
 @compiles(PatternMatch, "sqlite")
 def _compile_sqlite(element: PatternMatch, compiler, **kw) -> str:
     if element.case_sensitive:
-        pattern = bindparam(None, like_to_glob(element.pattern), unique=True)
-        return f"{compiler.process(element.column, **kw)} GLOB {compiler.process(pattern, **kw)}"
-    pattern = bindparam(None, element.pattern, unique=True)
+        glob: BindParameter[str] = bindparam(None, like_to_glob(element.pattern), unique=True)
+        return f"{compiler.process(element.column, **kw)} GLOB {compiler.process(glob, **kw)}"
+    pattern: BindParameter[str] = bindparam(None, element.pattern, unique=True)
     return compiler.process(func.lower(element.column).like(func.lower(pattern), escape="\\"), **kw)
 
 

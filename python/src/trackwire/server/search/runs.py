@@ -24,6 +24,7 @@ import operator
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import and_, case, select
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from trackwire import limits
@@ -145,6 +146,7 @@ def _condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
         compare = _comparator(context, comparison, NUMERIC_COMPARATORS)
         return compare(column, _number(context, comparison))
     if name == "run_id" and comparison.comparator in ("IN", "NOT IN"):
+        assert isinstance(comparison.value, tuple)
         values = list(comparison.value)
         return column.in_(values) if comparison.comparator == "IN" else column.not_in(values)
     compare = _comparator(
@@ -182,6 +184,7 @@ def _number(context: FilterContext, comparison: Comparison) -> int | float:
             f"{comparison.identifier.text} is numeric and compares with a number, "
             f"not the string {comparison.value!r}",
         )
+    assert isinstance(comparison.value, (int, float))
     return comparison.value
 
 
@@ -192,6 +195,7 @@ def _string(context: FilterContext, comparison: Comparison) -> str:
             f"{comparison.identifier.text} compares with a quoted string, "
             f"not the number {comparison.value!r} (write '{comparison.value}')",
         )
+    assert isinstance(comparison.value, str)
     return comparison.value
 
 
@@ -205,9 +209,9 @@ def _attribute(context: FilterContext, identifier: Identifier, valid: Sequence[s
     return name
 
 
-def _order(order_by: Sequence[str]):
+def _order(order_by: Sequence[str]) -> tuple[FromClause, list[SortColumn]]:
     """The FROM clause (runs plus one LEFT JOIN per entity sort key) and the total order."""
-    from_clause = runs
+    from_clause: FromClause = runs
     sort_columns: list[SortColumn] = []
     seen: set[tuple[str, str]] = set()
     for index, clause in enumerate(order_by):

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the pip package (wheel + sdist) and checks that it works in a fresh venv with no
+# checkout around it: stubs import, embedded mode names the [server] extra when it is
+# missing, and the server starts once the extra is installed.
+set -euo pipefail
+py=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$py" -m build --outdir "$work/dist" "$root/python" >/dev/null
+ls "$work"/dist/trackwire-*.whl "$work"/dist/trackwire-*.tar.gz >/dev/null
+python3 -m venv "$work/venv"
+cd "$work"  # away from the checkout
+wheel=$(ls "$work"/dist/trackwire-*.whl)
+"$work/venv/bin/pip" install -q "$wheel"
+"$work/venv/bin/python" - <<'PY'
+from trackwire.v1 import tracking_service_pb2, tracking_service_pb2_grpc  # noqa: F401
+import trackwire
+
+try:
+    trackwire.TrackingClient("sqlite:///embedded.db")
+except Exception as error:  # the message must name the extra to install
+    assert "trackwire[server]" in str(error), error
+else:
+    raise SystemExit("embedded mode worked without the [server] extra")
+print("client-only install: ok")
+PY
+"$work/venv/bin/pip" install -q "$wheel[server]"
+"$work/venv/bin/trackwire" server --help >/dev/null
+"$work/venv/bin/trackwire" db upgrade "sqlite:///$work/fresh.db"
+"$work/venv/bin/python" -c "
+import trackwire
+client = trackwire.TrackingClient('sqlite:///$work/fresh.db')
+print('embedded install: ok, experiment 0 is', client.get_experiment('0').name)"
