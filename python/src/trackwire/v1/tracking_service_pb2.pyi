@@ -88,7 +88,7 @@ class SearchExperimentsRequest(_message.Message):
     """Defaults to ACTIVE_ONLY."""
     @_builtins.property
     def order_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """E.g. "name ASC", "creation_time DESC"; default "last_update_time DESC"."""
+        """E.g. "name ASC", "last_update_time DESC"; default "creation_time DESC"."""
 
     def __init__(
         self,
