@@ -55,11 +55,9 @@ check-generated: ## fail when checked-in generated code differs from proto/
 lint: buf-tools ## buf format/lint/breaking, ruff
 	$(BUF) format -d --exit-code
 	$(BUF) lint
-	@if git rev-parse -q --verify HEAD~1 >/dev/null && \
-	    git cat-file -e HEAD~1:buf.yaml 2>/dev/null; then \
-	  $(BUF) breaking --against '.git#ref=HEAD~1'; \
-	else echo "buf breaking: no previous commit with a buf module; skipped"; fi
-	$(VENV)/bin/ruff check python
+	tools/buf_breaking.sh $(BUF)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: venv ## mypy over the Python package
 	cd python && ../$(VENV)/bin/mypy src/trackwire --ignore-missing-imports
