@@ -20,7 +20,9 @@ def run_id(tracking) -> str:
 def _upload(artifacts, run_id, path, data: bytes):
     chunk = limits.ARTIFACT_CHUNK_SIZE
     messages = [art.UploadArtifactRequest(run_id=run_id, path=path)]
-    messages += [art.UploadArtifactRequest(data=data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    messages += [
+        art.UploadArtifactRequest(data=data[i : i + chunk]) for i in range(0, len(data), chunk)
+    ]
     return artifacts.UploadArtifact(iter(messages))
 
 
@@ -50,7 +52,9 @@ def test_list_and_delete(artifacts, run_id):
     assert [f.path for f in root.files] == ["a.txt"]
 
 
-@pytest.mark.parametrize("path", ["../escape.txt", "/etc/passwd", "a/../../b", "nul\x00byte", "a\\b", ""])
+@pytest.mark.parametrize(
+    "path", ["../escape.txt", "/etc/passwd", "a/../../b", "nul\x00byte", "a\\b", ""]
+)
 def test_hostile_paths_refused(artifacts, run_id, path):
     with pytest.raises(grpc.RpcError) as info:
         _upload(artifacts, run_id, path, b"x")

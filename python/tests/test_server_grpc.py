@@ -42,7 +42,9 @@ def test_default_experiment_exists(tracking):
 
 def test_experiment_lifecycle(tracking, unique):
     tags = [pb.ExperimentTag(key="team", value="ml")]
-    eid = tracking.CreateExperiment(rpc.CreateExperimentRequest(name=unique, tags=tags)).experiment_id
+    eid = tracking.CreateExperiment(
+        rpc.CreateExperimentRequest(name=unique, tags=tags)
+    ).experiment_id
     by_name = tracking.GetExperimentByName(rpc.GetExperimentByNameRequest(experiment_name=unique))
     assert by_name.experiment.experiment_id == eid
     assert {t.key: t.value for t in by_name.experiment.tags} == {"team": "ml"}
@@ -157,7 +159,9 @@ def test_log_and_read_back(tracking, run_id):
     assert tags["t"] == "2" and "gone" not in tags
     latest = {m.key: (m.value, m.step) for m in run.data.metrics}
     assert latest == {"loss": (3.0, 2)}  # the highest step wins, not the last logged
-    history = tracking.GetMetricHistory(rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="loss"))
+    history = tracking.GetMetricHistory(
+        rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="loss")
+    )
     assert [(m.step, m.value) for m in history.metrics] == [(0, 1.0), (1, 2.0), (2, 3.0)]
 
 
@@ -182,7 +186,9 @@ def test_non_finite_metric_values_round_trip(tracking, run_id):
 
 
 def test_log_batch_limits_and_atomicity(tracking, run_id):
-    too_many = [pb.Metric(key="m", value=1, step=i) for i in range(limits.MAX_METRICS_PER_BATCH + 1)]
+    too_many = [
+        pb.Metric(key="m", value=1, step=i) for i in range(limits.MAX_METRICS_PER_BATCH + 1)
+    ]
     code, message = _code(tracking.LogBatch, rpc.LogBatchRequest(run_id=run_id, metrics=too_many))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "at most 1000 metrics. Got 1001 metrics" in message
@@ -349,3 +355,24 @@ def test_search_experiments(tracking, unique):
     assert [e.name for e in found] == [f"{unique}-b", f"{unique}-a"]
     bad = rpc.SearchExperimentsRequest(filter="name ~ 'x'")
     assert _code(tracking.SearchExperiments, bad)[0] == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_retried_requests_are_applied_once(tracking, run_id):
+    batch = rpc.LogBatchRequest(
+        run_id=run_id,
+        metrics=[pb.Metric(key="once", value=1, step=i) for i in range(10)],
+        request_id="batch-7f3a",
+    )
+    tracking.LogBatch(batch)
+    tracking.LogBatch(batch)  # a retry after a lost response
+    single = rpc.LogMetricRequest(run_id=run_id, key="single", value=1, request_id="metric-1")
+    tracking.LogMetric(single)
+    tracking.LogMetric(single)
+    history = tracking.GetMetricHistory(
+        rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="once")
+    )
+    assert len(history.metrics) == 10
+    single_history = rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="single")
+    assert len(tracking.GetMetricHistory(single_history).metrics) == 1
+    too_long = rpc.LogMetricRequest(run_id=run_id, key="x", value=1, request_id="r" * 65)
+    assert _code(tracking.LogMetric, too_long)[0] == grpc.StatusCode.INVALID_ARGUMENT

@@ -27,9 +27,7 @@ def _abort(context: grpc.ServicerContext, error: TrackwireError) -> None:
     """Aborts with the error's status code, message and an ErrorInfo naming MLflow's code."""
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=error.mlflow_code, domain=ERROR_DOMAIN))
-    status = status_pb2.Status(
-        code=error.grpc_code.value[0], message=error.message, details=[info]
-    )
+    status = status_pb2.Status(code=error.grpc_code.value[0], message=error.message, details=[info])
     context.abort_with_status(rpc_status.to_status(status))
 
 
@@ -106,7 +104,11 @@ def build_grpc_server(services: Services, address: str, max_workers: int = 32) -
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )
     if server.add_insecure_port(address) == 0:

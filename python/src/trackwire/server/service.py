@@ -21,9 +21,7 @@ _HISTORY_CHUNK = 10_000
 
 def _run_id(request) -> str:
     """MLflow clients send the deprecated run_uuid beside (or instead of) run_id."""
-    return validation.require(
-        request.run_id or getattr(request, "run_uuid", ""), "run_id"
-    )
+    return validation.require(request.run_id or getattr(request, "run_uuid", ""), "run_id")
 
 
 class TrackingService:
@@ -33,7 +31,9 @@ class TrackingService:
 
     # -- experiments -----------------------------------------------------------
 
-    def CreateExperiment(self, request: rpc.CreateExperimentRequest) -> rpc.CreateExperimentResponse:
+    def CreateExperiment(
+        self, request: rpc.CreateExperimentRequest
+    ) -> rpc.CreateExperimentResponse:
         validation.experiment_name(request.name)
         for tag in request.tags:
             validation.tag(tag.key, tag.value, "experiment tag")
@@ -62,7 +62,9 @@ class TrackingService:
 
     def GetExperiment(self, request: rpc.GetExperimentRequest) -> rpc.GetExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
-        return rpc.GetExperimentResponse(experiment=self.store.get_experiment(request.experiment_id))
+        return rpc.GetExperimentResponse(
+            experiment=self.store.get_experiment(request.experiment_id)
+        )
 
     def GetExperimentByName(
         self, request: rpc.GetExperimentByNameRequest
@@ -72,7 +74,9 @@ class TrackingService:
             experiment=self.store.get_experiment_by_name(request.experiment_name)
         )
 
-    def DeleteExperiment(self, request: rpc.DeleteExperimentRequest) -> rpc.DeleteExperimentResponse:
+    def DeleteExperiment(
+        self, request: rpc.DeleteExperimentRequest
+    ) -> rpc.DeleteExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
         self.store.set_experiment_lifecycle(request.experiment_id, DELETED)
         return rpc.DeleteExperimentResponse()
@@ -84,14 +88,18 @@ class TrackingService:
         self.store.set_experiment_lifecycle(request.experiment_id, ACTIVE)
         return rpc.RestoreExperimentResponse()
 
-    def UpdateExperiment(self, request: rpc.UpdateExperimentRequest) -> rpc.UpdateExperimentResponse:
+    def UpdateExperiment(
+        self, request: rpc.UpdateExperimentRequest
+    ) -> rpc.UpdateExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
         validation.require(request.new_name, "new_name")
         validation.experiment_name(request.new_name)
         self.store.rename_experiment(request.experiment_id, request.new_name)
         return rpc.UpdateExperimentResponse()
 
-    def SetExperimentTag(self, request: rpc.SetExperimentTagRequest) -> rpc.SetExperimentTagResponse:
+    def SetExperimentTag(
+        self, request: rpc.SetExperimentTagRequest
+    ) -> rpc.SetExperimentTagResponse:
         validation.require(request.experiment_id, "experiment_id")
         validation.tag(request.key, request.value, "experiment tag")
         self.store.set_experiment_tag(request.experiment_id, request.key, request.value)
@@ -166,7 +174,8 @@ class TrackingService:
         metric = pb.Metric(
             key=request.key, value=request.value, timestamp=request.timestamp, step=request.step
         )
-        self.store.log_batch(run_id, [metric], {}, {})
+        request_id = validation.request_id(request.request_id)
+        self.store.log_batch(run_id, [metric], {}, {}, request_id)
         return rpc.LogMetricResponse()
 
     def LogParam(self, request: rpc.LogParamRequest) -> rpc.LogParamResponse:
@@ -198,7 +207,8 @@ class TrackingService:
             validation.tag(tag.key, tag.value)
         params = validation.distinct_param_values((p.key, p.value) for p in request.params)
         tags = {tag.key: tag.value for tag in request.tags}
-        self.store.log_batch(run_id, request.metrics, params, tags)
+        request_id = validation.request_id(request.request_id)
+        self.store.log_batch(run_id, request.metrics, params, tags, request_id)
         return rpc.LogBatchResponse()
 
     def LogInputs(self, request: rpc.LogInputsRequest) -> rpc.LogInputsResponse:
@@ -219,7 +229,9 @@ class TrackingService:
 
     # -- metric history --------------------------------------------------------
 
-    def GetMetricHistory(self, request: rpc.GetMetricHistoryRequest) -> rpc.GetMetricHistoryResponse:
+    def GetMetricHistory(
+        self, request: rpc.GetMetricHistoryRequest
+    ) -> rpc.GetMetricHistoryResponse:
         run_id = _run_id(request)
         validation.require(request.metric_key, "metric_key")
         metrics, token = self.store.get_metric_history(

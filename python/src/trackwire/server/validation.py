@@ -67,6 +67,11 @@ def experiment_name(name: str) -> None:
     value_length(name, "experiment name", limits.MAX_EXPERIMENT_NAME_LENGTH)
 
 
+def request_id(value: str) -> str:
+    value_length(value, "request_id", limits.MAX_REQUEST_ID_LENGTH)
+    return value
+
+
 def batch_sizes(metrics: int, params: int, tags: int) -> None:
     """MLflow's per-request limits of LogBatch, with its wording."""
     for count, limit, what in (

@@ -55,6 +55,8 @@ class _LimitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Limit.ValueType
     """Bytes of one gRPC or HTTP request message (artifact chunks included)."""
     LIMIT_MAX_FILTER_LENGTH: _Limit.ValueType  # 15
     """Characters in a search filter string."""
+    LIMIT_MAX_REQUEST_ID_LENGTH: _Limit.ValueType  # 16
+    """Characters in an idempotency key (request_id)."""
 
 class Limit(_Limit, metaclass=_LimitEnumTypeWrapper):
     """Names of the limits. The enum numbers are identifiers only; the limit itself
@@ -92,6 +94,8 @@ LIMIT_MAX_REQUEST_BYTES: Limit.ValueType  # 14
 """Bytes of one gRPC or HTTP request message (artifact chunks included)."""
 LIMIT_MAX_FILTER_LENGTH: Limit.ValueType  # 15
 """Characters in a search filter string."""
+LIMIT_MAX_REQUEST_ID_LENGTH: Limit.ValueType  # 16
+"""Characters in an idempotency key (request_id)."""
 Global___Limit: _TypeAlias = Limit  # noqa: Y015
 
 LIMIT_VALUE_FIELD_NUMBER: _builtins.int

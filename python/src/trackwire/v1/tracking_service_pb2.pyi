@@ -700,6 +700,7 @@ class LogMetricRequest(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     @_builtins.property
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
@@ -711,6 +712,10 @@ class LogMetricRequest(_message.Message):
     value: _builtins.float
     timestamp: _builtins.int
     step: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key chosen by the client (e.g. a UUID): a retry carrying the same
+    id is acknowledged without storing the point twice. Optional.
+    """
     def __init__(
         self,
         *,
@@ -720,10 +725,11 @@ class LogMetricRequest(_message.Message):
         value: _builtins.float = ...,
         timestamp: _builtins.int = ...,
         step: _builtins.int = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "run_id", b"run_id", "run_uuid", b"run_uuid", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "request_id", b"request_id", "run_id", b"run_id", "run_uuid", b"run_uuid", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -885,7 +891,12 @@ class LogBatchRequest(_message.Message):
     METRICS_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
+    request_id: _builtins.str
+    """Idempotency key chosen by the client (e.g. a UUID): a retry carrying the same
+    id is acknowledged without storing the batch twice. Optional.
+    """
     @_builtins.property
     def metrics(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.Metric]: ...
     @_builtins.property
@@ -899,10 +910,11 @@ class LogBatchRequest(_message.Message):
         metrics: _abc.Iterable[_entities_pb2.Metric] | None = ...,
         params: _abc.Iterable[_entities_pb2.Param] | None = ...,
         tags: _abc.Iterable[_entities_pb2.RunTag] | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "params", b"params", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "params", b"params", "request_id", b"request_id", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

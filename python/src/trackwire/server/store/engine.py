@@ -70,8 +70,8 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Creates or upgrades the schema to the newest migration this version knows."""
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Creates or upgrades the schema to `revision` (the newest this version knows)."""
     config = _alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as connection:
@@ -82,5 +82,5 @@ def upgrade_schema(engine: Engine) -> None:
             f"The database schema is at revision {current!r}, newer than this trackwire "
             f"knows (newest: {head!r}). Upgrade trackwire before serving this database."
         )
-    if current != head:
-        command.upgrade(config, "head")
+    if current != (head if revision == "head" else revision):
+        command.upgrade(config, revision)

@@ -161,3 +161,14 @@ input_tags = Table(
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Idempotency keys of applied LogBatch/LogMetric requests: a retried request whose
+# key is here was stored already and is acknowledged without being applied again.
+applied_requests = Table(
+    "applied_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("applied_time", BigInteger, nullable=False),
+    Index("ix_applied_requests_time", "applied_time"),
+)

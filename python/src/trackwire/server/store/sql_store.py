@@ -481,16 +481,32 @@ class SqlStore:
         metrics: Sequence[pb.Metric],
         params: dict[str, str],
         tags: dict[str, str],
+        request_id: str = "",
     ) -> None:
-        """Stores metrics, params and tags of one run in one transaction, or nothing."""
+        """Stores metrics, params and tags of one run in one transaction, or nothing.
+
+        A non-empty `request_id` makes the call idempotent: when a request with that id
+        was applied before (a client retry after a lost response), nothing is stored.
+        """
         with self._write() as conn:
             self._active_run(conn, run_id)
+            if request_id and not self._claim_request(conn, run_id, request_id):
+                return
             if params:
                 self._insert_params(conn, run_id, params)
             if tags:
                 self._upsert_tags(conn, run_id, tags)
             if metrics:
                 self._insert_metrics(conn, run_id, metrics)
+
+    def _claim_request(self, conn: Connection, run_id: str, request_id: str) -> bool:
+        """Records the request id in this transaction; False when it was applied already."""
+        claimed = conn.execute(
+            self._insert(t.applied_requests)
+            .values(request_id=request_id, run_id=run_id, applied_time=now_millis())
+            .on_conflict_do_nothing()
+        ).rowcount
+        return claimed == 1
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
         existing = {}
@@ -509,7 +525,9 @@ class SqlStore:
                     f"logged with value='{existing[k]}' for run ID='{run_id}'. Attempted logging "
                     f"new value '{v}'."
                 )
-        new = [{"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing]
+        new = [
+            {"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing
+        ]
         if new:
             conn.execute(t.params.insert(), new)
 
@@ -683,7 +701,9 @@ def _decode_history_token(token: str, run_id: str, key: str) -> tuple[int, int, 
 
 
 def _metric(row) -> pb.Metric:
-    return pb.Metric(key=row.key, value=_value_out(row.value), timestamp=row.timestamp, step=row.step)
+    return pb.Metric(
+        key=row.key, value=_value_out(row.value), timestamp=row.timestamp, step=row.step
+    )
 
 
 def _experiment_message(row, tags: Iterable) -> pb.Experiment:
@@ -722,4 +742,3 @@ def _generated_run_name(run_id: str) -> str:
 def _chunks(items: list, size: int = _IN_CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-

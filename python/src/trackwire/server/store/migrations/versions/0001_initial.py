@@ -73,7 +73,10 @@ def upgrade() -> None:
         "metrics",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column(
-            "run_id", sa.String(32), sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False
+            "run_id",
+            sa.String(32),
+            sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
@@ -121,7 +124,10 @@ def upgrade() -> None:
         "run_inputs",
         sa.Column("input_id", _ID, primary_key=True, autoincrement=True),
         sa.Column(
-            "run_id", sa.String(32), sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False
+            "run_id",
+            sa.String(32),
+            sa.ForeignKey("runs.run_id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column(
             "dataset_id",
@@ -130,7 +136,9 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    op.create_index("ux_run_inputs_run_dataset", "run_inputs", ["run_id", "dataset_id"], unique=True)
+    op.create_index(
+        "ux_run_inputs_run_dataset", "run_inputs", ["run_id", "dataset_id"], unique=True
+    )
     op.create_table(
         "input_tags",
         sa.Column(
