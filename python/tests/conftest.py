@@ -26,10 +26,18 @@ def free_port() -> int:
 class LiveServer:
     """A `trackwire server` subprocess with its own store and artifact directory."""
 
-    def __init__(self, workdir: Path, backend_store_uri: str | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        backend_store_uri: str | None = None,
+        artifacts_destination: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.workdir = workdir
         self.backend_store_uri = backend_store_uri or f"sqlite:///{workdir / 'trackwire.db'}"
         self.artifacts = workdir / "artifacts"
+        self.artifacts_destination = artifacts_destination or str(self.artifacts)
+        self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> LiveServer:
@@ -44,13 +52,14 @@ class LiveServer:
                 "--backend-store-uri",
                 self.backend_store_uri,
                 "--artifacts-destination",
-                str(self.artifacts),
+                self.artifacts_destination,
                 "--grpc-port",
                 str(self.grpc_port),
                 "--http-port",
                 str(self.http_port),
             ],
             cwd=self.workdir,
+            env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -142,3 +151,54 @@ def artifacts(channel):
 def unique(request) -> str:
     """A name unique to this test, for experiments on the shared server."""
     return f"{request.node.name}-{os.getpid()}-{time.monotonic_ns()}"
+
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A real S3 protocol endpoint on loopback (moto's server); yields its URL."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        if time.monotonic() > deadline or moto.poll() is not None:
+            raise RuntimeError("moto server did not start")
+        time.sleep(0.05)
+    yield url
+    moto.terminate()
+    moto.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory, s3_endpoint) -> LiveServer:
+    """A server whose artifacts go to a bucket on the S3 endpoint."""
+    import boto3
+
+    env = {**S3_ENV, "AWS_ENDPOINT_URL": s3_endpoint}
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket="trackwire-test")
+    live = LiveServer(
+        tmp_path_factory.mktemp("s3-server"),
+        artifacts_destination="s3://trackwire-test/artifacts",
+        env=env,
+    ).start()
+    yield live
+    live.stop()
