@@ -3,6 +3,8 @@
 R_APT_PACKAGES := r-base-core r-cran-testthat r-cran-httr2 r-cran-jsonlite r-cran-curl \
                   r-cran-roxygen2 r-cran-pkgload r-cran-processx r-cran-withr
 R_PACKAGES     := testthat httr2 jsonlite curl roxygen2 pkgload processx withr
+R_HAS_PACKAGES := pkgs <- strsplit("$(R_PACKAGES)", " ")[[1]]; \
+                  quit(status = !all(vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)))
 R_BUILD        := build/r
 R_TARBALL      := trackwire_$(shell cat VERSION).tar.gz
 
@@ -14,8 +16,7 @@ CI_DEPS      += r-deps
 GENERATED    += r/R/bindings.R r/R/limits.R r/DESCRIPTION r/NAMESPACE r/man
 
 r-deps: ## install R and the R packages from Debian (CRAN is not needed)
-	@if command -v Rscript >/dev/null && Rscript -e 'pkgs <- strsplit("$(R_PACKAGES)", " ")[[1]]; \
-	    quit(status = !all(vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)))'; then \
+	@if command -v Rscript >/dev/null && Rscript -e '$(R_HAS_PACKAGES)'; then \
 	  echo "R and its packages are installed"; \
 	else \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

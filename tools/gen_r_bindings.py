@@ -62,8 +62,21 @@ def r_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def r_list(names: list[str]) -> str:
-    return "list(" + ", ".join(f"{n} = {n}" for n in names) + ")"
+def wrap(opening: str, items: list[str], closing: str, indent: int, width: int = 90) -> str:
+    """`opening` + comma-separated `items` + `closing`, continued lines indented by `indent`."""
+    lines, line = [], opening
+    for i, item in enumerate(items):
+        piece = item + (", " if i < len(items) - 1 else closing)
+        # The first item always goes on the opening line.
+        if len(line) + len(piece.rstrip()) > width and i > 0:
+            lines.append(line.rstrip())
+            line = " " * indent
+        line += piece
+    return "\n".join([*lines, line])
+
+
+def r_list(names: list[str], indent: int) -> str:
+    return wrap("list(", [f"{n} = {n}" for n in names], ")", indent)
 
 
 def binding(service: str, method: MethodDescriptor) -> str:
@@ -77,11 +90,11 @@ def binding(service: str, method: MethodDescriptor) -> str:
     doc = [f"# {service}.{method.name}: {verb.upper()} {path}"]
 
     if rule.body == "*":
-        call.append(f"body = {r_list(fields)}")
+        call.append(f"body = {r_list(fields, 16)}")
     else:
         query = [f for f in fields if f != rule.body]
         if query:
-            call.append(f"query = {r_list(query)}")
+            call.append(f"query = {r_list(query, 17)}")
         if rule.body:
             body_field = method.input_type.fields_by_name[rule.body]
             assert body_field.type == FieldDescriptor.TYPE_BYTES, method.full_name
@@ -95,7 +108,8 @@ def binding(service: str, method: MethodDescriptor) -> str:
     elif method.server_streaming:
         call.append("stream = TRUE")
 
-    lines = [*doc, f"rpc_{snake(method.name)} <- function({', '.join(args)}) {{"]
+    opening = f"rpc_{snake(method.name)} <- function("
+    lines = [*doc, wrap(opening, args, ") {", len(opening))]
     lines.append("  tw_request(" + ",\n    ".join(call) + ")")
     lines.append("}")
     return "\n".join(lines)
@@ -103,8 +117,7 @@ def binding(service: str, method: MethodDescriptor) -> str:
 
 def bindings() -> str:
     parts = [
-        HEADER
-        + "# Low-level bindings: one function per RPC, named rpc_<rpc_name>, taking\n"
+        HEADER + "# Low-level bindings: one function per RPC, named rpc_<rpc_name>, taking\n"
         "# the request fields as arguments (NULL = unset) and returning the parsed\n"
         "# JSON response. The idiomatic tw_* functions are built on these."
     ]
@@ -121,8 +134,7 @@ def limits() -> str:
         limit = value.GetOptions().Extensions[limits_pb2.limit_value]
         entries.append(f"  {value.name.removeprefix('LIMIT_')} = {limit}")
     return (
-        HEADER
-        + "# The server's limits (the Limit enum's limit_value options); batches are\n"
+        HEADER + "# The server's limits (the Limit enum's limit_value options); batches are\n"
         "# chunked to fit them.\n"
         "limits <- list(\n" + ",\n".join(entries) + "\n)\n"
     )

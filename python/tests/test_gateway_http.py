@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import httpx
 import pytest
+from conftest import LiveServer
 
 from trackwire import limits
 from trackwire._version import __version__
@@ -100,13 +102,11 @@ def test_experiment_lifecycle(http, unique):
 
     ok(http.post(f"{API}/experiments/delete", json={"experiment_id": experiment_id}))
     deleted = {"filter": f"name = '{renamed}'", "view_type": "DELETED_ONLY"}
-    assert ok(http.post(f"{API}/experiments/search", json=deleted))["experiments"][0][
-        "lifecycle_stage"
-    ] == "deleted"
+    [gone] = ok(http.post(f"{API}/experiments/search", json=deleted))["experiments"]
+    assert gone["lifecycle_stage"] == "deleted"
     ok(http.post(f"{API}/experiments/restore", json={"experiment_id": experiment_id}))
-    assert ok(http.get(f"{API}/experiments/get", params={"experiment_id": experiment_id}))[
-        "experiment"
-    ]["lifecycle_stage"] == "active"
+    restored = ok(http.get(f"{API}/experiments/get", params={"experiment_id": experiment_id}))
+    assert restored["experiment"]["lifecycle_stage"] == "active"
 
 
 def test_run_lifecycle_with_mlflow_enum_names(http, run, experiment_id):
@@ -143,11 +143,11 @@ def test_non_finite_metrics_and_int64_numbers(http, run):
     # Bare NaN/Infinity literals, as Python's json.dumps writes them, and MLflow's strings.
     big = 2**62 + 1  # beyond a double's exact integers: must stay an exact JSON number
     body = (
-        '{"run_id": "%s", "metrics": ['
-        '{"key": "m", "value": NaN, "timestamp": %d, "step": 0},'
+        f'{{"run_id": "{run_id}", "metrics": ['
+        f'{{"key": "m", "value": NaN, "timestamp": {big}, "step": 0}},'
         '{"key": "m", "value": Infinity, "timestamp": 2, "step": 1},'
-        '{"key": "m", "value": "-Infinity", "timestamp": 3, "step": %d},'
-        '{"key": "m", "value": 1.5, "timestamp": "4", "step": 3}]}' % (run_id, big, big)
+        f'{{"key": "m", "value": "-Infinity", "timestamp": 3, "step": {big}}},'
+        '{"key": "m", "value": 1.5, "timestamp": "4", "step": 3}]}'
     )
     ok(http.post(f"{API}/runs/log-batch", content=body))
     query = {"run_id": run_id, "metric_key": "m"}
@@ -168,9 +168,7 @@ def test_log_batch_of_1000_metrics_and_streamed_history(http, run):
     run_id = run["info"]["run_id"]
     metrics = [{"key": "loss", "value": i / 10, "timestamp": i, "step": i} for i in range(1000)]
     assert ok(http.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics})) == {}
-    paged = http.get(
-        f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}
-    )
+    paged = http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"})
     assert ok(paged)["metrics"] == metrics
     # The server-streaming RPC is newline-delimited JSON: one response message per line.
     streamed = http.get(
@@ -185,7 +183,10 @@ def test_log_batch_of_1000_metrics_and_streamed_history(http, run):
 def test_log_inputs(http, run):
     run_id = run["info"]["run_id"]
     dataset = {"name": "d", "digest": "abc", "source_type": "local", "source": "/data"}
-    body = {"run_id": run_id, "datasets": [{"dataset": dataset, "tags": [{"key": "k", "value": "v"}]}]}
+    body = {
+        "run_id": run_id,
+        "datasets": [{"dataset": dataset, "tags": [{"key": "k", "value": "v"}]}],
+    }
     ok(http.post(f"{API}/runs/log-inputs", json=body))
     got = ok(http.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
     assert got["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "d"
@@ -238,7 +239,9 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
     )
     assert "Malformed JSON" in message
     mistyped = {"run_id": run["info"]["run_id"], "metrics": [{"key": "m", "step": "two"}]}
-    message = error(http.post(f"{API}/runs/log-batch", json=mistyped), 400, "INVALID_PARAMETER_VALUE")
+    message = error(
+        http.post(f"{API}/runs/log-batch", json=mistyped), 400, "INVALID_PARAMETER_VALUE"
+    )
     assert "metrics[0].step" in message
     message = error(
         http.post(f"{API}/runs/search", json={"run_view_type": "SOMETIMES"}),
@@ -289,7 +292,9 @@ def test_mlflow_artifact_proxy_round_trip(http, run, size):
     downloaded = http.get(f"{PROXY}/{root}/dir/file.bin")
     assert downloaded.status_code == 200
     assert downloaded.content == payload
-    assert ok(http.get(PROXY, params={"path": root})) == {"files": [{"path": "dir", "is_dir": True}]}
+    assert ok(http.get(PROXY, params={"path": root})) == {
+        "files": [{"path": "dir", "is_dir": True}]
+    }
     assert ok(http.get(PROXY, params={"path": f"{root}/dir"})) == {
         "files": [{"path": "file.bin", "is_dir": False, "file_size": size}]
     }
@@ -301,14 +306,16 @@ def test_mlflow_artifact_proxy_round_trip(http, run, size):
 
 def _rss_peak_kib(pid: int) -> tuple[int, int]:
     """(current, peak) resident memory of a process, from /proc."""
-    fields = dict(
-        line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines() if ":" in line
-    )
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if ":" in line)
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def test_large_artifacts_stream_at_steady_memory(http, server, run):
-    """256 MiB up and down, past the request limit, while the server's memory stays flat."""
+def test_large_artifacts_stream_at_steady_memory(tmp_path):
+    """256 MiB up and down, past the request limit, while the server's memory stays flat.
+
+    A server of its own, so no other test's traffic moves its memory peak.
+    """
     chunk = os.urandom(1024 * 1024)
     count = 256
     assert count * len(chunk) > limits.MAX_REQUEST_BYTES
@@ -317,20 +324,26 @@ def test_large_artifacts_stream_at_steady_memory(http, server, run):
         for _ in range(count):
             yield chunk
 
-    before, _ = _rss_peak_kib(server.process.pid)
-    root = proxy_root(run)
-    ok(http.put(f"{PROXY}/{root}/big.bin", content=body()))
-    expected, received = hashlib.sha256(), hashlib.sha256()
-    for _ in range(count):
-        expected.update(chunk)
-    with http.stream("GET", f"{PROXY}/{root}/big.bin") as response:
-        assert response.status_code == 200
-        for piece in response.iter_bytes():
-            received.update(piece)
+    server = LiveServer(tmp_path).start()
+    try:
+        with httpx.Client(base_url=server.http_url, timeout=120) as http:
+            created = http.post(f"{API}/runs/create", json={"experiment_id": "0"})
+            root = proxy_root(ok(created)["run"])
+            before, _ = _rss_peak_kib(server.process.pid)
+            ok(http.put(f"{PROXY}/{root}/big.bin", content=body()))
+            expected, received = hashlib.sha256(), hashlib.sha256()
+            for _ in range(count):
+                expected.update(chunk)
+            with http.stream("GET", f"{PROXY}/{root}/big.bin") as response:
+                assert response.status_code == 200
+                for piece in response.iter_bytes():
+                    received.update(piece)
+            _, peak = _rss_peak_kib(server.process.pid)
+            listed = ok(http.get(PROXY, params={"path": root}))["files"]
+    finally:
+        server.stop()
     assert received.hexdigest() == expected.hexdigest()
-    _, peak = _rss_peak_kib(server.process.pid)
     assert peak - before < 64 * 1024, f"server memory grew by {(peak - before) // 1024} MiB"
-    listed = ok(http.get(PROXY, params={"path": root}))["files"]
     assert listed == [{"path": "big.bin", "is_dir": False, "file_size": count * len(chunk)}]
 
 
@@ -353,7 +366,9 @@ def test_trackwire_streaming_artifact_endpoints(http, run):
             content=payload,
         )
     )
-    assert uploaded == {"file_info": {"path": "raw/data.bin", "is_dir": False, "file_size": len(payload)}}
+    assert uploaded == {
+        "file_info": {"path": "raw/data.bin", "is_dir": False, "file_size": len(payload)}
+    }
     downloaded = http.get(
         "/api/2.0/trackwire/artifacts/download", params={"run_id": run_id, "path": "raw/data.bin"}
     )
@@ -361,7 +376,9 @@ def test_trackwire_streaming_artifact_endpoints(http, run):
     assert downloaded.content == payload
     listing = ok(http.get(f"{API}/artifacts/list", params={"run_id": run_id, "path": "raw"}))
     assert listing["root_uri"] == run["info"]["artifact_uri"]
-    assert listing["files"] == [{"path": "raw/data.bin", "is_dir": False, "file_size": len(payload)}]
+    assert listing["files"] == [
+        {"path": "raw/data.bin", "is_dir": False, "file_size": len(payload)}
+    ]
     ok(http.post("/api/2.0/trackwire/artifacts/delete", json={"run_id": run_id, "path": "raw"}))
     assert ok(http.get(f"{API}/artifacts/list", params={"run_id": run_id})) == {
         "root_uri": run["info"]["artifact_uri"]

@@ -48,7 +48,7 @@ def test_non_finite_doubles_are_written_as_mlflow_reads_them():
     "literal", ["NaN", '"NaN"', "Infinity", '"Infinity"', "-Infinity", '"-Infinity"', "1e308"]
 )
 def test_non_finite_doubles_are_read_as_bare_literals_and_strings(literal):
-    request = from_json('{"run_id": "r", "key": "k", "value": %s}' % literal, t.LogMetricRequest)
+    request = from_json(f'{{"run_id": "r", "key": "k", "value": {literal}}}', t.LogMetricRequest)
     expected = float(json.loads(literal)) if literal[0] != '"' else float(literal.strip('"'))
     assert (math.isnan(request.value) and math.isnan(expected)) or request.value == expected
 
@@ -111,8 +111,15 @@ def test_empty_body_is_an_empty_message():
 def test_query_parameters_repeat_for_repeated_fields():
     codec = transcode.codec_for(t.SearchRunsRequest.DESCRIPTOR)
     request = codec.from_query(
-        [("experiment_ids", "1"), ("experiment_ids", "2"), ("max_results", "10"),
-         ("run_view_type", "ALL"), ("ignored", "x"), ("filter", "a"), ("filter", "b")]
+        [
+            ("experiment_ids", "1"),
+            ("experiment_ids", "2"),
+            ("max_results", "10"),
+            ("run_view_type", "ALL"),
+            ("ignored", "x"),
+            ("filter", "a"),
+            ("filter", "b"),
+        ]
     )
     assert list(request.experiment_ids) == ["1", "2"]
     assert request.max_results == 10

@@ -1,10 +1,11 @@
-#' Upload, list and download artifacts
+#' Upload, list, download and delete artifacts
 #'
 #' Artifacts are files kept with a run. `tw_log_artifact()` uploads a file, or
 #' everything below a directory (into `artifact_path`, keeping the layout
 #' below the directory); each file is streamed from disk, so
 #' large files need not fit in memory. `tw_download_artifacts()` fetches a file
-#' or a whole directory.
+#' or a whole directory. `tw_delete_artifacts()` removes a file or a directory
+#' with everything below it.
 #'
 #' @param path For `tw_log_artifact()`, a local file or directory. Otherwise an
 #'   artifact path relative to the run's artifact root (`NULL` or `""` for the
@@ -15,9 +16,9 @@
 #'   when `NULL`.
 #' @param run_id The run; default the active run.
 #' @param client A [tw_client()].
-#' @return `tw_log_artifact()`: `NULL`, invisibly. `tw_list_artifacts()`: a
-#'   data frame with `path`, `is_dir` and `file_size` (`NA` for directories)
-#'   of the direct children of `path`. `tw_download_artifacts()`: the local
+#' @return `tw_log_artifact()` and `tw_delete_artifacts()`: `NULL`,
+#'   invisibly. `tw_list_artifacts()`: a data frame with `path`, `is_dir` and
+#'   `file_size` (`NA` for directories) of the direct children of `path`. `tw_download_artifacts()`: the local
 #'   path of the downloaded file or directory.
 #' @examples
 #' \dontrun{
@@ -60,7 +61,7 @@ tw_list_artifacts <- function(path = NULL, run_id = NULL, client = tw_client()) 
       page <- rpc_list_artifacts(client, run_id = run_id, path = path, page_token = token)
       list(items = page$files, next_page_token = page$next_page_token)
     },
-    NULL, NULL, NA
+    NULL, NULL, NULL
   )$items
   data.frame(
     path = vapply(files, function(f) f$path, character(1)),
@@ -99,7 +100,14 @@ tw_download_artifacts <- function(path = NULL, dest_dir = NULL, run_id = NULL,
   local
 }
 
+#' @rdname artifacts
+#' @export
+tw_delete_artifacts <- function(path, run_id = NULL, client = tw_client()) {
+  rpc_delete_artifact(client, run_id = resolve_run_id(run_id), path = path)
+  invisible()
+}
+
 join_artifact_path <- function(...) {
   parts <- Filter(function(p) length(p) > 0 && any(nzchar(p)), list(...))
-  sub("^/+", "", do.call(paste, c(parts, sep = "/")))
+  do.call(paste, c(parts, sep = "/"))
 }

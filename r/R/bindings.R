@@ -5,15 +5,18 @@
 # JSON response. The idiomatic tw_* functions are built on these.
 
 # TrackingService.CreateExperiment: POST /api/2.0/mlflow/experiments/create
-rpc_create_experiment <- function(client, name = NULL, artifact_location = NULL, tags = NULL) {
+rpc_create_experiment <- function(client, name = NULL, artifact_location = NULL,
+                                  tags = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/create",
     body = list(name = name, artifact_location = artifact_location, tags = tags))
 }
 
 # TrackingService.SearchExperiments: POST /api/2.0/mlflow/experiments/search
-rpc_search_experiments <- function(client, max_results = NULL, page_token = NULL, filter = NULL, order_by = NULL, view_type = NULL) {
+rpc_search_experiments <- function(client, max_results = NULL, page_token = NULL,
+                                   filter = NULL, order_by = NULL, view_type = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/search",
-    body = list(max_results = max_results, page_token = page_token, filter = filter, order_by = order_by, view_type = view_type))
+    body = list(max_results = max_results, page_token = page_token, filter = filter,
+                order_by = order_by, view_type = view_type))
 }
 
 # TrackingService.GetExperiment: GET /api/2.0/mlflow/experiments/get
@@ -47,7 +50,8 @@ rpc_update_experiment <- function(client, experiment_id = NULL, new_name = NULL)
 }
 
 # TrackingService.SetExperimentTag: POST /api/2.0/mlflow/experiments/set-experiment-tag
-rpc_set_experiment_tag <- function(client, experiment_id = NULL, key = NULL, value = NULL) {
+rpc_set_experiment_tag <- function(client, experiment_id = NULL, key = NULL,
+                                   value = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/set-experiment-tag",
     body = list(experiment_id = experiment_id, key = key, value = value))
 }
@@ -59,13 +63,16 @@ rpc_delete_experiment_tag <- function(client, experiment_id = NULL, key = NULL) 
 }
 
 # TrackingService.CreateRun: POST /api/2.0/mlflow/runs/create
-rpc_create_run <- function(client, experiment_id = NULL, user_id = NULL, run_name = NULL, start_time = NULL, tags = NULL) {
+rpc_create_run <- function(client, experiment_id = NULL, user_id = NULL, run_name = NULL,
+                           start_time = NULL, tags = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/create",
-    body = list(experiment_id = experiment_id, user_id = user_id, run_name = run_name, start_time = start_time, tags = tags))
+    body = list(experiment_id = experiment_id, user_id = user_id, run_name = run_name,
+                start_time = start_time, tags = tags))
 }
 
 # TrackingService.UpdateRun: POST /api/2.0/mlflow/runs/update
-rpc_update_run <- function(client, run_id = NULL, status = NULL, end_time = NULL, run_name = NULL) {
+rpc_update_run <- function(client, run_id = NULL, status = NULL, end_time = NULL,
+                           run_name = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/update",
     body = list(run_id = run_id, status = status, end_time = end_time, run_name = run_name))
 }
@@ -89,15 +96,20 @@ rpc_get_run <- function(client, run_id = NULL) {
 }
 
 # TrackingService.SearchRuns: POST /api/2.0/mlflow/runs/search
-rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL, run_view_type = NULL, max_results = NULL, order_by = NULL, page_token = NULL) {
+rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL,
+                            run_view_type = NULL, max_results = NULL, order_by = NULL,
+                            page_token = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/search",
-    body = list(experiment_ids = experiment_ids, filter = filter, run_view_type = run_view_type, max_results = max_results, order_by = order_by, page_token = page_token))
+    body = list(experiment_ids = experiment_ids, filter = filter, run_view_type = run_view_type,
+                max_results = max_results, order_by = order_by, page_token = page_token))
 }
 
 # TrackingService.LogMetric: POST /api/2.0/mlflow/runs/log-metric
-rpc_log_metric <- function(client, run_id = NULL, key = NULL, value = NULL, timestamp = NULL, step = NULL) {
+rpc_log_metric <- function(client, run_id = NULL, key = NULL, value = NULL,
+                           timestamp = NULL, step = NULL, request_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-metric",
-    body = list(run_id = run_id, key = key, value = value, timestamp = timestamp, step = step))
+    body = list(run_id = run_id, key = key, value = value, timestamp = timestamp, step = step,
+                request_id = request_id))
 }
 
 # TrackingService.LogParam: POST /api/2.0/mlflow/runs/log-parameter
@@ -119,9 +131,11 @@ rpc_delete_tag <- function(client, run_id = NULL, key = NULL) {
 }
 
 # TrackingService.LogBatch: POST /api/2.0/mlflow/runs/log-batch
-rpc_log_batch <- function(client, run_id = NULL, metrics = NULL, params = NULL, tags = NULL) {
+rpc_log_batch <- function(client, run_id = NULL, metrics = NULL, params = NULL,
+                          tags = NULL, request_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-batch",
-    body = list(run_id = run_id, metrics = metrics, params = params, tags = tags))
+    body = list(run_id = run_id, metrics = metrics, params = params, tags = tags,
+                request_id = request_id))
 }
 
 # TrackingService.LogInputs: POST /api/2.0/mlflow/runs/log-inputs
@@ -131,9 +145,11 @@ rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL) {
 }
 
 # TrackingService.GetMetricHistory: GET /api/2.0/mlflow/metrics/get-history
-rpc_get_metric_history <- function(client, run_id = NULL, metric_key = NULL, page_token = NULL, max_results = NULL) {
+rpc_get_metric_history <- function(client, run_id = NULL, metric_key = NULL,
+                                   page_token = NULL, max_results = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/metrics/get-history",
-    query = list(run_id = run_id, metric_key = metric_key, page_token = page_token, max_results = max_results))
+    query = list(run_id = run_id, metric_key = metric_key, page_token = page_token,
+                 max_results = max_results))
 }
 
 # TrackingService.StreamMetricHistory: GET /api/2.0/trackwire/metrics/stream-history

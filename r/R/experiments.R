@@ -156,13 +156,15 @@ tw_delete_experiment_tag <- function(experiment_id, key, client = tw_client()) {
 #' @param filter MLflow's filter grammar, e.g. `"name LIKE 'churn%'"`.
 #' @param order_by Character vector, e.g. `"creation_time DESC"`.
 #' @param view_type `"ACTIVE_ONLY"`, `"DELETED_ONLY"` or `"ALL"`.
-#' @param max_results At most this many experiments; all when `NULL`.
+#' @param max_results Return one page of at most this many experiments (the
+#'   server allows up to 50000); all matching experiments when `NULL`.
 #' @param page_token Continue a previous search (its `next_page_token`).
 #' @param client A [tw_client()].
 #' @return A data frame with one row per experiment: `experiment_id`, `name`,
 #'   `artifact_location`, `lifecycle_stage`, `creation_time`,
-#'   `last_update_time` and a `tags.<key>` column per tag key. Attribute
-#'   `next_page_token` is set when more results remain.
+#'   `last_update_time` and a `tags.<key>` column per tag key. With
+#'   `max_results`, attribute `next_page_token` is set when more results
+#'   remain.
 #' @examples
 #' \dontrun{
 #' tw_search_experiments(filter = "name LIKE 'churn%'")

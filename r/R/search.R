@@ -6,15 +6,16 @@
 #'   `"metrics.rmse < 0.8 and params.solver = 'qr'"`.
 #' @param order_by Character vector, e.g. `"metrics.rmse ASC"`.
 #' @param view_type `"ACTIVE_ONLY"`, `"DELETED_ONLY"` or `"ALL"`.
-#' @param max_results At most this many runs; all when `NULL`.
+#' @param max_results Return one page of at most this many runs (the server
+#'   allows up to 50000); all matching runs when `NULL`.
 #' @param page_token Continue a previous search (its `next_page_token`).
 #' @param client A [tw_client()].
 #' @return A data frame with one row per run: `run_id`, `experiment_id`,
 #'   `run_name`, `user_id`, `status`, `start_time`, `end_time` (POSIXct),
 #'   `artifact_uri`, `lifecycle_stage`, then one column per metric
 #'   (`metrics.<key>`, latest value), param (`params.<key>`) and tag
-#'   (`tags.<key>`), `NA` where a run lacks it. Attribute `next_page_token` is
-#'   set when more results remain.
+#'   (`tags.<key>`), `NA` where a run lacks it. With `max_results`, attribute
+#'   `next_page_token` is set when more results remain.
 #' @examples
 #' \dontrun{
 #' runs <- tw_search_runs(filter = "metrics.rmse < 0.8", order_by = "metrics.rmse")

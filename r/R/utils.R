@@ -58,20 +58,22 @@ add_key_columns <- function(frame, prefix, values, missing) {
   frame
 }
 
-# Reads pages until `max_results` items (all when NULL) or the last page.
+# One page of `max_results` items, or, when it is NULL, every page (each as
+# large as the server allows).
 fetch_pages <- function(fetch, max_results, page_token, largest_page) {
+  if (!is.null(max_results)) {
+    page <- fetch(max_results, page_token)
+    return(list(items = page$items, next_page_token = non_empty(page$next_page_token)))
+  }
   items <- list()
   token <- page_token
   repeat {
-    wanted <- if (is.null(max_results)) largest_page else max_results - length(items)
-    page <- fetch(min(wanted, largest_page), token)
+    page <- fetch(largest_page, token)
     items <- c(items, page$items)
-    token <- page$next_page_token
-    if (is.null(token) || !nzchar(token)) {
-      token <- NULL
-      break
-    }
-    if (!is.null(max_results) && length(items) >= max_results) break
+    token <- non_empty(page$next_page_token)
+    if (is.null(token)) break
   }
-  list(items = items, next_page_token = token)
+  list(items = items, next_page_token = NULL)
 }
+
+non_empty <- function(token) if (is.null(token) || !nzchar(token)) NULL else token

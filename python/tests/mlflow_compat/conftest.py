@@ -31,17 +31,25 @@ def server_url(tmp_path_factory) -> str:
     """Starts one trackwire server for the session and returns its HTTP base URL."""
     binary = os.environ.get("TRACKWIRE_SERVER_BIN")
     if not binary:
-        pytest.fail("set TRACKWIRE_SERVER_BIN to the trackwire executable (make test-mlflow-compat)")
+        pytest.fail(
+            "set TRACKWIRE_SERVER_BIN to the trackwire executable (make test-mlflow-compat)"
+        )
     root: Path = tmp_path_factory.mktemp("trackwire")
     http_port = _free_port()
     process = subprocess.Popen(
         [
-            binary, "server",
-            "--backend-store-uri", f"sqlite:///{root / 'tracking.db'}",
-            "--artifacts-destination", str(root / "artifacts"),
-            "--host", "127.0.0.1",
-            "--grpc-port", str(_free_port()),
-            "--http-port", str(http_port),
+            binary,
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'tracking.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--grpc-port",
+            str(_free_port()),
+            "--http-port",
+            str(http_port),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -51,9 +52,11 @@ def test_fluent_logging_round_trips(experiment_id, client):
 
 
 def test_nested_runs(experiment_id, client):
-    with mlflow.start_run(experiment_id=experiment_id) as parent:
-        with mlflow.start_run(experiment_id=experiment_id, nested=True) as child:
-            mlflow.log_param("depth", 1)
+    with (
+        mlflow.start_run(experiment_id=experiment_id) as parent,
+        mlflow.start_run(experiment_id=experiment_id, nested=True) as child,
+    ):
+        mlflow.log_param("depth", 1)
     child_run = client.get_run(child.info.run_id)
     assert child_run.data.tags["mlflow.parentRunId"] == parent.info.run_id
     found = mlflow.search_runs(
@@ -176,7 +179,7 @@ def test_artifacts(experiment_id, tmp_path):
     assert (tmp_path / "out" / "docs" / "text" / "notes.txt").read_text() == "hello artifacts"
     assert local.endswith("docs")
     empty = client.download_artifacts(run_id, "empty.txt", str(tmp_path / "single"))
-    assert open(empty, "rb").read() == b""
+    assert Path(empty).read_bytes() == b""
     loaded = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/config/params.json")
     assert loaded == {"a": 1, "b": [1, 2]}
 
@@ -188,7 +191,7 @@ def test_large_artifact_round_trips(experiment_id, tmp_path, client):
     run = client.create_run(experiment_id)
     client.log_artifact(run.info.run_id, str(source), "data")
     downloaded = client.download_artifacts(run.info.run_id, "data/blob.bin", str(tmp_path / "d"))
-    assert open(downloaded, "rb").read() == payload
+    assert Path(downloaded).read_bytes() == payload
 
 
 def _error_code(excinfo) -> str:

@@ -41,3 +41,14 @@ test_that("a missing artifact is trackwire_error_not_found", {
   tw_start_run()
   expect_error(tw_download_artifacts("nope.txt"), class = "trackwire_error_not_found")
 })
+
+test_that("artifacts can be deleted", {
+  local_experiment()
+  tw_start_run()
+  file <- withr::local_tempfile(fileext = ".txt")
+  writeLines("x", file)
+  tw_log_artifact(file, artifact_path = "a/b")
+  tw_log_artifact(file, artifact_path = "keep")
+  tw_delete_artifacts("a")
+  expect_equal(tw_list_artifacts()$path, "keep")
+})

@@ -1,0 +1,1 @@
+"""Compatibility tests run by the official mlflow client (make test-mlflow-compat)."""
