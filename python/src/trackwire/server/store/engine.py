@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from trackwire.errors import InvalidArgument
@@ -63,24 +63,44 @@ def _sqlite_engine(uri: str) -> Engine:
     return engine
 
 
-def _alembic_config(engine: Engine) -> Config:
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    config.attributes["engine"] = engine
     return config
 
 
+# Any constant shared by every trackwire process: the advisory lock that serialises
+# schema upgrades when several replicas start at once on one PostgreSQL database.
+_UPGRADE_LOCK_ID = 0x7472_6B77
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
-    """Creates or upgrades the schema to `revision` (the newest this version knows)."""
-    config = _alembic_config(engine)
-    head = ScriptDirectory.from_config(config).get_current_head()
+    """Creates or upgrades the schema to `revision` (the newest this version knows).
+
+    Safe when several processes start together: the upgrade runs in one write
+    transaction (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), and
+    Alembic reads the current revision inside it.
+    """
+    config = _alembic_config()
+    scripts = ScriptDirectory.from_config(config)
+    known = {script.revision for script in scripts.walk_revisions()}
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    known = {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
     if current is not None and current not in known:
         raise SchemaTooNew(
             f"The database schema is at revision {current!r}, newer than this trackwire "
-            f"knows (newest: {head!r}). Upgrade trackwire before serving this database."
+            f"knows (newest: {scripts.get_current_head()!r}). Upgrade trackwire before "
+            "serving this database."
         )
-    if current != (head if revision == "head" else revision):
-        command.upgrade(config, revision)
+    target = scripts.get_current_head() if revision == "head" else revision
+    if current == target:
+        return
+    with engine.connect() as connection:
+        connection.info["write"] = True
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _UPGRADE_LOCK_ID}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)

@@ -1,11 +1,7 @@
-"""Alembic environment: migrations run on the engine the store hands over."""
+"""Alembic environment: migrations run on the connection (and transaction) the store hands over."""
 
 from alembic import context
 
-engine = context.config.attributes["engine"]
-
-with engine.connect() as connection:
-    context.configure(connection=connection, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+context.configure(connection=context.config.attributes["connection"], render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
