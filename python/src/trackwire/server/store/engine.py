@@ -9,7 +9,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
 
 from trackwire.errors import InvalidArgument
 
@@ -38,9 +37,12 @@ def _sqlite_engine(uri: str) -> Engine:
     path = uri.split(":///", 1)[1] if ":///" in uri else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # One connection per checkout: SQLite connections are cheap, and WAL lets
-    # readers run beside the single writer.
-    engine = create_engine(uri, poolclass=NullPool, connect_args={"check_same_thread": False})
+    # Pooled connections: closing the last connection to a WAL database checkpoints
+    # and syncs it, which would cost milliseconds per request. WAL lets readers run
+    # beside the single writer.
+    engine = create_engine(
+        uri, pool_size=8, max_overflow=32, connect_args={"check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _tune(dbapi_connection, _record):
