@@ -16,9 +16,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+if TYPE_CHECKING:
+    from typing import Self
 
 STARTUP_TIMEOUT_SECONDS = 60
 HTTP_GRACE_SECONDS = 10
@@ -55,7 +59,7 @@ class ServerProcess:
     def http_uri(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self) -> ServerProcess:
+    def start(self) -> Self:
         command = [
             trackwire_executable(),
             "server",
@@ -88,7 +92,8 @@ class ServerProcess:
             while True:
                 if self.process.poll() is not None:
                     raise RuntimeError(
-                        f"trackwire server exited with {self.process.returncode}:\n{self.log_tail()}"
+                        f"trackwire server exited with {self.process.returncode}:\n"
+                        f"{self.log_tail()}"
                     )
                 try:
                     response = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -127,7 +132,7 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

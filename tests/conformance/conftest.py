@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
-
 from runner import harness
 
 sys.path.insert(0, str(harness.REPO_ROOT / "python" / "tests"))
-from server_process import ServerProcess  # noqa: E402 -- shared with the Python package's tests
+from server_process import ServerProcess
 
 CASES = harness.load_cases()
 _ONLY = {n.strip() for n in os.environ.get("CONFORMANCE_LANGUAGES", "").split(",") if n.strip()}
@@ -122,12 +121,18 @@ def pytest_terminal_summary(terminalreporter):
     names = [lang.name for lang in LANGUAGES]
     width = max(len(case.name) for case in CASES)
     terminalreporter.write_sep("=", "conformance: case x language")
-    write(f"{'case':<{width}}  " + "  ".join(f"{n:<6}" for n in names))
+    widths = [max(len(n), 5) for n in names]
+    write(
+        f"{'case':<{width}}  " + "  ".join(f"{n:<{w}}" for n, w in zip(names, widths, strict=True))
+    )
     for case in CASES:
         cells = [OUTCOMES.get((case.name, n), "-") for n in names]
         if all(c == "-" for c in cells):
             continue
-        write(f"{case.name:<{width}}  " + "  ".join(f"{c:<6}" for c in cells))
+        write(
+            f"{case.name:<{width}}  "
+            + "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True))
+        )
     for name in names:
         counts: dict[str, int] = {}
         for (_, language), outcome in OUTCOMES.items():
@@ -137,5 +142,8 @@ def pytest_terminal_summary(terminalreporter):
         write(f"{name}: {summary}")
     for name, reason in SKIPPED_LANGUAGES.items():
         terminalreporter.write_sep(
-            "!", f"LANGUAGE {name} SKIPPED ({reason}): its cases did NOT run", yellow=True, bold=True
+            "!",
+            f"LANGUAGE {name} SKIPPED ({reason}): its cases did NOT run",
+            yellow=True,
+            bold=True,
         )

@@ -33,7 +33,7 @@ from trackwire.client.tracking import now_millis
 from trackwire.v1 import entities_pb2 as ent
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 DEFAULT_EXPERIMENT_ID = "0"
 # Background metric flushing: send when this many points are queued, or after this long.
@@ -71,8 +71,9 @@ class ActiveRun:
 # Tracking URI and client
 
 
-def set_tracking_uri(uri: str) -> None:
-    """Where the fluent API logs: grpc://host:port, grpcs://host:port or sqlite:///path.db."""
+def set_tracking_uri(uri: str | None) -> None:
+    """Where the fluent API logs: grpc://host:port, grpcs://host:port or sqlite:///path.db
+    (None: back to $TRACKWIRE_TRACKING_URI or the embedded default)."""
     global _tracking_uri
     with _lock:
         _close_client()
@@ -115,22 +116,15 @@ def set_experiment(
 ) -> ent.Experiment:
     """Makes an experiment current: by name (created if missing) or by id."""
     global _experiment_id
-    if (experiment_name is None) == (experiment_id is None):
+    client = _get_client()
+    if experiment_id is not None and experiment_name is None:
+        experiment = client.get_experiment(experiment_id)
+    elif experiment_name is not None and experiment_id is None:
+        experiment = _get_or_create_experiment(client, experiment_name)
+    else:
         raise errors.InvalidArgument(
             "set_experiment needs exactly one of experiment_name and experiment_id"
         )
-    client = _get_client()
-    if experiment_id is not None:
-        experiment = client.get_experiment(experiment_id)
-    else:
-        try:
-            experiment = client.get_experiment_by_name(experiment_name)
-        except errors.NotFound:
-            try:
-                client.create_experiment(experiment_name)
-            except errors.AlreadyExists:
-                pass  # another process created it meanwhile
-            experiment = client.get_experiment_by_name(experiment_name)
     if experiment.lifecycle_stage == "deleted":
         raise errors.InvalidArgument(
             f"experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted; "
@@ -138,6 +132,18 @@ def set_experiment(
         )
     _experiment_id = experiment.experiment_id
     return experiment
+
+
+def _get_or_create_experiment(client: TrackingClient, name: str) -> ent.Experiment:
+    try:
+        return client.get_experiment_by_name(name)
+    except errors.NotFound:
+        pass
+    try:
+        client.create_experiment(name)
+    except errors.AlreadyExists:
+        pass  # another process created it meanwhile
+    return client.get_experiment_by_name(name)
 
 
 def search_experiments(
@@ -199,9 +205,6 @@ def start_run(
             run_name=run_name,
             user_id=all_tags["mlflow.user"],
         )
-        if "mlflow.runName" not in all_tags and run.info.run_name:
-            # The server named the run; record it like MLflow does.
-            client.set_tag(run.info.run_id, "mlflow.runName", run.info.run_name)
     active = ActiveRun(run)
     _active_runs.append(active)
     return active
@@ -321,7 +324,10 @@ def log_metric(
 ) -> None:
     """Queues one metric point; it is sent in the background (see the module docstring)."""
     metric = ent.Metric(
-        key=key, value=float(value), step=step or 0, timestamp=timestamp or now_millis()
+        key=key,
+        value=float(value),
+        step=step or 0,
+        timestamp=timestamp if timestamp is not None else now_millis(),
     )
     _get_batcher().add(_run_id(), [metric])
 
@@ -329,7 +335,7 @@ def log_metric(
 def log_metrics(
     metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
 ) -> None:
-    timestamp = timestamp or now_millis()
+    timestamp = timestamp if timestamp is not None else now_millis()
     points = [
         ent.Metric(key=k, value=float(v), step=step or 0, timestamp=timestamp)
         for k, v in metrics.items()
@@ -531,7 +537,7 @@ class _MetricBatcher:
                 self._cond.notify_all()
             try:
                 self._send(points)
-            except Exception as e:  # noqa: BLE001 -- raised by the caller's next call, never swallowed
+            except Exception as e:  # raised by the caller's next call, never swallowed
                 error = e if isinstance(e, errors.TrackwireError) else errors.InternalError(repr(e))
                 with self._cond:
                     self._error = self._error or error
@@ -552,12 +558,12 @@ def _end_runs_at_exit() -> None:
     while _active_runs:
         try:
             end_run()
-        except Exception as e:  # noqa: BLE001 -- exiting: say what was lost, keep ending runs
+        except Exception as e:  # exiting: say what was lost, keep ending runs
             print(f"trackwire: could not end run at exit: {e}", file=sys.stderr)
     try:
         with _lock:
             _close_client()
-    except Exception as e:  # noqa: BLE001 -- exiting: report instead of a traceback
+    except Exception as e:  # exiting: report instead of a traceback
         print(f"trackwire: could not flush metrics at exit: {e}", file=sys.stderr)
 
 

@@ -1,4 +1,4 @@
-"""The conformance harness: cases, testee processes, variable substitution and central comparison."""
+"""The conformance harness: cases, testee processes, variable substitution, central comparison."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class Testee:
 
     def __init__(self, language: Language, log_path: Path):
         self.language = language
-        self._log = open(log_path, "ab")  # noqa: SIM115 -- lives as long as the process
+        self._log = open(log_path, "ab")  # lives as long as the process
         self.process = subprocess.Popen(
             language.command,
             cwd=REPO_ROOT,
@@ -124,7 +124,12 @@ class Testee:
 
     def call(self, action: str, args: dict, tracking_uri: str) -> dict:
         self._next_id += 1
-        request = {"id": self._next_id, "action": action, "args": args, "tracking_uri": tracking_uri}
+        request = {
+            "id": self._next_id,
+            "action": action,
+            "args": args,
+            "tracking_uri": tracking_uri,
+        }
         try:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
@@ -170,7 +175,7 @@ def builtin_variables(case: Case, language: str) -> dict:
 def substitute(value, variables: dict):
     """Replaces ${name} in strings (the whole string "${x}" takes the captured value's type)."""
     if isinstance(value, dict):
-        return {k: substitute(v, variables) for k, v in value.items()}
+        return {substitute(k, variables): substitute(v, variables) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     if not isinstance(value, str):
@@ -259,8 +264,9 @@ def run_case(case: Case, language: str, testee: Testee, tracking_uri: str) -> No
         context = f"{where} args={json.dumps(args)[:500]}"
         if "expect_error" in step:
             if "error" not in response:
+                result = response.get("result")
                 raise StepFailure(
-                    f"{context}: expected {step['expect_error']}, got result {response.get('result')!r}"
+                    f"{context}: expected {step['expect_error']}, got result {result!r}"
                 )
             if response["error"]["code"] != step["expect_error"]:
                 raise StepFailure(
@@ -280,4 +286,3 @@ def run_case(case: Case, language: str, testee: Testee, tracking_uri: str) -> No
                 raise StepFailure(f"{context}: {problem}\nfull result: {json.dumps(result)[:2000]}")
         for variable, dotted in (step.get("capture") or {}).items():
             variables[variable] = extract(result, dotted)
-

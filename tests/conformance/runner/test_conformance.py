@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import KNOWN_FAILING, OUTCOMES
+
 from runner import harness
 
 
@@ -15,9 +15,12 @@ def test_case(language, conformance_case, server, testees):
     known_reason = KNOWN_FAILING[language.name].get(conformance_case.name)
     try:
         harness.run_case(conformance_case, language.name, testee, uri)
-    except (harness.StepFailure, harness.TesteeError) as failure:
-        if isinstance(failure, harness.TesteeError):
+        failure = None
+    except (harness.StepFailure, harness.TesteeError) as e:
+        failure = e
+        if isinstance(e, harness.TesteeError):
             testees.discard(language)  # a fresh process for the next case
+    if failure is not None:
         if known_reason:
             OUTCOMES[key] = "known"
             pytest.xfail(f"known failing ({known_reason}): {failure}")

@@ -235,7 +235,7 @@ def main() -> None:
                 "id": request["id"],
                 "result": perform(clients[uri], request["action"], request.get("args") or {}),
             }
-        except Exception as e:  # noqa: BLE001 -- every failure is an answer to the runner
+        except Exception as e:  # every failure is an answer to the runner
             code = next(
                 (c for cls, c in ERROR_CODES.items() if isinstance(e, cls)), "ERROR_CODE_INTERNAL"
             )

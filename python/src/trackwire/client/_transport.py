@@ -21,9 +21,10 @@ from trackwire.v1 import artifact_service_pb2_grpc, tracking_service_pb2_grpc
 DEFAULT_TRACKING_URI = "sqlite:///trackwire.db"
 DEFAULT_EMBEDDED_ARTIFACTS = "./trackwire-artifacts"
 
-# RPCs that are safe to repeat after UNAVAILABLE: reads, and writes whose repetition leaves the
-# same state (a tag set twice, a param logged twice with the same value). Creates and metric
-# points are appended, so they are never retried: a lost response would duplicate them.
+# RPCs that are safe to repeat after UNAVAILABLE: reads; writes whose repetition leaves the same
+# state (a tag set twice, a param logged twice with the same value); and metric writes, which
+# carry an idempotency key (request_id) so the server stores a retried request once. Creates,
+# deletes and restores are not retried: a lost response would turn into a duplicate or an error.
 RETRYABLE_RPCS = frozenset(
     {
         "GetExperiment",
@@ -39,6 +40,8 @@ RETRYABLE_RPCS = frozenset(
         "SetTag",
         "LogParam",
         "UpdateRun",
+        "LogMetric",
+        "LogBatch",
     }
 )
 RETRY_DELAYS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6)
@@ -59,13 +62,12 @@ def open_transport(tracking_uri: str, artifacts_destination: str | None = None):
     if scheme == "sqlite":
         return EmbeddedTransport(tracking_uri, artifacts_destination)
     if scheme in ("http", "https"):
-        raise errors.InvalidArgument(
-            f"tracking URI {tracking_uri!r}: the Python client does not speak the HTTP/JSON "
-            "gateway yet; use grpc://host:port (or grpcs://) for a server, or sqlite:///path.db"
-        )
+        from trackwire.client._http import HttpTransport
+
+        return HttpTransport(tracking_uri)
     raise errors.InvalidArgument(
         f"tracking URI {tracking_uri!r}: unsupported scheme {scheme!r}; "
-        "expected grpc://host:port, grpcs://host:port or sqlite:///path.db"
+        "expected grpc://host:port, grpcs://host:port, http(s)://host:port or sqlite:///path.db"
     )
 
 
@@ -181,8 +183,9 @@ class EmbeddedTransport:
             from trackwire.server.app import open_services
         except ModuleNotFoundError as e:
             raise ImportError(
-                f"the embedded tracking URI {tracking_uri!r} runs the store in this process and "
-                f"needs the server extra (missing module {e.name!r}): pip install 'trackwire[server]'"
+                f"the embedded tracking URI {tracking_uri!r} runs the store in this process "
+                f"and needs the server extra (missing module {e.name!r}): "
+                "pip install 'trackwire[server]'"
             ) from e
         self._services = open_services(
             tracking_uri, artifacts_destination or DEFAULT_EMBEDDED_ARTIFACTS

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from trackwire import errors, limits
 from trackwire.client._transport import open_transport, resolve_tracking_uri
@@ -19,7 +20,7 @@ from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as trk
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 T = TypeVar("T")
 
@@ -32,14 +33,14 @@ class Page(list, Generic[T]):
         self.token = token
 
 
-def _run_status(status: str | int) -> int:
+def _run_status(status: str | int) -> ent.RunStatus.ValueType:
     """A RunStatus enum value from its short name ("FINISHED") or the value itself."""
-    return _enum(ent.RunStatus, "RUN_STATUS_", status)
+    return ent.RunStatus.ValueType(_enum(ent.RunStatus, "RUN_STATUS_", status))
 
 
-def _view_type(value: str | int) -> int:
+def _view_type(value: str | int) -> ent.ViewType.ValueType:
     """A ViewType enum value from its short name ("ACTIVE_ONLY") or the value itself."""
-    return _enum(ent.ViewType, "VIEW_TYPE_", value)
+    return ent.ViewType.ValueType(_enum(ent.ViewType, "VIEW_TYPE_", value))
 
 
 def _enum(enum, prefix: str, value: str | int) -> int:
@@ -56,16 +57,18 @@ def now_millis() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _tags(tags: Mapping[str, str] | Iterable | None, cls):
+def _pairs(tags: Mapping[str, Any] | Iterable[Any] | None, cls) -> list:
+    """`cls` messages from a {key: value} mapping or from messages with .key and .value."""
     if tags is None:
         return []
     if isinstance(tags, Mapping):
         return [cls(key=k, value=str(v)) for k, v in tags.items()]
-    return [t if isinstance(t, cls) else cls(key=t.key, value=t.value) for t in tags]
+    return [cls(key=t.key, value=t.value) for t in cast(Iterable[Any], tags)]
 
 
 class TrackingClient:
-    """A client of one tracking server (`grpc://`, `grpcs://`) or embedded store (`sqlite:///`).
+    """A client of one tracking server (`grpc://`, `grpcs://`, or `http(s)://` through the
+    HTTP/JSON gateway) or of an embedded store (`sqlite:///path.db`, no server).
 
     With no URI, uses $TRACKWIRE_TRACKING_URI, else `sqlite:///trackwire.db` in the working
     directory. `artifacts_destination` only matters in embedded mode (default
@@ -97,7 +100,7 @@ class TrackingClient:
         request = trk.CreateExperimentRequest(
             name=name,
             artifact_location=artifact_location or "",
-            tags=_tags(tags, ent.ExperimentTag),
+            tags=_pairs(tags, ent.ExperimentTag),
         )
         return self._tracking.CreateExperiment(request).experiment_id
 
@@ -165,7 +168,7 @@ class TrackingClient:
         request = trk.CreateRunRequest(
             experiment_id=experiment_id,
             start_time=start_time if start_time is not None else now_millis(),
-            tags=_tags(tags, ent.RunTag),
+            tags=_pairs(tags, ent.RunTag),
             run_name=run_name or "",
             user_id=user_id or "",
         )
@@ -241,6 +244,7 @@ class TrackingClient:
             value=float(value),
             timestamp=timestamp if timestamp is not None else now_millis(),
             step=step or 0,
+            request_id=_request_id(),
         )
         self._tracking.LogMetric(request)
 
@@ -266,7 +270,9 @@ class TrackingClient:
         any metric lands. Each request is atomic on the server; a batch split over several
         requests is not.
         """
-        for request in _batches(run_id, _tags(params, ent.Param), _tags(tags, ent.RunTag), metrics):
+        for request in _batches(
+            run_id, _pairs(params, ent.Param), _pairs(tags, ent.RunTag), metrics
+        ):
             self._tracking.LogBatch(request)
 
     def log_inputs(self, run_id: str, datasets: Iterable[ent.DatasetInput]) -> None:
@@ -276,6 +282,20 @@ class TrackingClient:
         """The whole history of a metric, in step then timestamp order (one streamed call)."""
         request = trk.StreamMetricHistoryRequest(run_id=run_id, metric_key=key)
         return [m for chunk in self._tracking.StreamMetricHistory(request) for m in chunk.metrics]
+
+    def get_metric_history_page(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[ent.Metric]:
+        """One page of a metric's history (the paged RPC MLflow's REST API has)."""
+        request = trk.GetMetricHistoryRequest(
+            run_id=run_id, metric_key=key, max_results=max_results or 0, page_token=page_token or ""
+        )
+        response = self._tracking.GetMetricHistory(request)
+        return Page(response.metrics, response.next_page_token)
 
     # Artifacts
 
@@ -368,6 +388,11 @@ class TrackingClient:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
 
 
+def _request_id() -> str:
+    """An idempotency key: a retry of the same request is stored once."""
+    return uuid.uuid4().hex
+
+
 def _local_path(dst_dir: str | os.PathLike, artifact_path: str) -> Path:
     """Where an artifact lands under `dst_dir`; never outside it, whatever the server says."""
     root = Path(dst_dir).resolve()
@@ -381,7 +406,7 @@ def _batches(
     run_id: str, params: list, tags: list, metrics: Iterable[ent.Metric]
 ) -> Iterator[trk.LogBatchRequest]:
     """LogBatch requests that each fit the per-kind and total entry limits, params first."""
-    request = trk.LogBatchRequest(run_id=run_id)
+    request = trk.LogBatchRequest(run_id=run_id, request_id=_request_id())
     entries = 0
     kinds = (
         (params, limits.MAX_PARAMS_PER_BATCH, "params"),
@@ -392,7 +417,7 @@ def _batches(
         for item in items:
             if len(getattr(request, field)) >= limit or entries >= limits.MAX_ENTRIES_PER_BATCH:
                 yield request
-                request = trk.LogBatchRequest(run_id=run_id)
+                request = trk.LogBatchRequest(run_id=run_id, request_id=_request_id())
                 entries = 0
             getattr(request, field).append(item)
             entries += 1

@@ -1,0 +1,262 @@
+package io.trackwire.conformance;
+
+import io.trackwire.client.Page;
+import io.trackwire.client.TrackwireClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import trackwire.v1.Entities.Dataset;
+import trackwire.v1.Entities.DatasetInput;
+import trackwire.v1.Entities.Experiment;
+import trackwire.v1.Entities.FileInfo;
+import trackwire.v1.Entities.InputTag;
+import trackwire.v1.Entities.Metric;
+import trackwire.v1.Entities.Param;
+import trackwire.v1.Entities.Run;
+import trackwire.v1.Entities.RunInfo;
+import trackwire.v1.Entities.RunStatus;
+import trackwire.v1.Entities.RunTag;
+import trackwire.v1.Entities.ViewType;
+import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsRequest;
+import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
+
+/** The Java conformance testee: each action is one call of {@link TrackwireClient}. */
+public final class JavaTestee {
+  private JavaTestee() {}
+
+  public static void main(String[] args) throws Exception {
+    new TesteeLoop<>(uri -> TrackwireClient.connect(uri, null), JavaTestee::perform).run();
+  }
+
+  static Object perform(TrackwireClient client, String action, Args a) throws Exception {
+    switch (action) {
+      case "create_experiment":
+        return Map.of("experiment_id",
+            client.createExperiment(a.str("name"), a.optStr("artifact_location"), a.strMap("tags")));
+      case "get_experiment":
+        return experiment(client.getExperiment(a.str("experiment_id")));
+      case "get_experiment_by_name":
+        return experiment(client.getExperimentByName(a.str("name")));
+      case "search_experiments": {
+        SearchExperimentsRequest.Builder request = SearchExperimentsRequest.newBuilder()
+            .addAllOrderBy(a.strList("order_by")).setViewType(viewType(a.optStr("view_type")));
+        if (a.has("filter")) {
+          request.setFilter(a.str("filter"));
+        }
+        if (a.has("max_results")) {
+          request.setMaxResults(a.optLong("max_results"));
+        }
+        if (a.has("page_token")) {
+          request.setPageToken(a.str("page_token"));
+        }
+        Page<Experiment> page = client.searchExperiments(request.build());
+        return Map.of("experiments", page.items().stream().map(JavaTestee::experiment).toList(),
+            "next_page_token", page.nextPageToken().orElse(""));
+      }
+      case "rename_experiment":
+        client.renameExperiment(a.str("experiment_id"), a.str("new_name"));
+        return Map.of();
+      case "delete_experiment":
+        client.deleteExperiment(a.str("experiment_id"));
+        return Map.of();
+      case "restore_experiment":
+        client.restoreExperiment(a.str("experiment_id"));
+        return Map.of();
+      case "set_experiment_tag":
+        client.setExperimentTag(a.str("experiment_id"), a.str("key"), a.str("value"));
+        return Map.of();
+      case "delete_experiment_tag":
+        client.deleteExperimentTag(a.str("experiment_id"), a.str("key"));
+        return Map.of();
+      case "create_run":
+        return run(client.createRun(a.str("experiment_id"), a.optStr("run_name"),
+            a.optLong("start_time"), a.strMap("tags")));
+      case "get_run":
+        return run(client.getRun(a.str("run_id")));
+      case "update_run":
+        client.updateRun(a.str("run_id"),
+            a.has("status") ? RunStatus.valueOf("RUN_STATUS_" + a.str("status")) : null,
+            a.optLong("end_time"), a.optStr("run_name"));
+        return Map.of();
+      case "delete_run":
+        client.deleteRun(a.str("run_id"));
+        return Map.of();
+      case "restore_run":
+        client.restoreRun(a.str("run_id"));
+        return Map.of();
+      case "log_param":
+        client.logParam(a.str("run_id"), a.str("key"), a.str("value"));
+        return Map.of();
+      case "log_metric":
+        client.logMetric(a.str("run_id"), a.str("key"), a.dbl("value"),
+            a.has("timestamp") ? a.optLong("timestamp") : System.currentTimeMillis(),
+            a.has("step") ? a.optLong("step") : 0L);
+        return Map.of();
+      case "set_tag":
+        client.setTag(a.str("run_id"), a.str("key"), a.str("value"));
+        return Map.of();
+      case "delete_tag":
+        client.deleteTag(a.str("run_id"), a.str("key"));
+        return Map.of();
+      case "log_batch": {
+        long now = System.currentTimeMillis();
+        List<Metric> metrics = a.objects("metrics").stream().map(m -> Metric.newBuilder()
+            .setKey(m.str("key")).setValue(m.dbl("value"))
+            .setStep(m.has("step") ? m.optLong("step") : 0L)
+            .setTimestamp(m.has("timestamp") ? m.optLong("timestamp") : now).build()).toList();
+        List<Param> params = new ArrayList<>();
+        a.strMap("params").forEach((k, v) -> params.add(Param.newBuilder().setKey(k).setValue(v).build()));
+        List<RunTag> tags = new ArrayList<>();
+        a.strMap("tags").forEach((k, v) -> tags.add(RunTag.newBuilder().setKey(k).setValue(v).build()));
+        client.logBatch(a.str("run_id"), metrics, params, tags);
+        return Map.of();
+      }
+      case "log_inputs":
+        client.logInputs(a.str("run_id"), a.objects("datasets").stream().map(JavaTestee::datasetInput).toList());
+        return Map.of();
+      case "get_metric_history":
+        return Map.of("metrics",
+            client.getMetricHistory(a.str("run_id"), a.str("key")).stream().map(JavaTestee::point).toList());
+      case "search_runs": {
+        SearchRunsRequest.Builder request = SearchRunsRequest.newBuilder()
+            .addAllExperimentIds(a.strList("experiment_ids")).addAllOrderBy(a.strList("order_by"))
+            .setRunViewType(viewType(a.optStr("view_type")));
+        if (a.has("filter")) {
+          request.setFilter(a.str("filter"));
+        }
+        if (a.has("max_results")) {
+          request.setMaxResults(Math.toIntExact(a.optLong("max_results")));
+        }
+        if (a.has("page_token")) {
+          request.setPageToken(a.str("page_token"));
+        }
+        Page<Run> page = client.searchRuns(request.build());
+        return Map.of("runs", page.items().stream().map(JavaTestee::run).toList(),
+            "next_page_token", page.nextPageToken().orElse(""));
+      }
+      case "log_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        try {
+          Path file = Files.writeString(dir.resolve("content"), a.str("content"));
+          client.uploadArtifact(a.str("run_id"), file, a.str("path"));
+        } finally {
+          Files.deleteIfExists(dir.resolve("content"));
+          Files.delete(dir);
+        }
+        return Map.of();
+      }
+      case "list_artifacts":
+        return Map.of("files", client.listArtifacts(a.str("run_id"), a.optStr("path")).stream()
+            .map(JavaTestee::fileInfo).toList());
+      case "download_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        Path file = dir.resolve("content");
+        try {
+          client.downloadArtifact(a.str("run_id"), a.str("path"), file);
+          return Map.of("content", Files.readString(file));
+        } finally {
+          Files.deleteIfExists(file);
+          Files.delete(dir);
+        }
+      }
+      case "delete_artifact":
+        client.deleteArtifact(a.str("run_id"), a.str("path"));
+        return Map.of();
+      default:
+        throw new IllegalArgumentException("the java testee does not know the action " + action);
+    }
+  }
+
+  private static ViewType viewType(String name) {
+    return name == null ? ViewType.VIEW_TYPE_ACTIVE_ONLY : ViewType.valueOf("VIEW_TYPE_" + name);
+  }
+
+  private static DatasetInput datasetInput(Args d) {
+    Dataset.Builder dataset = Dataset.newBuilder().setName(d.str("name")).setDigest(d.str("digest"))
+        .setSourceType(d.str("source_type")).setSource(d.str("source"));
+    if (d.has("schema")) {
+      dataset.setSchema(d.str("schema"));
+    }
+    if (d.has("profile")) {
+      dataset.setProfile(d.str("profile"));
+    }
+    DatasetInput.Builder input = DatasetInput.newBuilder().setDataset(dataset);
+    d.strMap("tags").forEach((k, v) -> input.addTags(InputTag.newBuilder().setKey(k).setValue(v)));
+    return input.build();
+  }
+
+  private static Map<String, Object> experiment(Experiment e) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("experiment_id", e.getExperimentId());
+    shape.put("name", e.getName());
+    shape.put("artifact_location", e.getArtifactLocation());
+    shape.put("lifecycle_stage", e.getLifecycleStage());
+    shape.put("creation_time", e.getCreationTime());
+    shape.put("last_update_time", e.getLastUpdateTime());
+    Map<String, String> tags = new LinkedHashMap<>();
+    e.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
+    return shape;
+  }
+
+  private static Map<String, Object> run(Run r) {
+    RunInfo info = r.getInfo();
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("run_id", info.getRunId());
+    shape.put("experiment_id", info.getExperimentId());
+    shape.put("run_name", info.getRunName());
+    shape.put("user_id", info.getUserId());
+    shape.put("status", info.getStatus().name().substring("RUN_STATUS_".length()));
+    shape.put("start_time", info.getStartTime());
+    if (info.hasEndTime()) {
+      shape.put("end_time", info.getEndTime());
+    }
+    shape.put("artifact_uri", info.getArtifactUri());
+    shape.put("lifecycle_stage", info.getLifecycleStage());
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    r.getData().getMetricsList().forEach(m -> metrics.put(m.getKey(), m.getValue()));
+    shape.put("metrics", metrics);
+    Map<String, String> params = new LinkedHashMap<>();
+    r.getData().getParamsList().forEach(p -> params.put(p.getKey(), p.getValue()));
+    shape.put("params", params);
+    Map<String, String> tags = new LinkedHashMap<>();
+    r.getData().getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
+    List<Map<String, Object>> inputs = new ArrayList<>();
+    for (DatasetInput d : r.getInputs().getDatasetInputsList()) {
+      Map<String, Object> input = new LinkedHashMap<>();
+      input.put("name", d.getDataset().getName());
+      input.put("digest", d.getDataset().getDigest());
+      input.put("source_type", d.getDataset().getSourceType());
+      input.put("source", d.getDataset().getSource());
+      Map<String, String> inputTags = new LinkedHashMap<>();
+      d.getTagsList().forEach(t -> inputTags.put(t.getKey(), t.getValue()));
+      input.put("tags", inputTags);
+      inputs.add(input);
+    }
+    shape.put("inputs", inputs);
+    return shape;
+  }
+
+  private static Map<String, Object> point(Metric m) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("key", m.getKey());
+    shape.put("value", m.getValue());
+    shape.put("step", m.getStep());
+    shape.put("timestamp", m.getTimestamp());
+    return shape;
+  }
+
+  private static Map<String, Object> fileInfo(FileInfo f) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("path", f.getPath());
+    shape.put("is_dir", f.getIsDir());
+    if (f.hasFileSize()) {
+      shape.put("file_size", f.getFileSize());
+    }
+    return shape;
+  }
+}

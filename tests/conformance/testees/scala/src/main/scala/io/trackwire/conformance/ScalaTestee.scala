@@ -1,0 +1,133 @@
+package io.trackwire.conformance
+
+import io.trackwire.scala._
+import java.nio.file.Files
+import scala.jdk.CollectionConverters._
+
+/** The Scala conformance testee: each action is one call of [[io.trackwire.scala.Trackwire]]. */
+object ScalaTestee {
+
+  def main(args: Array[String]): Unit =
+    new TesteeLoop[Trackwire](uri => Trackwire(uri, token = None), perform(_, _, _)).run()
+
+  private def perform(tw: Trackwire, action: String, a: Args): AnyRef = action match {
+    case "create_experiment" =>
+      obj("experiment_id" -> tw.createExperiment(a.str("name"), opt(a, "artifact_location"), strMap(a, "tags")))
+    case "get_experiment" => experiment(tw.getExperiment(a.str("experiment_id")))
+    case "get_experiment_by_name" =>
+      tw.getExperimentByName(a.str("name")).map(experiment).getOrElse(
+        throw new io.trackwire.client.NotFoundException(s"No experiment named '${a.str("name")}'"))
+    case "search_experiments" =>
+      val page = tw.searchExperiments(opt(a, "filter"), strList(a, "order_by"), viewType(a),
+        long(a, "max_results"), opt(a, "page_token"))
+      obj("experiments" -> page.items.map(experiment).asJava,
+        "next_page_token" -> page.nextPageToken.getOrElse(""))
+    case "rename_experiment" => done(tw.renameExperiment(a.str("experiment_id"), a.str("new_name")))
+    case "delete_experiment" => done(tw.deleteExperiment(a.str("experiment_id")))
+    case "restore_experiment" => done(tw.restoreExperiment(a.str("experiment_id")))
+    case "set_experiment_tag" =>
+      done(tw.setExperimentTag(a.str("experiment_id"), a.str("key"), a.str("value")))
+    case "delete_experiment_tag" => done(tw.deleteExperimentTag(a.str("experiment_id"), a.str("key")))
+    case "create_run" =>
+      run(tw.createRun(a.str("experiment_id"), opt(a, "run_name"), long(a, "start_time"), strMap(a, "tags")))
+    case "get_run" => run(tw.getRun(a.str("run_id")))
+    case "update_run" =>
+      val status = opt(a, "status").map(s => RunStatus.values.find(_.toString.toUpperCase == s).getOrElse(
+        throw new IllegalArgumentException(s"unknown status $s")))
+      done(tw.updateRun(a.str("run_id"), status, long(a, "end_time"), opt(a, "run_name")))
+    case "delete_run" => done(tw.deleteRun(a.str("run_id")))
+    case "restore_run" => done(tw.restoreRun(a.str("run_id")))
+    case "log_param" => done(tw.logParam(a.str("run_id"), a.str("key"), a.str("value")))
+    case "log_metric" =>
+      done(tw.logMetric(a.str("run_id"), a.str("key"), a.dbl("value"), long(a, "step").getOrElse(0L),
+        long(a, "timestamp").getOrElse(System.currentTimeMillis())))
+    case "set_tag" => done(tw.setTag(a.str("run_id"), a.str("key"), a.str("value")))
+    case "delete_tag" => done(tw.deleteTag(a.str("run_id"), a.str("key")))
+    case "log_batch" =>
+      val now = System.currentTimeMillis()
+      val metrics = a.objects("metrics").asScala.toSeq.map(m =>
+        Metric(m.str("key"), m.dbl("value"), long(m, "timestamp").getOrElse(now), long(m, "step").getOrElse(0L)))
+      done(tw.logBatch(a.str("run_id"), metrics, strMap(a, "params"), strMap(a, "tags")))
+    case "log_inputs" =>
+      val datasets = a.objects("datasets").asScala.toSeq.map(d =>
+        DatasetInput(d.str("name"), d.str("digest"), d.str("source_type"), d.str("source"),
+          opt(d, "schema"), opt(d, "profile"), strMap(d, "tags")))
+      done(tw.logInputs(a.str("run_id"), datasets))
+    case "get_metric_history" =>
+      obj("metrics" -> tw.metricHistory(a.str("run_id"), a.str("key")).map(point).asJava)
+    case "search_runs" =>
+      val page = tw.searchRuns(strList(a, "experiment_ids"), opt(a, "filter"), strList(a, "order_by"),
+        viewType(a), long(a, "max_results").map(_.toInt), opt(a, "page_token"))
+      obj("runs" -> page.items.map(run).asJava, "next_page_token" -> page.nextPageToken.getOrElse(""))
+    case "log_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = Files.writeString(dir.resolve("content"), a.str("content"))
+      try done(tw.uploadArtifact(a.str("run_id"), file, a.str("path")))
+      finally { Files.delete(file); Files.delete(dir) }
+    case "list_artifacts" =>
+      obj("files" -> tw.listArtifacts(a.str("run_id"), opt(a, "path").getOrElse("")).map(fileInfo).asJava)
+    case "download_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = dir.resolve("content")
+      try {
+        tw.downloadArtifact(a.str("run_id"), a.str("path"), file)
+        obj("content" -> Files.readString(file))
+      } finally { Files.deleteIfExists(file); Files.delete(dir) }
+    case "delete_artifact" => done(tw.deleteArtifact(a.str("run_id"), a.str("path")))
+    case other => throw new IllegalArgumentException(s"the scala testee does not know the action $other")
+  }
+
+  // ---- argument conversions
+
+  private def opt(a: Args, name: String): Option[String] = Option(a.optStr(name))
+  private def long(a: Args, name: String): Option[Long] = Option(a.optLong(name)).map(_.longValue)
+  private def strMap(a: Args, name: String): Map[String, String] = a.strMap(name).asScala.toMap
+  private def strList(a: Args, name: String): Seq[String] = a.strList(name).asScala.toSeq
+
+  private def viewType(a: Args): ViewType = opt(a, "view_type") match {
+    case None | Some("ACTIVE_ONLY") => ViewType.ActiveOnly
+    case Some("DELETED_ONLY") => ViewType.DeletedOnly
+    case Some("ALL") => ViewType.All
+    case Some(other) => throw new IllegalArgumentException(s"unknown view type $other")
+  }
+
+  // ---- result shapes (see tests/conformance/README.md)
+
+  private def done(unit: Any): AnyRef = obj()
+
+  private def obj(entries: (String, Any)*): java.util.Map[String, Any] = {
+    val map = new java.util.LinkedHashMap[String, Any]()
+    entries.foreach { case (k, v) => map.put(k, v) }
+    map
+  }
+
+  private def box(value: Long): java.lang.Long = Long.box(value)
+
+  private def experiment(e: Experiment): AnyRef = obj(
+    "experiment_id" -> e.experimentId, "name" -> e.name, "artifact_location" -> e.artifactLocation,
+    "lifecycle_stage" -> e.lifecycleStage, "creation_time" -> box(e.creationTime),
+    "last_update_time" -> box(e.lastUpdateTime), "tags" -> e.tags.asJava)
+
+  private def run(r: Run): AnyRef = {
+    val shape = obj(
+      "run_id" -> r.info.runId, "experiment_id" -> r.info.experimentId, "run_name" -> r.info.runName,
+      "user_id" -> r.info.userId, "status" -> r.info.status.toString.toUpperCase,
+      "start_time" -> box(r.info.startTime), "artifact_uri" -> r.info.artifactUri,
+      "lifecycle_stage" -> r.info.lifecycleStage,
+      "metrics" -> r.metrics.map { case (k, m) => k -> Double.box(m.value) }.asJava,
+      "params" -> r.params.asJava, "tags" -> r.tags.asJava,
+      "inputs" -> r.inputs.map(d => obj("name" -> d.name, "digest" -> d.digest,
+        "source_type" -> d.sourceType, "source" -> d.source, "tags" -> d.tags.asJava)).asJava)
+    r.info.endTime.foreach(t => shape.put("end_time", box(t)))
+    shape
+  }
+
+  private def point(m: Metric): AnyRef = obj(
+    "key" -> m.key, "value" -> Double.box(m.value), "step" -> box(m.step), "timestamp" -> box(m.timestamp))
+
+  private def fileInfo(f: FileInfo): AnyRef = {
+    val shape = obj("path" -> f.path, "is_dir" -> Boolean.box(f.isDir))
+    f.fileSize.foreach(s => shape.put("file_size", box(s)))
+    shape
+  }
+}
