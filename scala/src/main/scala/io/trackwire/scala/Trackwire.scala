@@ -191,6 +191,9 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
   def downloadArtifacts(runId: String, path: String, localDir: Path): Path =
     underlying.downloadArtifacts(runId, path, localDir)
 
+  /** Deletes a file, or a directory with everything below it, from the run's artifacts. */
+  def deleteArtifact(runId: String, path: String): Unit = underlying.deleteArtifact(runId, path)
+
   /** Shuts the connection down. */
   override def close(): Unit = underlying.close()
 
@@ -200,10 +203,16 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 
 object Trackwire {
 
-  /** Connects to `grpc://host:port` or `grpcs://host:port`, with `TRACKWIRE_TOKEN` if set. */
-  def apply(trackingUri: String, token: Option[String] = sys.env.get(TrackwireClient.TOKEN_ENV)): Trackwire =
-    new Trackwire(TrackwireClient.connect(trackingUri, token.orNull))
+  /**
+   * Connects to `grpc://host:port` or `grpcs://host:port`; by default with the token in
+   * `TRACKWIRE_TOKEN` and, for TLS, the CA certificates in `TRACKWIRE_CA_CERT` (else the system's).
+   */
+  def apply(
+      trackingUri: String,
+      token: Option[String] = sys.env.get(TrackwireClient.TOKEN_ENV),
+      caCertificates: Option[Path] = sys.env.get(TrackwireClient.CA_CERT_ENV).map(Path.of(_))): Trackwire =
+    new Trackwire(TrackwireClient.connect(trackingUri, token.orNull, caCertificates.orNull))
 
-  /** Connects as configured by `TRACKWIRE_TRACKING_URI` and `TRACKWIRE_TOKEN`. */
+  /** Connects as configured by `TRACKWIRE_TRACKING_URI`, `TRACKWIRE_TOKEN` and `TRACKWIRE_CA_CERT`. */
   def fromEnvironment(): Trackwire = new Trackwire(TrackwireClient.fromEnvironment())
 }

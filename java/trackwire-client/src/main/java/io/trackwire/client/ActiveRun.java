@@ -92,7 +92,11 @@ public final class ActiveRun implements AutoCloseable {
     try {
       body.run();
     } catch (RuntimeException | Error e) {
-      end(RunStatus.RUN_STATUS_FAILED);
+      try {
+        end(RunStatus.RUN_STATUS_FAILED);
+      } catch (RuntimeException unrecorded) {
+        e.addSuppressed(unrecorded);
+      }
       throw e;
     }
   }
@@ -100,8 +104,9 @@ public final class ActiveRun implements AutoCloseable {
   /** Ends the run with this status now; later calls and {@code close()} do nothing. */
   public synchronized void end(RunStatus status) {
     if (!ended) {
-      client.setTerminated(runId(), status);
+      // Set first: a run whose FAILED could not be recorded must not be closed FINISHED.
       ended = true;
+      client.setTerminated(runId(), status);
     }
   }
 

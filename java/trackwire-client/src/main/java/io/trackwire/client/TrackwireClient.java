@@ -1,11 +1,15 @@
 package io.trackwire.client;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ClientInterceptors;
 import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptors;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -26,9 +30,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import trackwire.v1.ArtifactServiceGrpc;
+import trackwire.v1.ArtifactServiceOuterClass.DeleteArtifactRequest;
 import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactRequest;
 import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactResponse;
 import trackwire.v1.ArtifactServiceOuterClass.ListArtifactsRequest;
@@ -90,6 +96,8 @@ public final class TrackwireClient implements AutoCloseable {
   public static final String TRACKING_URI_ENV = "TRACKWIRE_TRACKING_URI";
   /** Environment variable with a bearer token sent on every call. */
   public static final String TOKEN_ENV = "TRACKWIRE_TOKEN";
+  /** Environment variable naming a PEM file of CA certificates to trust for grpcs://. */
+  public static final String CA_CERT_ENV = "TRACKWIRE_CA_CERT";
   /** Used when {@value #TRACKING_URI_ENV} is unset: a server on this machine. */
   public static final String DEFAULT_TRACKING_URI = "grpc://localhost:50051";
 
@@ -115,7 +123,10 @@ public final class TrackwireClient implements AutoCloseable {
     this.artifactsAsync = ArtifactServiceGrpc.newStub(calls);
   }
 
-  /** Connects as configured by {@code TRACKWIRE_TRACKING_URI} and {@code TRACKWIRE_TOKEN}. */
+  /**
+   * Connects as configured by {@code TRACKWIRE_TRACKING_URI}, {@code TRACKWIRE_TOKEN} and
+   * {@code TRACKWIRE_CA_CERT}.
+   */
   public static TrackwireClient fromEnvironment() {
     String uri = System.getenv(TRACKING_URI_ENV);
     return connect(uri == null || uri.isEmpty() ? DEFAULT_TRACKING_URI : uri, System.getenv(TOKEN_ENV));
@@ -127,10 +138,20 @@ public final class TrackwireClient implements AutoCloseable {
   }
 
   /**
-   * Connects with an explicit bearer token ({@code null} for none). Channels are lazy: an
-   * unreachable server shows up as {@link UnavailableException} on the first call.
+   * Connects with an explicit bearer token ({@code null} for none); for grpcs:// the CA
+   * certificates in {@code TRACKWIRE_CA_CERT} are trusted if it is set, else the system's.
    */
   public static TrackwireClient connect(String trackingUri, String token) {
+    String ca = System.getenv(CA_CERT_ENV);
+    return connect(trackingUri, token, ca == null || ca.isEmpty() ? null : Path.of(ca));
+  }
+
+  /**
+   * Connects with an explicit bearer token and, for grpcs://, a PEM file of CA certificates to
+   * trust ({@code null} for the system's). Channels are lazy: an unreachable server shows up as
+   * {@link UnavailableException} on the first call.
+   */
+  public static TrackwireClient connect(String trackingUri, String token, Path caCertificates) {
     URI uri;
     try {
       uri = new URI(trackingUri);
@@ -138,13 +159,16 @@ public final class TrackwireClient implements AutoCloseable {
       throw new InvalidArgumentException("Invalid tracking URI '" + trackingUri + "': " + e.getMessage());
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme();
-    boolean tls;
+    ChannelCredentials credentials;
+    int defaultPort;
     switch (scheme) {
       case "grpc":
-        tls = false;
+        credentials = InsecureChannelCredentials.create();
+        defaultPort = DEFAULT_GRPC_PORT;
         break;
       case "grpcs":
-        tls = true;
+        credentials = tls(caCertificates);
+        defaultPort = DEFAULT_GRPCS_PORT;
         break;
       default:
         throw new InvalidArgumentException(
@@ -153,17 +177,25 @@ public final class TrackwireClient implements AutoCloseable {
     if (uri.getHost() == null) {
       throw new InvalidArgumentException("Tracking URI '" + trackingUri + "' names no host");
     }
-    int port = uri.getPort() != -1 ? uri.getPort() : tls ? DEFAULT_GRPCS_PORT : DEFAULT_GRPC_PORT;
-    ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(uri.getHost(), port)
+    int port = uri.getPort() != -1 ? uri.getPort() : defaultPort;
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress(uri.getHost(), port, credentials)
         .maxInboundMessageSize(ServerLimits.MAX_REQUEST_BYTES)
         .defaultServiceConfig(RetryPolicy.serviceConfig())
-        .enableRetry();
-    if (tls) {
-      builder.useTransportSecurity();
-    } else {
-      builder.usePlaintext();
+        .enableRetry()
+        .build();
+    return new TrackwireClient(channel, token);
+  }
+
+  private static ChannelCredentials tls(Path caCertificates) {
+    if (caCertificates == null) {
+      return TlsChannelCredentials.create();
     }
-    return new TrackwireClient(builder.build(), token);
+    try {
+      return TlsChannelCredentials.newBuilder().trustManager(caCertificates.toFile()).build();
+    } catch (IOException e) {
+      throw new InvalidArgumentException(
+          "Cannot read CA certificates from " + caCertificates + ": " + e.getMessage());
+    }
   }
 
   /** Shuts the channel down, waiting briefly for calls in flight. */
@@ -336,15 +368,10 @@ public final class TrackwireClient implements AutoCloseable {
    * Runs {@code body} in a new run of the experiment and ends the run FINISHED when the body
    * returns, FAILED when it throws (the exception is rethrown).
    */
-  public void withRun(String experimentId, java.util.function.Consumer<ActiveRun> body) {
-    ActiveRun run = startRun(experimentId);
-    try {
-      body.accept(run);
-    } catch (RuntimeException | Error e) {
-      run.end(RunStatus.RUN_STATUS_FAILED);
-      throw e;
+  public void withRun(String experimentId, Consumer<ActiveRun> body) {
+    try (ActiveRun run = startRun(experimentId)) {
+      run.failOnException(() -> body.accept(run));
     }
-    run.end(RunStatus.RUN_STATUS_FINISHED);
   }
 
   // ---- logging -----------------------------------------------------------------------------
@@ -485,7 +512,7 @@ public final class TrackwireClient implements AutoCloseable {
     } catch (InterruptedException e) {
       requests.cancel("interrupted", e);
       Thread.currentThread().interrupt();
-      throw new TrackwireException(io.grpc.Status.Code.CANCELLED, "Upload interrupted", e);
+      throw new TrackwireException(Status.Code.CANCELLED, "Upload interrupted", e);
     }
     try {
       return done.get().getFileInfo();
@@ -493,10 +520,10 @@ public final class TrackwireClient implements AutoCloseable {
       if (e.getCause() instanceof StatusRuntimeException s) {
         throw TrackwireException.fromStatus(s);
       }
-      throw new TrackwireException(io.grpc.Status.Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
+      throw new TrackwireException(Status.Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new TrackwireException(io.grpc.Status.Code.CANCELLED, "Upload interrupted", e);
+      throw new TrackwireException(Status.Code.CANCELLED, "Upload interrupted", e);
     }
   }
 
@@ -560,6 +587,12 @@ public final class TrackwireClient implements AutoCloseable {
       }
     }
     return localDir;
+  }
+
+  /** Deletes a file, or a directory with everything below it, from the run's artifacts. */
+  public void deleteArtifact(String runId, String path) {
+    call(() -> artifacts.deleteArtifact(
+        DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build()));
   }
 
   // ---- plumbing ----------------------------------------------------------------------------

@@ -222,6 +222,10 @@ class TrackwireClientTest {
     assertEquals("b", Files.readString(tree.resolve("sub/b.txt")));
     assertEquals(0, Files.size(client.downloadArtifact(runId, "empty.txt", tmp.resolve("e.txt"))));
 
+    client.deleteArtifact(runId, "plots");
+    assertEquals(List.of("empty.txt", "models"),
+        client.listArtifacts(runId, "").stream().map(FileInfo::getPath).sorted().toList());
+
     Path missing = tmp.resolve("missing.txt");
     assertThrows(NotFoundException.class, () -> client.downloadArtifact(runId, "nope.txt", missing));
     assertFalse(Files.exists(missing));

@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -23,31 +24,33 @@ public final class TrackwireServer implements AutoCloseable {
   private final Process process;
   private final int grpcPort;
   private final Path dir;
+  private final boolean tls;
 
-  private TrackwireServer(Process process, int grpcPort, Path dir) {
+  private TrackwireServer(Process process, int grpcPort, Path dir, boolean tls) {
     this.process = process;
     this.grpcPort = grpcPort;
     this.dir = dir;
+    this.tls = tls;
   }
 
   public static TrackwireServer start() {
-    String executable = System.getProperty("trackwire.server");
-    if (executable == null || !Files.isExecutable(Path.of(executable))) {
-      throw new IllegalStateException("Set -Dtrackwire.server to the trackwire executable (got "
-          + executable + "); `make test-jvm` does this");
-    }
+    return start(List.of());
+  }
+
+  /** Starts a server with extra command-line flags, e.g. {@code --auth}. */
+  public static TrackwireServer start(List<String> extraArgs) {
     try {
       Path dir = Files.createTempDirectory("trackwire-test-");
       int grpcPort = freePort();
       int httpPort = freePort();
-      Process process = new ProcessBuilder(List.of(executable, "server",
-              "--backend-store-uri", "sqlite:///" + dir.resolve("store.db"),
-              "--artifacts-destination", dir.resolve("artifacts").toString(),
-              "--host", "127.0.0.1",
-              "--grpc-port", Integer.toString(grpcPort),
-              "--http-port", Integer.toString(httpPort)))
-          .redirectErrorStream(true)
-          .start();
+      List<String> command = new ArrayList<>(List.of(executable(), "server",
+          "--backend-store-uri", storeUri(dir),
+          "--artifacts-destination", dir.resolve("artifacts").toString(),
+          "--host", "127.0.0.1",
+          "--grpc-port", Integer.toString(grpcPort),
+          "--http-port", Integer.toString(httpPort)));
+      command.addAll(extraArgs);
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
       CountDownLatch ready = new CountDownLatch(1);
       StringBuilder output = new StringBuilder();
       Thread drain = new Thread(() -> {
@@ -75,7 +78,7 @@ public final class TrackwireServer implements AutoCloseable {
           throw new IllegalStateException("trackwire server did not start:\n" + output);
         }
       }
-      return new TrackwireServer(process, grpcPort, dir);
+      return new TrackwireServer(process, grpcPort, dir, extraArgs.contains("--tls-cert"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -85,7 +88,50 @@ public final class TrackwireServer implements AutoCloseable {
   }
 
   public String grpcUri() {
-    return "grpc://127.0.0.1:" + grpcPort;
+    return (tls ? "grpcs" : "grpc") + "://127.0.0.1:" + grpcPort;
+  }
+
+  /** Creates an access token for a user (for servers started with {@code --auth}). */
+  public String createToken(String user) throws IOException, InterruptedException {
+    Process tokens = new ProcessBuilder(executable(), "tokens", "create", "--user", user,
+            "--backend-store-uri", storeUri(dir))
+        .redirectError(ProcessBuilder.Redirect.DISCARD)
+        .start();
+    String token = new String(tokens.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (tokens.waitFor() != 0 || token.isEmpty()) {
+      throw new IllegalStateException("`trackwire tokens create` failed");
+    }
+    return token;
+  }
+
+  /**
+   * A self-signed certificate for 127.0.0.1 and its key, made with openssl in {@code dir}:
+   * pass {@code --tls-cert dir/cert.pem --tls-key dir/key.pem} to {@link #start(List)}.
+   */
+  public static Path selfSignedCertificate(Path dir) throws IOException, InterruptedException {
+    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+            "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
+            "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")
+        .redirectErrorStream(true)
+        .start();
+    String output = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (openssl.waitFor() != 0) {
+      throw new IllegalStateException("openssl failed:\n" + output);
+    }
+    return dir.resolve("cert.pem");
+  }
+
+  private static String executable() {
+    String executable = System.getProperty("trackwire.server");
+    if (executable == null || !Files.isExecutable(Path.of(executable))) {
+      throw new IllegalStateException("Set -Dtrackwire.server to the trackwire executable (got "
+          + executable + "); `make test-jvm` does this");
+    }
+    return executable;
+  }
+
+  private static String storeUri(Path dir) {
+    return "sqlite:///" + dir.resolve("store.db");
   }
 
   public TrackwireClient client() {

@@ -1,0 +1,55 @@
+# JVM clients: the Java client (java/), the Scala wrapper (scala/), their conformance testees
+# (tests/conformance/testees/{java,scala}) and an outside consumer (examples/jvm-consumer).
+#
+# The protobuf Maven plugin needs Maven >= 3.9.6 and Debian ships 3.8, so the Debian Maven only
+# fetches Maven 3.9 from Maven Central once, into build/maven. VERSION is the one source of the
+# artifacts' version (Maven's CI-friendly ${revision}).
+
+JVM_MAVEN_VERSION := 3.9.16
+MVN       := build/maven/apache-maven-$(JVM_MAVEN_VERSION)/bin/mvn
+JVM_POM   := java/pom.xml
+MVN_FLAGS := -B -ntp -Drevision=$(shell cat VERSION) \
+             -Dtrackwire.server=$(abspath $(VENV)/bin/trackwire)
+# Rebuild the testees when any JVM source, the schema or the version changes.
+JVM_SOURCES := $(shell find java scala tests/conformance/testees/java tests/conformance/testees/scala \
+                 proto -type f -not -path '*/target/*' 2>/dev/null) VERSION
+# What the conformance runner starts the testees from; written by every package build.
+JVM_TESTEES := tests/conformance/testees/java/target/classpath.txt \
+               tests/conformance/testees/scala/target/classpath.txt
+
+.PHONY: jvm-tools jvm-deps jvm-build test-jvm install-jvm test-jvm-consumer
+
+CI_DEPS      += jvm-deps
+TEST_TARGETS += test-jvm test-jvm-consumer
+
+jvm-tools: $(MVN) ## JDK 17 and Maven 3.9 (from Debian and Maven Central)
+
+$(MVN):
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends openjdk-17-jdk-headless maven; }
+	mvn -B -q -ntp -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
+	  -Dartifact=org.apache.maven:apache-maven:$(JVM_MAVEN_VERSION):tar.gz:bin \
+	  -DoutputDirectory=$(abspath build/maven)
+	touch $@
+
+# Building everything once resolves every plugin and dependency the tests need.
+jvm-deps: jvm-build ## download the JVM build's dependencies (part of ci-deps)
+
+jvm-build: $(JVM_TESTEES) ## compile the JVM clients and the conformance testees (no tests)
+
+$(JVM_TESTEES) &: $(JVM_SOURCES) | $(MVN)
+	$(MVN) $(MVN_FLAGS) -q -f $(JVM_POM) -DskipTests package
+	touch $(JVM_TESTEES)
+
+test-jvm: venv $(MVN) ## JUnit 5 and ScalaTest suites against a real server
+	$(MVN) $(MVN_FLAGS) -f $(JVM_POM) package
+	touch $(JVM_TESTEES)
+
+install-jvm: $(MVN) ## install io.trackwire:trackwire-client and trackwire-scala_2.13 into ~/.m2
+	$(MVN) $(MVN_FLAGS) -q -f $(JVM_POM) -DskipTests install
+
+test-jvm-consumer: venv install-jvm ## an outside Maven project logs a run; Python reads it back
+	examples/jvm-consumer/check.sh $(abspath $(MVN)) $(abspath $(VENV)) $(shell cat VERSION)
+
+conformance: jvm-build

@@ -1,0 +1,102 @@
+package io.trackwire.scala
+
+import io.trackwire.client.{AlreadyExistsException, InvalidArgumentException, TrackwireServer}
+import java.nio.file.Files
+import java.util.UUID
+import org.scalatest.BeforeAndAfterAll
+import org.scalatest.funsuite.AnyFunSuite
+
+/** The Scala client against a real server process. */
+class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
+  private var server: TrackwireServer = _
+  private var tw: Trackwire = _
+
+  override def beforeAll(): Unit = {
+    server = TrackwireServer.start()
+    tw = Trackwire(server.grpcUri(), token = None)
+  }
+
+  override def afterAll(): Unit = {
+    tw.close()
+    server.close()
+  }
+
+  private def unique(prefix: String) = s"$prefix-${UUID.randomUUID()}"
+
+  test("experiments come back as case classes; a missing name is None") {
+    val name = unique("exp")
+    val id = tw.createExperiment(name, tags = Map("team" -> "ml"))
+    val experiment = tw.getExperiment(id)
+    assert(experiment.name == name)
+    assert(experiment.tags == Map("team" -> "ml"))
+    assert(tw.getExperimentByName(name).map(_.experimentId).contains(id))
+    assert(tw.getExperimentByName(unique("missing")).isEmpty)
+    assertThrows[AlreadyExistsException](tw.createExperiment(name))
+
+    tw.deleteExperiment(id)
+    val deleted = tw.searchExperiments(filter = Some(s"name = '$name'"), viewType = ViewType.DeletedOnly)
+    assert(deleted.items.map(_.experimentId) == Vector(id))
+    tw.restoreExperiment(id)
+    assert(tw.getExperiment(id).lifecycleStage == "active")
+  }
+
+  test("withRun ends the run Finished and returns the body's value") {
+    val experimentId = tw.createExperiment(unique("ok"))
+    val runId = tw.withRun(experimentId, runName = Some("train")) { run =>
+      run.logParams(Map("lr" -> "0.01", "depth" -> "3"))
+      run.logMetrics(Map("acc" -> 0.9, "loss" -> Double.PositiveInfinity), step = 1)
+      run.setTag("note", "x")
+      run.runId
+    }
+    val run = tw.getRun(runId)
+    assert(run.info.status == RunStatus.Finished)
+    assert(run.info.endTime.isDefined)
+    assert(run.info.runName == "train")
+    assert(run.params == Map("lr" -> "0.01", "depth" -> "3"))
+    assert(run.metrics("acc").value == 0.9)
+    assert(run.metrics("loss").value.isPosInfinity)
+    assert(run.tags.get("note").contains("x"))
+  }
+
+  test("withRun ends the run Failed when the body throws, and rethrows") {
+    val experimentId = tw.createExperiment(unique("fail"))
+    var runId = ""
+    val thrown = intercept[IllegalStateException] {
+      tw.withRun(experimentId) { run =>
+        runId = run.runId
+        throw new IllegalStateException("diverged")
+      }
+    }
+    assert(thrown.getMessage == "diverged")
+    assert(tw.getRun(runId).info.status == RunStatus.Failed)
+  }
+
+  test("batches larger than one request, history and paging") {
+    val experimentId = tw.createExperiment(unique("batch"))
+    val runId = tw.createRun(experimentId).runId
+    val points = (0 until 2300).map(i => Metric("m", i.toDouble, timestamp = i.toLong, step = i.toLong))
+    tw.logBatch(runId, metrics = points, params = (0 until 150).map(i => s"p$i" -> "v").toMap)
+    assert(tw.metricHistory(runId, "m").map(_.step) == (0L until 2300L).toVector)
+    assert(tw.getRun(runId).params.size == 150)
+    val err = intercept[InvalidArgumentException](tw.logParam(runId, "p1", "other"))
+    assert(err.getMessage.contains("p1"))
+
+    (1 to 3).foreach(_ => tw.createRun(experimentId))
+    val first = tw.searchRuns(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"))
+    assert(first.items.size == 3 && first.nextPageToken.isDefined)
+    val second = tw.searchRuns(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"),
+      pageToken = first.nextPageToken)
+    assert(second.items.size == 1 && second.nextPageToken.isEmpty)
+    assert((first.items ++ second.items).map(_.runId).distinct.size == 4)
+  }
+
+  test("artifacts upload, list and download") {
+    val runId = tw.createRun(tw.createExperiment(unique("art"))).runId
+    val dir = Files.createTempDirectory("trackwire-scala-")
+    val file = Files.writeString(dir.resolve("notes.txt"), "hello")
+    assert(tw.logArtifact(runId, file, "docs") == FileInfo("docs/notes.txt", isDir = false, Some(5L)))
+    assert(tw.listArtifacts(runId) == Vector(FileInfo("docs", isDir = true, None)))
+    val back = tw.downloadArtifact(runId, "docs/notes.txt", dir.resolve("back.txt"))
+    assert(Files.readString(back) == "hello")
+  }
+}
