@@ -9,6 +9,10 @@
 Metrics are queued and sent in the background by one thread in LogBatch requests; `end_run`
 (and the `with` block, and interpreter exit) flushes them, and an error of a background send is
 raised by the next fluent call or by `end_run`.
+
+When the server cannot be reached as a run starts, the run is logged to the offline spool
+(see trackwire.client.spool) and uploaded later by `trackwire sync`, or in the background by
+the next process that reaches the server.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import atexit
 import getpass
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -27,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from trackwire import errors
-from trackwire.client import TrackingClient
+from trackwire.client import TrackingClient, spool
 from trackwire.client._transport import resolve_tracking_uri
 from trackwire.client.tracking import now_millis
 from trackwire.v1 import entities_pb2 as ent
@@ -47,7 +52,12 @@ _tracking_uri: str | None = None
 _client: TrackingClient | None = None
 _batcher: _MetricBatcher | None = None
 _experiment_id: str | None = None
+_experiment_name: str | None = None
 _active_runs: list[ActiveRun] = []
+# True while runs go to the offline spool instead of the unreachable server.
+_spooling = False
+
+log = logging.getLogger("trackwire")
 
 
 class ActiveRun:
@@ -88,8 +98,11 @@ def _get_client() -> TrackingClient:
     global _client, _batcher
     with _lock:
         if _client is None:
-            _client = TrackingClient(get_tracking_uri())
+            uri = get_tracking_uri()
+            _client = TrackingClient(uri)
             _batcher = _MetricBatcher(_client)
+            if not uri.startswith("sqlite:") and spool.has_pending():
+                _sync_spool_in_background()
         return _client
 
 
@@ -114,13 +127,22 @@ def _close_client() -> None:
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> ent.Experiment:
-    """Makes an experiment current: by name (created if missing) or by id."""
-    global _experiment_id
+    """Makes an experiment current: by name (created if missing) or by id.
+
+    By name, an unreachable server is not an error: the name is kept, and runs started
+    while the server stays unreachable go to the offline spool.
+    """
+    global _experiment_id, _experiment_name
     client = _get_client()
     if experiment_id is not None and experiment_name is None:
         experiment = client.get_experiment(experiment_id)
     elif experiment_name is not None and experiment_id is None:
-        experiment = _get_or_create_experiment(client, experiment_name)
+        try:
+            experiment = client.get_or_create_experiment(experiment_name)
+        except errors.Unavailable:
+            log.warning("trackwire: server unreachable; experiment %r set offline", experiment_name)
+            _experiment_id, _experiment_name = None, experiment_name
+            return ent.Experiment(name=experiment_name)
     else:
         raise errors.InvalidArgument(
             "set_experiment needs exactly one of experiment_name and experiment_id"
@@ -130,20 +152,8 @@ def set_experiment(
             f"experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted; "
             "restore it or choose another one"
         )
-    _experiment_id = experiment.experiment_id
+    _experiment_id, _experiment_name = experiment.experiment_id, experiment.name
     return experiment
-
-
-def _get_or_create_experiment(client: TrackingClient, name: str) -> ent.Experiment:
-    try:
-        return client.get_experiment_by_name(name)
-    except errors.NotFound:
-        pass
-    try:
-        client.create_experiment(name)
-    except errors.AlreadyExists:
-        pass  # another process created it meanwhile
-    return client.get_experiment_by_name(name)
 
 
 def search_experiments(
@@ -199,15 +209,72 @@ def start_run(
         if nested and _active_runs:
             all_tags["mlflow.parentRunId"] = _active_runs[-1].info.run_id
         all_tags.update({k: str(v) for k, v in (tags or {}).items()})
-        run = client.create_run(
-            experiment_id or _experiment_id or DEFAULT_EXPERIMENT_ID,
-            tags=all_tags,
-            run_name=run_name,
-            user_id=all_tags["mlflow.user"],
-        )
+        try:
+            run = _create_run(client, experiment_id, all_tags, run_name)
+        except errors.Unavailable:
+            embedded = get_tracking_uri().startswith("sqlite:")
+            if _active_runs or experiment_id is not None or embedded:
+                raise
+            run = _start_spooled_run(all_tags, run_name)
     active = ActiveRun(run)
     _active_runs.append(active)
     return active
+
+
+def _create_run(
+    client: TrackingClient, experiment_id: str | None, tags: dict[str, str], run_name: str | None
+) -> ent.Run:
+    if experiment_id is None and _experiment_id is None and _experiment_name is not None:
+        # set_experiment happened offline: resolve the name now that the server answers.
+        experiment_id = client.get_or_create_experiment(_experiment_name).experiment_id
+    return client.create_run(
+        experiment_id or _experiment_id or DEFAULT_EXPERIMENT_ID,
+        tags=tags,
+        run_name=run_name,
+        user_id=tags["mlflow.user"],
+    )
+
+
+def _start_spooled_run(tags: dict[str, str], run_name: str | None) -> ent.Run:
+    """Switches the fluent API to the offline spool and starts the run there."""
+    global _client, _batcher, _spooling
+    target = get_tracking_uri()
+    with _lock:
+        _close_client()
+        _client = spool.open_spool()
+        _batcher = _MetricBatcher(_client)
+        _spooling = True
+    experiment = _client.get_or_create_experiment(_experiment_name or "Default")
+    tags = {**tags, **spool.spool_run_tags(target, experiment.name)}
+    log.warning(
+        "trackwire: %s is unreachable; logging this run to the offline spool %s "
+        "(uploaded by `trackwire sync`)",
+        target,
+        spool.spool_dir(),
+    )
+    return _client.create_run(
+        experiment.experiment_id, tags=tags, run_name=run_name, user_id=tags["mlflow.user"]
+    )
+
+
+def _leave_spool() -> None:
+    """Back to the server once the spooled runs have ended; their upload starts right away."""
+    global _spooling
+    with _lock:
+        _close_client()
+        _spooling = False
+    _sync_spool_in_background()
+
+
+def _sync_spool_in_background() -> None:
+    def attempt() -> None:
+        try:
+            for spooled, remote in spool.sync():
+                log.info("trackwire: uploaded spooled run %s as %s", spooled, remote)
+        except Exception as e:  # the server may still be down: `trackwire sync` reports errors
+            log.info("trackwire: spooled runs not uploaded yet: %s", e)
+
+    threading.Thread(target=attempt, name="trackwire-spool-sync", daemon=True).start()
 
 
 def active_run() -> ActiveRun | None:
@@ -227,6 +294,8 @@ def end_run(status: str = "FINISHED") -> None:
         client.set_terminated(run.info.run_id, "FAILED")
         raise
     client.set_terminated(run.info.run_id, status)
+    if _spooling and not _active_runs:
+        _leave_spool()
 
 
 def get_run(run_id: str) -> ent.Run:

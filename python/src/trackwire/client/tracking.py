@@ -113,6 +113,18 @@ class TrackingClient:
         request = trk.GetExperimentByNameRequest(experiment_name=name)
         return self._tracking.GetExperimentByName(request).experiment
 
+    def get_or_create_experiment(self, name: str) -> ent.Experiment:
+        """The experiment named `name`, created first if there is none."""
+        try:
+            return self.get_experiment_by_name(name)
+        except errors.NotFound:
+            pass
+        try:
+            self.create_experiment(name)
+        except errors.AlreadyExists:
+            pass  # another process created it meanwhile
+        return self.get_experiment_by_name(name)
+
     def search_experiments(
         self,
         filter_string: str | None = None,
@@ -263,16 +275,19 @@ class TrackingClient:
         metrics: Iterable[ent.Metric] = (),
         params: Mapping[str, str] | Iterable[ent.Param] = (),
         tags: Mapping[str, str] | Iterable[ent.RunTag] = (),
+        request_id_prefix: str | None = None,
     ) -> None:
         """Logs everything, in as many LogBatch requests as the server's limits need.
 
         Params go first, then tags, then metrics, so a rejected param (write-once) fails before
         any metric lands. Each request is atomic on the server; a batch split over several
-        requests is not.
+        requests is not. With `request_id_prefix`, request n carries the idempotency key
+        "<prefix>-<n>", so repeating the whole call (e.g. a resumed sync) stores nothing twice.
         """
-        for request in _batches(
-            run_id, _pairs(params, ent.Param), _pairs(tags, ent.RunTag), metrics
-        ):
+        requests = _batches(run_id, _pairs(params, ent.Param), _pairs(tags, ent.RunTag), metrics)
+        for number, request in enumerate(requests):
+            if request_id_prefix:
+                request.request_id = f"{request_id_prefix}-{number}"
             self._tracking.LogBatch(request)
 
     def log_inputs(self, run_id: str, datasets: Iterable[ent.DatasetInput]) -> None:
