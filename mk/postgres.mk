@@ -1,7 +1,8 @@
 # PostgreSQL: the store and server suites also run against a private cluster.
 PG_DIR  := $(abspath build/postgres)
 PG_PORT ?= 55432
-PG_TESTS := tests/test_server_grpc.py tests/test_artifacts_grpc.py tests/test_replicas.py
+PG_TESTS := tests/test_server_grpc.py tests/test_artifacts_grpc.py tests/test_replicas.py \
+            tests/test_crash_recovery.py
 
 CI_DEPS      += postgres-install
 TEST_TARGETS += test-python-postgres

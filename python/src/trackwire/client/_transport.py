@@ -44,7 +44,8 @@ RETRYABLE_RPCS = frozenset(
         "LogBatch",
     }
 )
-RETRY_DELAYS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6)
+# About 6 s in all: enough to ride through a server restart.
+RETRY_DELAYS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 # Headroom over the largest request for the envelope of a full artifact chunk.
 _SEND_LIMIT = limits.MAX_REQUEST_BYTES + 64 * 1024
