@@ -32,16 +32,24 @@ class LiveServer:
         backend_store_uri: str | None = None,
         artifacts_destination: str | None = None,
         env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
+        tls_ca: bytes | None = None,
     ):
+        """`extra_args` go to `trackwire server`; `tls_ca` (PEM) is the CA to trust when the
+        server speaks TLS (--tls-cert/--tls-key among the extra args)."""
         self.workdir = workdir
         self.backend_store_uri = backend_store_uri or f"sqlite:///{workdir / 'trackwire.db'}"
         self.artifacts = workdir / "artifacts"
         self.artifacts_destination = artifacts_destination or str(self.artifacts)
         self.env = {**os.environ, **(env or {})}
+        self.extra_args = extra_args or []
+        self.tls_ca = tls_ca
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> LiveServer:
-        self.grpc_port, self.http_port = free_port(), free_port()
+    def start(self, same_ports: bool = False) -> LiveServer:
+        """Starts the server on new free ports, or on the previous ones (a restart)."""
+        if not same_ports:
+            self.grpc_port, self.http_port = free_port(), free_port()
         self.log = open(self.workdir / "server.log", "ab")
         self.process = subprocess.Popen(
             [
@@ -57,6 +65,7 @@ class LiveServer:
                 str(self.grpc_port),
                 "--http-port",
                 str(self.http_port),
+                *self.extra_args,
             ],
             cwd=self.workdir,
             env=self.env,
@@ -76,11 +85,35 @@ class LiveServer:
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"http{'s' if self.tls_ca else ''}://127.0.0.1:{self.http_port}"
+
+    def grpc_channel(self) -> grpc.Channel:
+        if self.tls_ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=self.tls_ca)
+            return grpc.secure_channel(self.grpc_target, credentials)
+        return grpc.insecure_channel(self.grpc_target)
+
+    def cli(self, *args: str) -> str:
+        """Runs a `trackwire` command on this server's store; its standard output."""
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trackwire.cli",
+                *args,
+                "--backend-store-uri",
+                self.backend_store_uri,
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=True,
+        )
+        return done.stdout
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(self.grpc_target) as channel:
+        with self.grpc_channel() as channel:
             health = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
@@ -121,11 +154,16 @@ def fresh_postgres_database(admin_uri: str) -> str:
     return admin_uri.rsplit("/", 1)[0] + "/" + name
 
 
+def backend_for_tests() -> str | None:
+    """A new PostgreSQL database when TRACKWIRE_TEST_POSTGRES_URI is set; else None (SQLite)."""
+    postgres = os.environ.get("TRACKWIRE_TEST_POSTGRES_URI")
+    return fresh_postgres_database(postgres) if postgres else None
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> LiveServer:
     """The shared server: on SQLite, or on PostgreSQL when TRACKWIRE_TEST_POSTGRES_URI is set."""
-    postgres = os.environ.get("TRACKWIRE_TEST_POSTGRES_URI")
-    backend = fresh_postgres_database(postgres) if postgres else None
+    backend = backend_for_tests()
     live = LiveServer(tmp_path_factory.mktemp("server"), backend).start()
     yield live
     live.stop()

@@ -159,6 +159,41 @@ rpc_stream_metric_history <- function(client, run_id = NULL, metric_key = NULL) 
     stream = TRUE)
 }
 
+# TrackingService.DeleteRuns: POST /api/2.0/mlflow/databricks/runs/delete-runs
+rpc_delete_runs <- function(client, experiment_id = NULL, max_timestamp_millis = NULL,
+                            max_runs = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/databricks/runs/delete-runs",
+    body = list(experiment_id = experiment_id, max_timestamp_millis = max_timestamp_millis,
+                max_runs = max_runs))
+}
+
+# TrackingService.CreateExperimentPermission: POST /api/2.0/mlflow/experiments/permissions/create
+rpc_create_experiment_permission <- function(client, experiment_id = NULL,
+                                             username = NULL, permission = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/experiments/permissions/create",
+    body = list(experiment_id = experiment_id, username = username, permission = permission))
+}
+
+# TrackingService.GetExperimentPermission: GET /api/2.0/mlflow/experiments/permissions/get
+rpc_get_experiment_permission <- function(client, experiment_id = NULL, username = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/experiments/permissions/get",
+    query = list(experiment_id = experiment_id, username = username))
+}
+
+# TrackingService.UpdateExperimentPermission: PATCH /api/2.0/mlflow/experiments/permissions/update
+rpc_update_experiment_permission <- function(client, experiment_id = NULL,
+                                             username = NULL, permission = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/experiments/permissions/update",
+    body = list(experiment_id = experiment_id, username = username, permission = permission))
+}
+
+# TrackingService.DeleteExperimentPermission: DELETE /api/2.0/mlflow/experiments/permissions/delete
+rpc_delete_experiment_permission <- function(client, experiment_id = NULL,
+                                             username = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/experiments/permissions/delete",
+    body = list(experiment_id = experiment_id, username = username))
+}
+
 # ArtifactService.ListArtifacts: GET /api/2.0/mlflow/artifacts/list
 rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/artifacts/list",

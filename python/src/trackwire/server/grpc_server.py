@@ -7,16 +7,23 @@ from concurrent import futures
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from trackwire import limits
-from trackwire.errors import InternalError, TrackwireError
+from trackwire.errors import InternalError, InvalidArgument, TrackwireError
 from trackwire.server.app import Services
-from trackwire.v1 import artifact_service_pb2, artifact_service_pb2_grpc
-from trackwire.v1 import tracking_service_pb2, tracking_service_pb2_grpc
+from trackwire.server.auth.identity import current_identity
+from trackwire.server.auth.tokens import TokenStore
+from trackwire.v1 import (
+    artifact_service_pb2,
+    artifact_service_pb2_grpc,
+    tracking_service_pb2,
+    tracking_service_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +43,50 @@ def _unexpected(context: grpc.ServicerContext, method: str, exc: Exception) -> N
     _abort(context, InternalError(f"Internal error in {method}: {type(exc).__name__}"))
 
 
-def _adapt(method, impl):
-    """A servicer method calling `impl`, with errors mapped to gRPC statuses."""
+class _Undecodable:
+    """Stands in for a request message that did not parse (see _LenientDecoding)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _decoded(request):
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument(f"Malformed request message: {request.error}")
+    return request
+
+
+class _LenientDecoding(grpc.ServerInterceptor):
+    """Makes a request that is not a valid protobuf message (bad wire format, invalid UTF-8 in
+    a string) INVALID_ARGUMENT, the client's error; gRPC itself would answer INTERNAL."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        parse = handler.request_deserializer
+
+        def lenient(data: bytes):
+            try:
+                return parse(data)
+            except DecodeError as error:
+                return _Undecodable(error)
+
+        return handler._replace(request_deserializer=lenient)
+
+
+def _adapt(method, service_method):
+    """A servicer method calling `service_method`, with errors mapped to gRPC statuses."""
     name = method.full_name
+    if method.client_streaming:
+
+        def impl(requests):
+            return service_method(map(_decoded, requests))
+    else:
+
+        def impl(request):
+            return service_method(_decoded(request))
+
     if method.server_streaming:
 
         def streaming(request, context):
@@ -70,9 +118,80 @@ def _servicer(base: type, service_descriptor, service) -> object:
     return servicer
 
 
-def build_grpc_server(services: Services, address: str, max_workers: int = 32) -> grpc.Server:
+class _AuthInterceptor(grpc.ServerInterceptor):
+    """Authenticates calls to trackwire's services by their `authorization: Bearer <token>`
+    metadata, and sets `current_identity` for the call (health and reflection stay open).
+
+    The token is checked in the worker thread that runs the call, not in gRPC's polling
+    thread, so a token lookup never stalls other calls."""
+
+    def __init__(self, tokens: TokenStore, service_names: set[str]):
+        self.tokens = tokens
+        self.service_names = service_names
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        service = handler_call_details.method.split("/")[1]
+        if handler is None or service not in self.service_names:
+            return handler
+        header = next(
+            (v for k, v in handler_call_details.invocation_metadata or () if k == "authorization"),
+            None,
+        )
+        return _with_identity(handler, lambda: self.tokens.authenticate(header))
+
+
+def _with_identity(handler: grpc.RpcMethodHandler, authenticate) -> grpc.RpcMethodHandler:
+    def identify(context) -> None:
+        try:
+            current_identity.set(authenticate())
+        except TrackwireError as error:
+            _abort(context, error)
+
+    # Every call sets the identity before anything reads it, so a worker thread never sees
+    # the identity of an earlier call.
+    def returning(behavior):
+        def call(request_or_iterator, context):
+            identify(context)
+            return behavior(request_or_iterator, context)
+
+        return call
+
+    def streaming(behavior):
+        def call(request_or_iterator, context):
+            identify(context)
+            yield from behavior(request_or_iterator, context)
+
+        return call
+
+    kinds = {
+        "unary_unary": returning,
+        "stream_unary": returning,
+        "unary_stream": streaming,
+        "stream_stream": streaming,
+    }
+    for kind, wrap in kinds.items():
+        behavior = getattr(handler, kind)
+        if behavior is not None:
+            return handler._replace(**{kind: wrap(behavior)})
+    return handler
+
+
+def build_grpc_server(
+    services: Services,
+    address: str,
+    max_workers: int = 32,
+    tls: tuple[bytes, bytes] | None = None,
+) -> grpc.Server:
+    """`tls` is (PEM private key, PEM certificate chain); plaintext when None."""
+    tracking_name = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"].full_name
+    artifact_name = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+    interceptors: list[grpc.ServerInterceptor] = [_LenientDecoding()]
+    if services.tokens is not None:
+        interceptors.append(_AuthInterceptor(services.tokens, {tracking_name, artifact_name}))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES),
             ("grpc.max_send_message_length", limits.MAX_REQUEST_BYTES),
@@ -111,6 +230,10 @@ def build_grpc_server(services: Services, address: str, max_workers: int = 32) -
         ],
         server,
     )
-    if server.add_insecure_port(address) == 0:
+    if tls is not None:
+        port = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
         raise OSError(f"cannot listen for gRPC on {address}")
     return server

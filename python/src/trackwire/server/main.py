@@ -7,13 +7,15 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 
-from trackwire.server.app import open_services
+from trackwire.server.app import AuthSettings, open_services
 from trackwire.server.grpc_server import build_grpc_server
 from trackwire.server.http_gateway import create_app
+from trackwire.server.quotas import Quotas
 
 log = logging.getLogger("trackwire.server")
 
@@ -25,6 +27,12 @@ class ServerSettings:
     host: str = "127.0.0.1"
     grpc_port: int = 50051
     http_port: int = 5000
+    # None: no authentication (the single-user default).
+    auth: AuthSettings | None = None
+    quotas: Quotas = field(default_factory=Quotas)
+    # PEM files; both ports speak TLS when set.
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class _GatewayServer(uvicorn.Server):
@@ -38,8 +46,14 @@ class _GatewayServer(uvicorn.Server):
 
 def serve(settings: ServerSettings) -> None:
     """Serves until SIGINT or SIGTERM, then drains in-flight calls and exits."""
-    services = open_services(settings.backend_store_uri, settings.artifacts_destination)
-    grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}")
+    tls = _read_tls(settings)
+    services = open_services(
+        settings.backend_store_uri,
+        settings.artifacts_destination,
+        quotas=settings.quotas,
+        auth=settings.auth,
+    )
+    grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}", tls=tls)
     grpc_server.start()
     gateway = _GatewayServer(
         uvicorn.Config(
@@ -49,13 +63,16 @@ def serve(settings: ServerSettings) -> None:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
         )
     )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, gateway.handle_exit)
+    secure = "s" if tls else ""
     banner = (
-        f"trackwire server listening on grpc://{settings.host}:{settings.grpc_port} "
-        f"and http://{settings.host}:{settings.http_port} "
+        f"trackwire server listening on grpc{secure}://{settings.host}:{settings.grpc_port} "
+        f"and http{secure}://{settings.host}:{settings.http_port} "
         f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination})"
     )
     threading.Thread(target=_announce, args=(gateway, banner), daemon=True).start()
@@ -67,6 +84,15 @@ def serve(settings: ServerSettings) -> None:
         grpc_server.stop(grace=5).wait()
         services.close()
         log.info("trackwire server stopped")
+
+
+def _read_tls(settings: ServerSettings) -> tuple[bytes, bytes] | None:
+    """(key, certificate chain) as PEM bytes, read once for gRPC (uvicorn reads the files)."""
+    if not settings.tls_cert and not settings.tls_key:
+        return None
+    if not (settings.tls_cert and settings.tls_key):
+        raise OSError("TLS needs both --tls-cert and --tls-key")
+    return Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes()
 
 
 def _announce(gateway: uvicorn.Server, banner: str) -> None:

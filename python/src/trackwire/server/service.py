@@ -12,11 +12,15 @@ from collections.abc import Iterator
 from trackwire import limits
 from trackwire.server import validation
 from trackwire.server.artifacts.locations import ArtifactLocations
-from trackwire.server.store.sql_store import ACTIVE, DELETED, SqlStore, now_millis
+from trackwire.server.auth.identity import current_identity
+from trackwire.server.auth.permissions import PermissionStore, permission_name
+from trackwire.server.store.sql_store import ACTIVE, DELETED, USER_TAG, SqlStore, now_millis
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
 _HISTORY_CHUNK = 10_000
+# MLflow's default and largest max_runs of a bulk run deletion.
+_MAX_DELETE_RUNS = 10_000
 
 
 def _run_id(request) -> str:
@@ -28,6 +32,7 @@ class TrackingService:
     def __init__(self, store: SqlStore, locations: ArtifactLocations):
         self.store = store
         self.locations = locations
+        self.permissions = PermissionStore(store.engine)
 
     # -- experiments -----------------------------------------------------------
 
@@ -45,7 +50,13 @@ class TrackingService:
                 experiment_id
             )
 
-        experiment_id = self.store.create_experiment(request.name, location_for, request.tags)
+        # With authentication on, the creator manages the experiment.
+        identity = current_identity.get()
+        experiment_id = self.store.create_experiment(
+            request.name, location_for, request.tags, owner=identity.user if identity else ""
+        )
+        if identity:
+            self.permissions.forget(identity.user)  # its cached grants lack the new one
         return rpc.CreateExperimentResponse(experiment_id=experiment_id)
 
     def SearchExperiments(
@@ -120,12 +131,18 @@ class TrackingService:
             validation.tag(tag.key, tag.value)
         if len(request.run_name) > limits.MAX_KEY_LENGTH:
             validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        user_id, tags = request.user_id, request.tags
+        identity = current_identity.get()
+        if identity is not None:
+            # With authentication on, the run's user is who logs it, not who it claims to be.
+            user_id = identity.user
+            tags = [tag for tag in tags if tag.key != USER_TAG]
         run = self.store.create_run(
             request.experiment_id or "0",
-            request.user_id,
+            user_id,
             request.run_name,
             request.start_time or now_millis(),
-            request.tags,
+            tags,
             lambda experiment: experiment.artifact_location,
         )
         return rpc.CreateRunResponse(run=run)
@@ -147,6 +164,24 @@ class TrackingService:
     def DeleteRun(self, request: rpc.DeleteRunRequest) -> rpc.DeleteRunResponse:
         self.store.set_run_lifecycle(_run_id(request), DELETED)
         return rpc.DeleteRunResponse()
+
+    def DeleteRuns(self, request: rpc.DeleteRunsRequest) -> rpc.DeleteRunsResponse:
+        validation.require(request.experiment_id, "experiment_id")
+        if request.max_timestamp_millis <= 0:
+            raise validation.InvalidArgument(
+                "Missing value for required parameter 'max_timestamp_millis' "
+                "(milliseconds since the Unix epoch)."
+            )
+        if not 0 <= request.max_runs <= _MAX_DELETE_RUNS:
+            raise validation.InvalidArgument(
+                f"max_runs must be between 1 and {_MAX_DELETE_RUNS}, got {request.max_runs}."
+            )
+        deleted = self.store.delete_runs(
+            request.experiment_id,
+            request.max_timestamp_millis,
+            request.max_runs or _MAX_DELETE_RUNS,
+        )
+        return rpc.DeleteRunsResponse(runs_deleted=deleted)
 
     def RestoreRun(self, request: rpc.RestoreRunRequest) -> rpc.RestoreRunResponse:
         self.store.set_run_lifecycle(_run_id(request), ACTIVE)
@@ -249,9 +284,48 @@ class TrackingService:
         first = next(chunks, None)
         return _history_stream(first, chunks)
 
+    # -- experiment permissions ------------------------------------------------
+    # Stored whether or not authentication is on, so grants can be prepared before it is.
+
+    def CreateExperimentPermission(
+        self, request: rpc.CreateExperimentPermissionRequest
+    ) -> rpc.CreateExperimentPermissionResponse:
+        experiment_id, user = _grant_target(request)
+        granted = self.permissions.create(experiment_id, user, permission_name(request.permission))
+        return rpc.CreateExperimentPermissionResponse(experiment_permission=granted)
+
+    def GetExperimentPermission(
+        self, request: rpc.GetExperimentPermissionRequest
+    ) -> rpc.GetExperimentPermissionResponse:
+        experiment_id, user = _grant_target(request)
+        return rpc.GetExperimentPermissionResponse(
+            experiment_permission=self.permissions.get(experiment_id, user)
+        )
+
+    def UpdateExperimentPermission(
+        self, request: rpc.UpdateExperimentPermissionRequest
+    ) -> rpc.UpdateExperimentPermissionResponse:
+        experiment_id, user = _grant_target(request)
+        self.permissions.update(experiment_id, user, permission_name(request.permission))
+        return rpc.UpdateExperimentPermissionResponse()
+
+    def DeleteExperimentPermission(
+        self, request: rpc.DeleteExperimentPermissionRequest
+    ) -> rpc.DeleteExperimentPermissionResponse:
+        experiment_id, user = _grant_target(request)
+        self.permissions.delete(experiment_id, user)
+        return rpc.DeleteExperimentPermissionResponse()
+
 
 def _history_stream(first, chunks) -> Iterator[rpc.StreamMetricHistoryResponse]:
     if first:
         yield rpc.StreamMetricHistoryResponse(metrics=first)
     for chunk in chunks:
         yield rpc.StreamMetricHistoryResponse(metrics=chunk)
+
+
+def _grant_target(request) -> tuple[str, str]:
+    experiment_id = validation.require(request.experiment_id, "experiment_id")
+    user = validation.require(request.username, "username")
+    validation.value_length(user, "username", 256)
+    return experiment_id, user

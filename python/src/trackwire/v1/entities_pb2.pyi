@@ -68,6 +68,38 @@ VIEW_TYPE_DELETED_ONLY: ViewType.ValueType  # 2
 VIEW_TYPE_ALL: ViewType.ValueType  # 3
 Global___ViewType: _TypeAlias = ViewType  # noqa: Y015
 
+class _Permission:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PermissionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Permission.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PERMISSION_UNSPECIFIED: _Permission.ValueType  # 0
+    PERMISSION_READ: _Permission.ValueType  # 1
+    """Read the experiment, its runs and their artifacts."""
+    PERMISSION_EDIT: _Permission.ValueType  # 2
+    """READ, plus create runs and log to them, change tags and artifacts."""
+    PERMISSION_MANAGE: _Permission.ValueType  # 3
+    """EDIT, plus delete and restore, rename, and manage others' permissions."""
+    PERMISSION_NO_PERMISSIONS: _Permission.ValueType  # 4
+    """Nothing: the experiment is invisible to the user."""
+
+class Permission(_Permission, metaclass=_PermissionEnumTypeWrapper):
+    """What a user may do with an experiment and its runs (servers started with --auth).
+    Each level includes the ones before it: READ < EDIT < MANAGE.
+    """
+
+PERMISSION_UNSPECIFIED: Permission.ValueType  # 0
+PERMISSION_READ: Permission.ValueType  # 1
+"""Read the experiment, its runs and their artifacts."""
+PERMISSION_EDIT: Permission.ValueType  # 2
+"""READ, plus create runs and log to them, change tags and artifacts."""
+PERMISSION_MANAGE: Permission.ValueType  # 3
+"""EDIT, plus delete and restore, rename, and manage others' permissions."""
+PERMISSION_NO_PERMISSIONS: Permission.ValueType  # 4
+"""Nothing: the experiment is invisible to the user."""
+Global___Permission: _TypeAlias = Permission  # noqa: Y015
+
 @_typing.final
 class Metric(_message.Message):
     """Entities of the tracking schema. Field names and meanings follow MLflow's
@@ -512,3 +544,30 @@ class FileInfo(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__file_size) -> _WhichOneofReturnType__file_size | None: ...
 
 Global___FileInfo: _TypeAlias = FileInfo  # noqa: Y015
+
+@_typing.final
+class ExperimentPermission(_message.Message):
+    """A user's grant on an experiment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPERIMENT_ID_FIELD_NUMBER: _builtins.int
+    USERNAME_FIELD_NUMBER: _builtins.int
+    PERMISSION_FIELD_NUMBER: _builtins.int
+    experiment_id: _builtins.str
+    username: _builtins.str
+    permission: Global___Permission.ValueType
+    def __init__(
+        self,
+        *,
+        experiment_id: _builtins.str = ...,
+        username: _builtins.str = ...,
+        permission: Global___Permission.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "permission", b"permission", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExperimentPermission: _TypeAlias = ExperimentPermission  # noqa: Y015

@@ -151,6 +151,31 @@ class TrackingServiceStub:
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.SerializeToString,
                 response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.FromString,
                 _registered_method=True)
+        self.DeleteRuns = channel.unary_unary(
+                '/trackwire.v1.TrackingService/DeleteRuns',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsResponse.FromString,
+                _registered_method=True)
+        self.CreateExperimentPermission = channel.unary_unary(
+                '/trackwire.v1.TrackingService/CreateExperimentPermission',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionResponse.FromString,
+                _registered_method=True)
+        self.GetExperimentPermission = channel.unary_unary(
+                '/trackwire.v1.TrackingService/GetExperimentPermission',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionResponse.FromString,
+                _registered_method=True)
+        self.UpdateExperimentPermission = channel.unary_unary(
+                '/trackwire.v1.TrackingService/UpdateExperimentPermission',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionResponse.FromString,
+                _registered_method=True)
+        self.DeleteExperimentPermission = channel.unary_unary(
+                '/trackwire.v1.TrackingService/DeleteExperimentPermission',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionResponse.FromString,
+                _registered_method=True)
 
 
 class TrackingServiceServicer:
@@ -319,6 +344,42 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteRuns(self, request, context):
+        """Deletes, oldest first, at most max_runs active runs of an experiment that started at or
+        before max_timestamp_millis (restorable until `trackwire gc` purges them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateExperimentPermission(self, request, context):
+        """Grants a user a permission on an experiment (servers started with --auth).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExperimentPermission(self, request, context):
+        """Gets a user's grant on an experiment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateExperimentPermission(self, request, context):
+        """Changes a user's grant on an experiment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteExperimentPermission(self, request, context):
+        """Removes a user's grant on an experiment (the server's default permission applies again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -436,6 +497,31 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.StreamMetricHistory,
                     request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.FromString,
                     response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.SerializeToString,
+            ),
+            'DeleteRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRuns,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsResponse.SerializeToString,
+            ),
+            'CreateExperimentPermission': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateExperimentPermission,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionResponse.SerializeToString,
+            ),
+            'GetExperimentPermission': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExperimentPermission,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionResponse.SerializeToString,
+            ),
+            'UpdateExperimentPermission': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateExperimentPermission,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionResponse.SerializeToString,
+            ),
+            'DeleteExperimentPermission': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteExperimentPermission,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1061,6 +1147,141 @@ class TrackingService:
             '/trackwire.v1.TrackingService/StreamMetricHistory',
             trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.SerializeToString,
             trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/DeleteRuns',
+            trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateExperimentPermission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/CreateExperimentPermission',
+            trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.CreateExperimentPermissionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExperimentPermission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/GetExperimentPermission',
+            trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.GetExperimentPermissionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateExperimentPermission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/UpdateExperimentPermission',
+            trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.UpdateExperimentPermissionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteExperimentPermission(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/DeleteExperimentPermission',
+            trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.DeleteExperimentPermissionResponse.FromString,
             options,
             channel_credentials,
             insecure,

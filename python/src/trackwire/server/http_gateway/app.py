@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from trackwire._version import __version__
 from trackwire.errors import TrackwireError
+from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
@@ -61,6 +64,39 @@ async def _no_logged_models(request: Request) -> Response:
     return Response(b"{}", media_type="application/json")
 
 
+# Paths served without a token: load balancers probe them.
+_OPEN_PATHS = frozenset({"/health", "/version"})
+
+
+class _AuthMiddleware:
+    """Authenticates every request but the open paths by its `Authorization` header (Bearer
+    token, or HTTP Basic with the token as password) and sets `current_identity`."""
+
+    def __init__(self, app, tokens):
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+            return await self.app(scope, receive, send)
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        authorization = header.decode("latin-1") if header else None
+        try:
+            # A worker thread only when the token is not cached: then it costs a query.
+            identity = self.tokens.cached(authorization) or await anyio.to_thread.run_sync(
+                self.tokens.authenticate, authorization
+            )
+        except TrackwireError as error:
+            response = _error(error.http_status, error.mlflow_code, error.message)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="trackwire"'
+            return await response(scope, receive, send)
+        reset = current_identity.set(identity)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_identity.reset(reset)
+
+
 def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.app.open_services).
 
@@ -79,8 +115,12 @@ def create_app(services) -> Starlette:
             for prefix in ("api", "ajax-api")
         ),
     ]
+    middleware = []
+    if services.tokens is not None:
+        middleware.append(Middleware(_AuthMiddleware, tokens=services.tokens))
     return Starlette(
         routes=routes,
+        middleware=middleware,
         exception_handlers={
             TrackwireError: _domain_error,
             HTTPException: _http_error,

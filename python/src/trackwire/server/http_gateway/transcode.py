@@ -330,6 +330,8 @@ def loads_body(body: bytes) -> Any:
             data = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"Malformed JSON in the request body: {e}") from e
+    except RecursionError:
+        raise InvalidArgument("Malformed JSON in the request body: nested too deeply") from None
     return data
 
 

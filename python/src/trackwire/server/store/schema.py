@@ -35,6 +35,8 @@ experiments = Table(
     Column("lifecycle_stage", String(32), nullable=False),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_update_time", BigInteger, nullable=False),
+    # Runs of the experiment, deleted ones included until `trackwire gc` purges them.
+    Column("run_count", BigInteger, nullable=False, server_default="0"),
 )
 
 experiment_tags = Table(
@@ -69,6 +71,8 @@ runs = Table(
     Column("artifact_uri", Text, nullable=False),
     Column("lifecycle_stage", String(32), nullable=False),
     Column("deleted_time", BigInteger, nullable=True),
+    # Metric points logged to the run (the quota on total metric steps reads it).
+    Column("metric_count", BigInteger, nullable=False, server_default="0"),
     Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
 )
 
@@ -171,4 +175,33 @@ applied_requests = Table(
     Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("applied_time", BigInteger, nullable=False),
     Index("ix_applied_requests_time", "applied_time"),
+)
+
+# Bearer tokens: only a SHA-256 digest of each token is kept (see server/auth/tokens.py).
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_name", String(256), nullable=False),
+    # read, write or admin
+    Column("scope", String(16), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("revoked_time", BigInteger, nullable=True),
+)
+
+# Grants of users on experiments (READ, EDIT, MANAGE, NO_PERMISSIONS); without one the
+# server's default permission applies.
+experiment_permissions = Table(
+    "experiment_permissions",
+    metadata,
+    Column(
+        "experiment_id",
+        _AUTO_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_name", String(256), primary_key=True),
+    Column("permission", String(32), nullable=False),
+    Index("ix_experiment_permissions_user", "user_name"),
 )

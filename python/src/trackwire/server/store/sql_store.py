@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trackwire import limits
 from trackwire.errors import AlreadyExists, InvalidArgument, NotFound
+from trackwire.server.quotas import Quotas
 from trackwire.server.search.experiments import plan_experiment_search
 from trackwire.server.search.runs import plan_run_search
 from trackwire.server.store import schema as t
@@ -71,6 +72,7 @@ class SqlStore:
         self.engine = engine
         dialect = engine.dialect.name
         self._insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+        self.quotas = Quotas()
 
     # -- transactions --------------------------------------------------------
 
@@ -108,9 +110,16 @@ class SqlStore:
             )
 
     def create_experiment(
-        self, name: str, artifact_location_for, tags: Sequence[pb.ExperimentTag]
+        self,
+        name: str,
+        artifact_location_for,
+        tags: Sequence[pb.ExperimentTag],
+        owner: str = "",
     ) -> str:
-        """`artifact_location_for(experiment_id)` chooses the location once the id is known."""
+        """`artifact_location_for(experiment_id)` chooses the location once the id is known.
+
+        A non-empty `owner` (the authenticated creator) gets MANAGE on the experiment.
+        """
         now = now_millis()
         try:
             with self._write() as conn:
@@ -137,6 +146,13 @@ class SqlStore:
                             {"experiment_id": experiment_id, "key": tag.key, "value": tag.value}
                             for tag in {tag.key: tag for tag in tags}.values()
                         ],
+                    )
+                    self.quotas.check_experiment_tags(conn, experiment_id, len(tags))
+                if owner:
+                    conn.execute(
+                        t.experiment_permissions.insert().values(
+                            experiment_id=experiment_id, user_name=owner, permission="MANAGE"
+                        )
                     )
         except IntegrityError:
             raise AlreadyExists(f"Experiment(name={name}) already exists.") from None
@@ -259,6 +275,7 @@ class SqlStore:
                     index_elements=["experiment_id", "key"], set_={"value": value}
                 )
             )
+            self.quotas.check_experiment_tags(conn, eid, 1)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         eid = _experiment_id(experiment_id)
@@ -317,6 +334,8 @@ class SqlStore:
                 t.tags.insert(),
                 [{"run_id": run_id, "key": k, "value": v} for k, v in tag_values.items()],
             )
+            self.quotas.add_run(conn, eid)
+            self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
             return self._runs(conn, [run_id])[0]
 
     def get_run(self, run_id: str) -> pb.Run:
@@ -379,6 +398,28 @@ class SqlStore:
                     lifecycle_stage=stage, deleted_time=now_millis() if stage == DELETED else None
                 )
             )
+
+    def delete_runs(self, experiment_id: str, max_timestamp_millis: int, max_runs: int) -> int:
+        """Deletes the oldest active runs started at or before the time; how many."""
+        eid = _experiment_id(experiment_id)
+        runs = t.runs.c
+        with self._write() as conn:
+            self._active_experiment(conn, eid)
+            oldest = (
+                select(runs.run_id)
+                .where(
+                    runs.experiment_id == eid,
+                    runs.lifecycle_stage == ACTIVE,
+                    runs.start_time <= max_timestamp_millis,
+                )
+                .order_by(runs.start_time, runs.run_id)
+                .limit(max_runs)
+            )
+            return conn.execute(
+                update(t.runs)
+                .where(runs.run_id.in_(oldest.scalar_subquery()))
+                .values(lifecycle_stage=DELETED, deleted_time=now_millis())
+            ).rowcount
 
     def search_runs(
         self,
@@ -492,12 +533,14 @@ class SqlStore:
             self._active_run(conn, run_id)
             if request_id and not self._claim_request(conn, run_id, request_id):
                 return
+            before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
             if params:
                 self._insert_params(conn, run_id, params)
             if tags:
                 self._upsert_tags(conn, run_id, tags)
             if metrics:
                 self._insert_metrics(conn, run_id, metrics)
+            self.quotas.check_run_entries(conn, run_id, before, len(metrics))
 
     def _claim_request(self, conn: Connection, run_id: str, request_id: str) -> bool:
         """Records the request id in this transaction; False when it was applied already."""
@@ -505,8 +548,9 @@ class SqlStore:
             self._insert(t.applied_requests)
             .values(request_id=request_id, run_id=run_id, applied_time=now_millis())
             .on_conflict_do_nothing()
-        ).rowcount
-        return claimed == 1
+            .returning(t.applied_requests.c.request_id)
+        ).first()
+        return claimed is not None
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
         existing = {}

@@ -1,0 +1,143 @@
+"""Quotas that keep one user from filling the store: the limits hosted MLflow enforces.
+
+Checks run inside the write transaction that would exceed a limit, so the request is
+refused whole and nothing is stored. They never count big tables: runs per experiment and
+metric points per run are counters on the experiment and run rows; params and tags of a
+run (at most a few thousand) are counted through their primary-key index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from trackwire.errors import ResourceExhausted
+from trackwire.server.store import schema as t
+
+
+def _count_of(table, key_column):
+    return select(func.count()).select_from(table).where(key_column == bindparam("key"))
+
+
+# Built once: constructing a statement per call costs more than running it.
+_COUNT_PARAMS = _count_of(t.params, t.params.c.run_id)
+_COUNT_TAGS = _count_of(t.tags, t.tags.c.run_id)
+_COUNT_EXPERIMENT_TAGS = _count_of(t.experiment_tags, t.experiment_tags.c.experiment_id)
+_ADD_METRIC_STEPS = (
+    update(t.runs)
+    .where(t.runs.c.run_id == bindparam("key"))
+    .values(metric_count=t.runs.c.metric_count + bindparam("added"))
+    .returning(t.runs.c.metric_count)
+)
+_ADD_RUN = (
+    update(t.experiments)
+    .where(t.experiments.c.experiment_id == bindparam("key"))
+    .values(run_count=t.experiments.c.run_count + 1)
+    .returning(t.experiments.c.run_count)
+)
+
+
+@dataclass(frozen=True)
+class Quotas:
+    max_runs_per_experiment: int = 500_000
+    max_params_per_run: int = 1_600
+    max_tags_per_run: int = 1_600
+    max_metric_steps_per_run: int = 1_000_000
+    max_tags_per_experiment: int = 1_000
+
+    def count_run_entries(
+        self, conn: Connection, run_id: str, params: int, tags: int
+    ) -> tuple[int | None, int | None]:
+        """Before a write of `params` params and `tags` tags to a run: the run's params and
+        tags when the write could exceed a limit (None when it cannot, or adds none)."""
+        return (
+            _near_limit(conn, _COUNT_PARAMS, run_id, params, self.max_params_per_run),
+            _near_limit(conn, _COUNT_TAGS, run_id, tags, self.max_tags_per_run),
+        )
+
+    def check_run_entries(
+        self, conn: Connection, run_id: str, before: tuple[int | None, int | None], metrics: int
+    ) -> None:
+        """After a write to a run: refuses it when the run went over a limit."""
+        params_before, tags_before = before
+        if params_before is not None:
+            _refuse_above(
+                _count(conn, _COUNT_PARAMS, run_id),
+                params_before,
+                self.max_params_per_run,
+                f"params per run (--max-params-per-run) in run {run_id}",
+                "params are write-once: log further values in a new run",
+            )
+        if tags_before is not None:
+            _refuse_above(
+                _count(conn, _COUNT_TAGS, run_id),
+                tags_before,
+                self.max_tags_per_run,
+                f"tags per run (--max-tags-per-run) in run {run_id}",
+                "delete tags the run no longer needs (DeleteTag)",
+            )
+        if metrics:
+            after = conn.execute(_ADD_METRIC_STEPS, {"key": run_id, "added": metrics}).scalar_one()
+            _refuse_above(
+                after,
+                after - metrics,
+                self.max_metric_steps_per_run,
+                f"total metric steps per run (--max-metric-steps-per-run) in run {run_id}",
+                "log further steps to a new run, or log fewer points (e.g. every n-th step)",
+            )
+
+    def check_new_run_tags(self, conn: Connection, run_id: str, tags: int) -> None:
+        """After a run was created with `tags` tags."""
+        _refuse_above(
+            tags,
+            0,
+            self.max_tags_per_run,
+            "tags per run (--max-tags-per-run) in a new run",
+            "create the run with fewer tags",
+        )
+
+    def add_run(self, conn: Connection, experiment_id: int) -> None:
+        """Counts a new run of an experiment; refuses it above the limit."""
+        after = conn.execute(_ADD_RUN, {"key": experiment_id}).scalar_one()
+        _refuse_above(
+            after,
+            after - 1,
+            self.max_runs_per_experiment,
+            f"runs per experiment (--max-runs-per-experiment) in experiment {experiment_id}",
+            "delete old runs (DeleteRuns, or DeleteRun) and purge them with `trackwire gc` "
+            "(deleted runs count until they are purged), or log to another experiment",
+        )
+
+    def check_experiment_tags(self, conn: Connection, experiment_id: int, added: int) -> None:
+        """After tags were written to an experiment (`added` of them, new or overwritten)."""
+        after = _count(conn, _COUNT_EXPERIMENT_TAGS, experiment_id)
+        _refuse_above(
+            after,
+            max(after - added, 0),
+            self.max_tags_per_experiment,
+            f"tags per experiment (--max-tags-per-experiment) in experiment {experiment_id}",
+            "delete tags the experiment no longer needs (DeleteExperimentTag)",
+        )
+
+
+def _count(conn: Connection, statement, key) -> int:
+    return conn.execute(statement, {"key": key}).scalar_one()
+
+
+def _near_limit(conn: Connection, statement, key, adding: int, limit: int) -> int | None:
+    """The count, when adding `adding` entries might exceed `limit`; else None (no check)."""
+    if not adding:
+        return None
+    # Counting is cheap (a primary-key range of at most `limit` rows), but most writes are
+    # far below the limit: one count before decides whether a count after is needed.
+    count = _count(conn, statement, key)
+    return count if count + adding > limit else None
+
+
+def _refuse_above(after: int, before: int, limit: int, what: str, remedy: str) -> None:
+    if after > limit:
+        raise ResourceExhausted(
+            f"Quota exceeded: the limit of {limit} {what} would be exceeded "
+            f"(current count {before}, {after} with this request). To free room: {remedy}."
+        )
