@@ -16,6 +16,7 @@ from pathlib import Path
 
 from google.api import annotations_pb2
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
+
 from trackwire.v1 import artifact_service_pb2, limits_pb2, tracking_service_pb2
 
 SERVICES = [

@@ -27,14 +27,18 @@ WRITER = textwrap.dedent(
     import sys, grpc
     from trackwire.v1 import entities_pb2 as pb, tracking_service_pb2 as rpc
     from trackwire.v1 import tracking_service_pb2_grpc as stubs
-    targets, experiment_id, batches, points = sys.argv[1].split(","), sys.argv[2], *map(int, sys.argv[3:5])
-    channels = [grpc.insecure_channel(t) for t in targets]
-    replicas = [stubs.TrackingServiceStub(c) for c in channels]
-    run_id = replicas[0].CreateRun(rpc.CreateRunRequest(experiment_id=experiment_id)).run.info.run_id
+    targets, experiment_id = sys.argv[1].split(","), sys.argv[2]
+    batches, points = int(sys.argv[3]), int(sys.argv[4])
+    replicas = [stubs.TrackingServiceStub(grpc.insecure_channel(t)) for t in targets]
+    create = rpc.CreateRunRequest(experiment_id=experiment_id)
+    run_id = replicas[0].CreateRun(create).run.info.run_id
     for b in range(batches):
-        metrics = [pb.Metric(key="m", value=i, step=b * points + i, timestamp=1) for i in range(points)]
-        replicas[b % 2].LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics, request_id=f"{run_id}-{b}"))
-        replicas[(b + 1) % 2].LogParam(rpc.LogParamRequest(run_id=run_id, key=f"p{b}", value=str(b)))
+        metrics = [pb.Metric(key="m", value=i, step=b * points + i, timestamp=1)
+                   for i in range(points)]
+        batch = rpc.LogBatchRequest(run_id=run_id, metrics=metrics, request_id=f"{run_id}-{b}")
+        replicas[b % 2].LogBatch(batch)
+        param = rpc.LogParamRequest(run_id=run_id, key=f"p{b}", value=str(b))
+        replicas[(b + 1) % 2].LogParam(param)
     print(run_id)
     """
 )

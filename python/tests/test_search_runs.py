@@ -355,7 +355,8 @@ def test_bad_order_by(engine, order_by, message):
         ),
         (
             "params.p > 1",
-            "at position 9: comparator > is not supported for params.p; use one of =, !=, LIKE, ILIKE",
+            "at position 9: comparator > is not supported for params.p; "
+            "use one of =, !=, LIKE, ILIKE",
         ),
         ("params.p = 1", "params.p compares with a quoted string, not the number 1"),
         ("tags.t = 'abc", "at position 9: unclosed quote '"),

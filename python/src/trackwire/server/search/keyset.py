@@ -77,7 +77,10 @@ class SearchPlan:
         self._fingerprint = fingerprint
         self.max_results = max_results
         statement = base.add_columns(
-            *(column.expression.label(label) for column, label in zip(sort_columns, self._labels))
+            *(
+                column.expression.label(label)
+                for column, label in zip(sort_columns, self._labels, strict=True)
+            )
         ).order_by(
             *(
                 column.expression.asc() if column.ascending else column.expression.desc()
@@ -102,10 +105,11 @@ class SearchPlan:
 def _after(
     sort_columns: Sequence[SortColumn], last: Sequence[page_token.SortValue]
 ) -> ColumnElement:
-    """Rows strictly after `last` in the order: (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ..."""
+    """Rows strictly after `last` in the order:
+    (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ..."""
     alternatives = []
     equal_so_far: list[ColumnElement] = []
-    for column, value in zip(sort_columns, last):
+    for column, value in zip(sort_columns, last, strict=True):
         expression = column.expression
         if value is None:
             # NULL ties with NULL; nothing sorts beyond it within its (equal) rank.
