@@ -1,139 +1,177 @@
-"""Runs a real `trackwire server` process on free loopback ports for tests.
+"""A real `trackwire server` process on loopback ports, for tests of every language.
 
-    with ServerProcess(tmp_path) as server:
-        client = TrackingClient(server.grpc_uri)
+    with LiveServer(tmp_path) as server:
+        client = TrackingClient(server.tracking_uri)
 
-Readiness is the gRPC health check answering SERVING (then, briefly, the HTTP port accepting
-connections). The process is killed and reaped on exit; its output goes to `server.log` in the
-given directory and is quoted when the server fails to start.
+Readiness is the gRPC health check answering SERVING and the HTTP port accepting
+connections; the server's output goes to `server.log` in its directory and is quoted
+when it fails to start.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-if TYPE_CHECKING:
-    from typing import Self
-
-STARTUP_TIMEOUT_SECONDS = 60
-HTTP_GRACE_SECONDS = 10
-
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def trackwire_executable() -> str:
-    """The `trackwire` script next to the running interpreter (the venv's bin)."""
-    candidate = Path(sys.executable).with_name("trackwire")
-    return str(candidate) if candidate.exists() else "trackwire"
+class LiveServer:
+    """A `trackwire server` subprocess with its own store and artifact directory."""
 
-
-class ServerProcess:
-    def __init__(self, directory: str | os.PathLike, backend_store_uri: str | None = None):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.backend_store_uri = backend_store_uri or f"sqlite:///{self.directory / 'trackwire.db'}"
-        self.artifacts_destination = str(self.directory / "artifacts")
-        self.grpc_port = free_port()
-        self.http_port = free_port()
-        self.log_path = self.directory / "server.log"
+    def __init__(
+        self,
+        workdir: Path,
+        backend_store_uri: str | None = None,
+        artifacts_destination: str | None = None,
+        env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
+        tls_ca: bytes | None = None,
+    ):
+        """`extra_args` go to `trackwire server`; `tls_ca` (PEM) is the CA to trust when the
+        server speaks TLS (--tls-cert/--tls-key among the extra args)."""
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.backend_store_uri = backend_store_uri or f"sqlite:///{self.workdir / 'trackwire.db'}"
+        self.artifacts = self.workdir / "artifacts"
+        self.artifacts_destination = artifacts_destination or str(self.artifacts)
+        self.env = {**os.environ, **(env or {})}
+        self.extra_args = extra_args or []
+        self.tls_ca = tls_ca
         self.process: subprocess.Popen | None = None
 
-    @property
-    def grpc_uri(self) -> str:
-        return f"grpc://127.0.0.1:{self.grpc_port}"
-
-    @property
-    def http_uri(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    def start(self) -> Self:
-        command = [
-            trackwire_executable(),
-            "server",
-            "--backend-store-uri",
-            self.backend_store_uri,
-            "--artifacts-destination",
-            self.artifacts_destination,
-            "--host",
-            "127.0.0.1",
-            "--grpc-port",
-            str(self.grpc_port),
-            "--http-port",
-            str(self.http_port),
-        ]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, cwd=self.directory
-            )
-        try:
-            self._wait_until_serving()
-        except BaseException:
-            self.stop()
-            raise
+    def start(self, same_ports: bool = False) -> LiveServer:
+        """Starts the server on new free ports, or on the previous ones (a restart)."""
+        if not same_ports:
+            self.grpc_port, self.http_port = free_port(), free_port()
+        self.log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trackwire.cli",
+                "server",
+                "--backend-store-uri",
+                self.backend_store_uri,
+                "--artifacts-destination",
+                self.artifacts_destination,
+                "--grpc-port",
+                str(self.grpc_port),
+                "--http-port",
+                str(self.http_port),
+                *self.extra_args,
+            ],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
         return self
 
-    def _wait_until_serving(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        with grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}") as channel:
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"grpc://{self.grpc_target}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http{'s' if self.tls_ca else ''}://127.0.0.1:{self.http_port}"
+
+    def grpc_channel(self) -> grpc.Channel:
+        if self.tls_ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=self.tls_ca)
+            return grpc.secure_channel(self.grpc_target, credentials)
+        return grpc.insecure_channel(self.grpc_target)
+
+    def cli(self, *args: str) -> str:
+        """Runs a `trackwire` command on this server's store; its standard output."""
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "trackwire.cli",
+                *args,
+                "--backend-store-uri",
+                self.backend_store_uri,
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=True,
+        )
+        return done.stdout
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        with self.grpc_channel() as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            while True:
+            while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"trackwire server exited with {self.process.returncode}:\n"
-                        f"{self.log_tail()}"
-                    )
+                    raise RuntimeError(f"server exited: {self.read_log()}")
                 try:
-                    response = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if response.status == health_pb2.HealthCheckResponse.SERVING:
-                        break
+                    status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    if status == health_pb2.HealthCheckResponse.SERVING and self._http_up():
+                        return
                 except grpc.RpcError:
                     pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"trackwire server not SERVING after {STARTUP_TIMEOUT_SECONDS}s:\n"
-                        f"{self.log_tail()}"
-                    )
-                time.sleep(0.1)
-        # The HTTP gateway starts alongside; give it a moment, but gRPC tests do not need it.
-        deadline = time.monotonic() + HTTP_GRACE_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
+                time.sleep(0.05)
+        raise RuntimeError(f"server not ready in {timeout}s: {self.read_log()}")
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
+    def _http_up(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.http_port)) == 0
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
+    def read_log(self) -> str:
+        return (self.workdir / "server.log").read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stops the server (SIGTERM drains in-flight calls); its exit code."""
+        if self.process is None:
+            return 0
+        self.process.send_signal(sig)
         try:
-            self.process.wait(timeout=10)
+            code = self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
+            code = self.process.wait()
+        self.process = None
+        self.log.close()
+        return code
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> LiveServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def fresh_postgres_database(admin_uri: str) -> str:
+    """A new, empty database on the PostgreSQL server of `admin_uri`; its URI."""
+    import psycopg
+
+    name = f"trackwire_test_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(admin_uri, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return admin_uri.rsplit("/", 1)[0] + "/" + name
+
+
+def backend_for_tests() -> str | None:
+    """A new PostgreSQL database when TRACKWIRE_TEST_POSTGRES_URI is set; else None (SQLite)."""
+    postgres = os.environ.get("TRACKWIRE_TEST_POSTGRES_URI")
+    return fresh_postgres_database(postgres) if postgres else None

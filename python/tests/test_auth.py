@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
-from conftest import LiveServer, backend_for_tests
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+from server_process import LiveServer, backend_for_tests
 
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.routes import bindings

@@ -130,6 +130,24 @@ def test_logging_rpcs(client, run_id):
     assert history[0].value == 0.5 and math.isnan(history[1].value)
 
 
+def test_delete_runs_deletes_the_oldest_up_to_the_time_and_count(client, experiment_id):
+    run_ids = [client.create_run(experiment_id, start_time=t).info.run_id for t in (1, 2, 3, 4)]
+    assert client.delete_runs(experiment_id, max_timestamp_millis=3, max_runs=2) == 2
+    assert client.delete_runs(experiment_id, max_timestamp_millis=3) == 1
+    assert client.delete_runs(experiment_id, max_timestamp_millis=3) == 0
+    active = client.search_runs([experiment_id])
+    assert [r.info.run_id for r in active] == [run_ids[3]]
+    deleted = client.search_runs([experiment_id], run_view_type="DELETED_ONLY")
+    assert sorted(r.info.run_id for r in deleted) == sorted(run_ids[:3])
+
+
+def test_delete_runs_errors(client, experiment_id):
+    with pytest.raises(errors.NotFound):
+        client.delete_runs("987654321", max_timestamp_millis=1)
+    with pytest.raises(errors.InvalidArgument, match="max_timestamp_millis"):
+        client.delete_runs(experiment_id, max_timestamp_millis=0)
+
+
 def test_search_runs_filter_and_order(client, experiment_id):
     ids = []
     for acc in (0.1, 0.9, 0.5):

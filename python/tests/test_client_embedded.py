@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from server_process import ServerProcess
+from server_process import LiveServer
 
 from trackwire import errors
 from trackwire.client import TrackingClient
@@ -38,8 +38,8 @@ def test_embedded_store_needs_no_server_and_a_server_can_serve_it_later(tmp_path
             client.get_run("0" * 32)
         client.set_terminated(rid)
 
-    with ServerProcess(tmp_path / "server", backend_store_uri=db_uri) as server:
-        server_client = TrackingClient(server.grpc_uri)
+    with LiveServer(tmp_path / "server", backend_store_uri=db_uri) as server:
+        server_client = TrackingClient(server.tracking_uri)
         served = server_client.get_run(rid)
         assert served.info.status == ent.RUN_STATUS_FINISHED
         assert {p.key: p.value for p in served.data.params} == {"lr": "0.1"}

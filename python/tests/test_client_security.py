@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer
+from server_process import LiveServer
 from test_tls import make_ca_and_server_cert
 
 from trackwire import errors
 from trackwire.client import TrackingClient
+from trackwire.v1 import entities_pb2 as ent
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +64,35 @@ def test_tls_with_a_private_ca(tls_server, monkeypatch, tmp_path, scheme):
         client.log_artifact(run_id, tmp_path / "a.txt")
         local = client.download_artifacts(run_id, "a.txt", tmp_path / "out")
         assert Path(local).read_text() == "secret"
+
+
+@pytest.mark.parametrize("wire", ["grpc", "http"])
+def test_experiment_permission_helpers(auth_server, monkeypatch, wire):
+    uri = auth_server.tracking_uri if wire == "grpc" else auth_server.http_url
+
+    def client_of(user: str) -> TrackingClient:
+        token = auth_server.cli("tokens", "create", "--user", user, "--scope", "write").strip()
+        monkeypatch.setenv("TRACKWIRE_TOKEN", token)
+        return TrackingClient(uri)
+
+    owner_name, guest_name = f"owner-{wire}", f"guest-{wire}"
+    with client_of(owner_name) as owner, client_of(guest_name) as guest:
+        eid = owner.create_experiment(f"shared-{wire}")
+        with pytest.raises(errors.PermissionDenied):
+            guest.create_experiment_permission(eid, guest_name, "MANAGE")
+
+        granted = owner.create_experiment_permission(eid, guest_name, "EDIT")
+        assert (granted.experiment_id, granted.username, granted.permission) == (
+            eid,
+            guest_name,
+            ent.PERMISSION_EDIT,
+        )
+        guest.create_run(eid)  # EDIT lets the guest log to the experiment
+
+        owner.update_experiment_permission(eid, guest_name, "READ")
+        assert owner.get_experiment_permission(eid, guest_name).permission == ent.PERMISSION_READ
+        owner.delete_experiment_permission(eid, guest_name)
+        with pytest.raises(errors.NotFound):
+            owner.get_experiment_permission(eid, guest_name)
+        with pytest.raises(errors.InvalidArgument, match="WRITE"):
+            owner.create_experiment_permission(eid, guest_name, "WRITE")

@@ -11,7 +11,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import LiveServer, fresh_postgres_database
+from server_process import LiveServer, fresh_postgres_database
 
 from trackwire.client import TrackingClient
 

@@ -114,6 +114,14 @@ def test_resume_end_run_status_and_delete(client):
     assert client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
 
 
+def test_delete_runs(client):
+    with tw.start_run() as old:
+        pass
+    experiment_id = old.info.experiment_id
+    assert tw.delete_runs(experiment_id, old.info.start_time) == 1
+    assert client.get_run(old.info.run_id).info.lifecycle_stage == "deleted"
+
+
 def test_logging_without_a_run_starts_one(client):
     tw.log_param("auto", "yes")
     run = tw.active_run()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LiveServer
+from server_process import LiveServer
 
 from trackwire import limits
 from trackwire._version import __version__

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import httpx
 import pytest
-from conftest import LiveServer, backend_for_tests
+from server_process import LiveServer, backend_for_tests
 
 from trackwire.v1 import artifact_service_pb2 as artifacts_rpc
 from trackwire.v1 import artifact_service_pb2_grpc, tracking_service_pb2_grpc

@@ -9,7 +9,7 @@ import sys
 import uuid
 
 import pytest
-from conftest import free_port
+from server_process import free_port
 
 import trackwire as tw
 from trackwire.client import TrackingClient, spool

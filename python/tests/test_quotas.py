@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import httpx
 import pytest
-from conftest import LiveServer, backend_for_tests
+from server_process import LiveServer, backend_for_tests
 
 from trackwire import limits
 from trackwire.v1 import entities_pb2 as pb

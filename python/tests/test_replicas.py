@@ -9,7 +9,7 @@ import textwrap
 
 import grpc
 import pytest
-from conftest import LiveServer, fresh_postgres_database
+from server_process import LiveServer, fresh_postgres_database
 
 from trackwire.v1 import tracking_service_pb2 as rpc
 from trackwire.v1 import tracking_service_pb2_grpc

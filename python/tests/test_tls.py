@@ -9,11 +9,11 @@ import ssl
 import grpc
 import httpx
 import pytest
-from conftest import LiveServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from server_process import LiveServer
 
 from trackwire.v1 import tracking_service_pb2 as rpc
 from trackwire.v1 import tracking_service_pb2_grpc

@@ -11,7 +11,7 @@ import pytest
 from runner import harness
 
 sys.path.insert(0, str(harness.REPO_ROOT / "python" / "tests"))
-from server_process import ServerProcess
+from server_process import LiveServer, backend_for_tests
 
 CASES = harness.load_cases()
 _ONLY = {n.strip() for n in os.environ.get("CONFORMANCE_LANGUAGES", "").split(",") if n.strip()}
@@ -42,7 +42,8 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    with ServerProcess(tmp_path_factory.mktemp("server")) as process:
+    """One server for every case: SQLite, or PostgreSQL when TRACKWIRE_TEST_POSTGRES_URI is set."""
+    with LiveServer(tmp_path_factory.mktemp("server"), backend_for_tests()) as process:
         yield process
 
 

@@ -11,7 +11,7 @@ from runner import harness
 def test_case(language, conformance_case, server, testees):
     key = (conformance_case.name, language.name)
     testee = testees.get(language)
-    uri = server.grpc_uri if language.uri == "grpc" else server.http_uri
+    uri = server.tracking_uri if language.uri == "grpc" else server.http_url
     known_reason = KNOWN_FAILING[language.name].get(conformance_case.name)
     try:
         harness.run_case(conformance_case, language.name, testee, uri)

@@ -173,6 +173,11 @@ def perform(client: TrackingClient, action: str, a: dict):
         client.delete_run(a["run_id"])
     elif action == "restore_run":
         client.restore_run(a["run_id"])
+    elif action == "delete_runs":
+        deleted = client.delete_runs(
+            a["experiment_id"], integer(a["max_timestamp_millis"]), integer(a.get("max_runs"))
+        )
+        return {"runs_deleted": deleted}
     elif action == "log_param":
         client.log_param(a["run_id"], a["key"], a["value"])
     elif action == "log_metric":

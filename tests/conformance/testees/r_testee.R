@@ -153,6 +153,9 @@ perform <- function(action, a, client) {
     update_run = tw_update_run(a$run_id, a$status, a$end_time, a$run_name, client = client),
     delete_run = tw_delete_run(a$run_id, client = client),
     restore_run = tw_restore_run(a$run_id, client = client),
+    delete_runs = list(runs_deleted = tw_delete_runs(
+      a$experiment_id, a$max_timestamp_millis, a$max_runs, client = client
+    )),
     log_param = tw_log_param(a$key, a$value, run_id = a$run_id, client = client),
     log_metric = tw_log_metric(
       a$key, as_double(a$value), if (is.null(a$step)) 0 else a$step, a$timestamp,

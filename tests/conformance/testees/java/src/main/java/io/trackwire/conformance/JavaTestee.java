@@ -87,6 +87,12 @@ public final class JavaTestee {
       case "restore_run":
         client.restoreRun(a.str("run_id"));
         return Map.of();
+      case "delete_runs": {
+        Long maxRuns = a.optLong("max_runs");
+        int deleted = client.deleteRuns(a.str("experiment_id"), a.optLong("max_timestamp_millis"),
+            maxRuns == null ? 0 : Math.toIntExact(maxRuns));
+        return Map.of("runs_deleted", deleted);
+      }
       case "log_param":
         client.logParam(a.str("run_id"), a.str("key"), a.str("value"));
         return Map.of();

@@ -37,6 +37,10 @@ object ScalaTestee {
       done(tw.updateRun(a.str("run_id"), status, long(a, "end_time"), opt(a, "run_name")))
     case "delete_run" => done(tw.deleteRun(a.str("run_id")))
     case "restore_run" => done(tw.restoreRun(a.str("run_id")))
+    case "delete_runs" =>
+      val deleted = tw.deleteRuns(a.str("experiment_id"), a.optLong("max_timestamp_millis"),
+        long(a, "max_runs").map(_.toInt))
+      obj("runs_deleted" -> deleted)
     case "log_param" => done(tw.logParam(a.str("run_id"), a.str("key"), a.str("value")))
     case "log_metric" =>
       done(tw.logMetric(a.str("run_id"), a.str("key"), a.dbl("value"), long(a, "step").getOrElse(0L),
