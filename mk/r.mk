@@ -1,8 +1,8 @@
 # R client (r/): generated bindings, R CMD build + check against a real server.
 
-R_APT_PACKAGES := r-base-core r-cran-testthat r-cran-httr2 r-cran-jsonlite r-cran-curl \
+R_APT_PACKAGES := r-base-core r-cran-testthat r-cran-httr2 r-cran-jsonlite r-cran-curl r-cran-openssl \
                   r-cran-roxygen2 r-cran-pkgload r-cran-processx r-cran-withr
-R_PACKAGES     := testthat httr2 jsonlite curl roxygen2 pkgload processx withr
+R_PACKAGES     := testthat httr2 jsonlite curl openssl roxygen2 pkgload processx withr
 R_HAS_PACKAGES := pkgs <- strsplit("$(R_PACKAGES)", " ")[[1]]; \
                   quit(status = !all(vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)))
 R_BUILD        := build/r

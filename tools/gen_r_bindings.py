@@ -44,7 +44,8 @@ Encoding: UTF-8
 Depends: R (>= 4.1)
 Imports:
     httr2 (>= 0.2.2),
-    jsonlite
+    jsonlite,
+    openssl
 Suggests:
     processx,
     testthat (>= 3.0.0),

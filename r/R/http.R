@@ -7,17 +7,30 @@
 #' for the current tracking URI. Make one explicitly to talk to several
 #' servers from one session.
 #'
+#' @section Retries:
+#' Reads, and the metric writes `tw_log_metric()` and `tw_log_batch()` (whose
+#' requests carry an idempotency key, so the server stores a repeated one
+#' once), are sent again when the server cannot be reached or answers 503:
+#' after 0.1, 0.2, 0.4, 0.8, 1.6 and 3.2 seconds, enough to ride through a
+#' server restart. The option `trackwire.retry_delays` (a numeric vector of
+#' seconds; `numeric(0)` for none) changes these waits. Other writes are not
+#' repeated.
+#'
 #' @param tracking_uri The server's HTTP address, e.g. `"http://127.0.0.1:5000"`.
 #' @param token A bearer token sent in the `Authorization` header; none when
 #'   empty. Defaults to the `TRACKWIRE_TOKEN` environment variable.
+#' @param ca_cert Path of a PEM file of CA certificates to trust for
+#'   `https://` (e.g. a private CA); the system's when empty. Defaults to the
+#'   `TRACKWIRE_CA_CERT` environment variable.
 #' @return An object of class `trackwire_client`.
 #' @examples
 #' client <- tw_client("http://127.0.0.1:5000")
 #' @export
 tw_client <- function(tracking_uri = tw_get_tracking_uri(),
-                      token = Sys.getenv("TRACKWIRE_TOKEN")) {
+                      token = Sys.getenv("TRACKWIRE_TOKEN"),
+                      ca_cert = Sys.getenv("TRACKWIRE_CA_CERT")) {
   structure(
-    list(uri = check_tracking_uri(tracking_uri), token = token),
+    list(uri = check_tracking_uri(tracking_uri), token = token, ca_cert = ca_cert),
     class = "trackwire_client"
   )
 }
@@ -42,17 +55,24 @@ check_tracking_uri <- function(uri) {
 # Performs one call. `query` goes to the URL, `body` is sent as JSON,
 # `body_file` is streamed as the raw body, `dest` receives a raw response
 # body, and `stream = TRUE` reads newline-delimited JSON messages.
+# Reads, and writes carrying an idempotency key (`request_id`), are safe to send
+# again: they are retried while the server is unreachable or answers 503.
 tw_request <- function(client, method, path, query = NULL, body = NULL,
                        body_file = NULL, dest = NULL, stream = FALSE) {
   req <- build_request(client, method, path, query, body, body_file)
-  resp <- tryCatch(
-    httr2::req_perform(req, path = dest),
-    error = function(e) {
-      tw_abort("UNAVAILABLE", paste0(
-        "cannot reach the trackwire server at ", client$uri, ": ", conditionMessage(e)
-      ))
-    }
-  )
+  retryable <- method == "GET" || !is.null(body[["request_id"]])
+  delays <- if (retryable) retry_delays() else numeric()
+  for (delay in c(delays, NA)) {
+    resp <- tryCatch(httr2::req_perform(req, path = dest), error = identity)
+    unavailable <- inherits(resp, "error") || httr2::resp_status(resp) == 503
+    if (!unavailable || is.na(delay)) break
+    Sys.sleep(delay)
+  }
+  if (inherits(resp, "error")) {
+    tw_abort("UNAVAILABLE", paste0(
+      "cannot reach the trackwire server at ", client$uri, ": ", conditionMessage(resp)
+    ))
+  }
   status <- httr2::resp_status(resp)
   if (status >= 400) {
     text <- if (is.null(dest)) httr2::resp_body_string(resp) else read_and_remove(dest)
@@ -78,6 +98,9 @@ build_request <- function(client, method, path, query = NULL, body = NULL, body_
   if (nzchar(client$token)) {
     req <- httr2::req_auth_bearer_token(req, client$token)
   }
+  if (nzchar(or_default(client$ca_cert, ""))) {
+    req <- httr2::req_options(req, cainfo = client$ca_cert)
+  }
   query <- compact(query)
   if (length(query) > 0) {
     req <- do.call(httr2::req_url_query, c(list(req), lapply(query, query_value)))
@@ -89,6 +112,15 @@ build_request <- function(client, method, path, query = NULL, body = NULL, body_
   }
   req
 }
+
+# Seconds to wait before each retry (see ?tw_client): about 6 s in all.
+retry_delays <- function() {
+  getOption("trackwire.retry_delays", c(0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+}
+
+# An idempotency key for a write that may be retried: 128 random bits from
+# openssl, which leaves R's random number generator (and set.seed()) alone.
+new_request_id <- function() paste(as.character(openssl::rand_bytes(16)), collapse = "")
 
 compact <- function(x) x[!vapply(x, is.null, logical(1))]
 

@@ -4,6 +4,9 @@
 #' active run: log functions called without `run_id` write to it.
 #' `tw_end_run()` sets its final status and end time and deactivates it.
 #' `tw_create_run()` creates a run without activating it.
+#' `tw_delete_runs()` deletes, in bulk, an experiment's oldest active runs
+#' that started at or before a time (restorable until `trackwire gc` purges
+#' them).
 #'
 #' @param run_id A run id. For `tw_start_run()`, resume this run instead of
 #'   creating one; elsewhere, the run to act on (default: the active run).
@@ -18,6 +21,10 @@
 #' @param status Final status: `"FINISHED"`, `"FAILED"` or `"KILLED"`
 #'   (`tw_update_run()` also accepts `"RUNNING"` and `"SCHEDULED"`).
 #' @param end_time POSIXct, or milliseconds since the epoch; default now.
+#' @param max_timestamp_millis `tw_delete_runs()` deletes runs started at or
+#'   before this time: POSIXct, or milliseconds since the epoch.
+#' @param max_runs At most this many runs, the oldest first; default (and
+#'   largest): 10000.
 #' @param client A [tw_client()].
 #' @return `tw_start_run()`, `tw_create_run()` and `tw_get_run()` return a run:
 #'   a list with `run_id`, `experiment_id`, `run_name`, `user_id`, `status`,
@@ -25,7 +32,8 @@
 #'   `lifecycle_stage`, `metrics` (named numeric vector of latest values),
 #'   `params` and `tags` (named character vectors) and `inputs` (a list of
 #'   datasets). `tw_active_run_id()` returns the active run's id or `NULL`.
-#'   The others return `NULL` invisibly.
+#'   `tw_delete_runs()` returns the number of runs deleted. The others return
+#'   `NULL` invisibly.
 #' @examples
 #' \dontrun{
 #' run <- tw_start_run(run_name = "baseline")
@@ -144,6 +152,19 @@ tw_update_run <- function(run_id = NULL, status = NULL, end_time = NULL, run_nam
 tw_delete_run <- function(run_id, client = tw_client()) {
   rpc_delete_run(client, run_id = run_id)
   invisible()
+}
+
+#' @rdname runs
+#' @export
+tw_delete_runs <- function(experiment_id, max_timestamp_millis, max_runs = NULL,
+                           client = tw_client()) {
+  deleted <- rpc_delete_runs(
+    client,
+    experiment_id = experiment_id,
+    max_timestamp_millis = json_int(to_ms(max_timestamp_millis)),
+    max_runs = if (!is.null(max_runs)) json_int(max_runs)
+  )
+  as.integer(or_default(deleted$runs_deleted, 0))
 }
 
 #' @rdname runs

@@ -308,6 +308,12 @@ def delete_run(run_id: str) -> None:
     _get_client().delete_run(run_id)
 
 
+def delete_runs(experiment_id: str, max_timestamp_millis: int, max_runs: int | None = None) -> int:
+    """Deletes an experiment's oldest runs started at or before the time; how many."""
+    _raise_background_error()
+    return _get_client().delete_runs(experiment_id, max_timestamp_millis, max_runs)
+
+
 def search_runs(
     experiment_ids: Iterable[str] | None = None,
     filter_string: str = "",

@@ -25,51 +25,82 @@ server_env <- function() {
   c(env, PYTHONUNBUFFERED = "1")
 }
 
-start_server <- function(bin) {
+# A `trackwire server` process with its own store and ports (`extra_args` go to
+# `trackwire server`), killed when the tests end. The environment returned has
+# its `uri`, `stop()` and `launch()` (again on the same ports and store, without
+# waiting: for tests of the client's retries), `start()` (launch and wait until
+# ready) and `cli(...)` (a `trackwire` command on its store; its output).
+new_server <- function(bin, extra_args = character(), scheme = "http") {
+  srv <- new.env()
   dir <- tempfile("trackwire-server-")
   dir.create(dir)
+  store <- paste0("sqlite:///", file.path(dir, "tracking.db"))
   http_port <- free_port()
-  process <- processx::process$new(
-    bin,
-    c(
-      "server",
-      "--backend-store-uri", paste0("sqlite:///", file.path(dir, "tracking.db")),
-      "--artifacts-destination", file.path(dir, "artifacts"),
-      "--host", "127.0.0.1",
-      "--grpc-port", free_port(),
-      "--http-port", http_port
-    ),
-    stdout = file.path(dir, "stdout.log"), stderr = file.path(dir, "server.log"),
-    env = server_env()
+  args <- c(
+    "server",
+    "--backend-store-uri", store,
+    "--artifacts-destination", file.path(dir, "artifacts"),
+    "--host", "127.0.0.1",
+    "--grpc-port", free_port(),
+    "--http-port", http_port,
+    extra_args
   )
+  ready_log <- file.path(dir, "stdout.log")
+  srv$uri <- paste0(scheme, "://127.0.0.1:", http_port)
+  srv$launch <- function() {
+    unlink(ready_log)
+    srv$process <- processx::process$new(
+      bin, args,
+      stdout = ready_log, stderr = file.path(dir, "server.log"), env = server_env()
+    )
+    invisible(srv)
+  }
+  srv$stop <- function() {
+    srv$process$kill()
+    srv$process$wait()
+    invisible(srv)
+  }
+  # Ready once it says so (output goes to files so it can never block the
+  # server); give up if it exits or stays silent for a minute.
+  srv$start <- function() {
+    srv$launch()
+    deadline <- Sys.time() + 60
+    repeat {
+      output <- if (file.exists(ready_log)) readLines(ready_log, warn = FALSE) else character()
+      if (any(grepl("trackwire server listening", output, fixed = TRUE))) break
+      if (!srv$process$is_alive() || Sys.time() > deadline) {
+        stop("trackwire server did not start:\n",
+             paste(readLines(file.path(dir, "server.log")), collapse = "\n"))
+      }
+      Sys.sleep(0.1)
+    }
+    invisible(srv)
+  }
+  srv$cli <- function(...) {
+    processx::run(bin, c(..., "--backend-store-uri", store), env = server_env())$stdout
+  }
   withr::defer(
     {
-      process$kill()
+      if (!is.null(srv$process)) srv$process$kill()
       unlink(dir, recursive = TRUE)
     },
     envir = testthat::teardown_env()
   )
-  # Ready once it says so (output goes to files so it can never block the
-  # server); give up if it exits or stays silent for a minute.
-  deadline <- Sys.time() + 60
-  repeat {
-    output <- readLines(file.path(dir, "stdout.log"), warn = FALSE)
-    if (any(grepl("trackwire server listening", output, fixed = TRUE))) break
-    if (!process$is_alive() || Sys.time() > deadline) {
-      stop("trackwire server did not start:\n",
-           paste(readLines(file.path(dir, "server.log")), collapse = "\n"))
-    }
-    Sys.sleep(0.1)
-  }
-  paste0("http://127.0.0.1:", http_port)
+  srv
+}
+
+# The server executable, or a skip when there is none.
+server_bin <- function() {
+  bin <- Sys.getenv("TRACKWIRE_SERVER_BIN")
+  testthat::skip_if(!nzchar(bin), "TRACKWIRE_SERVER_BIN is not set: no trackwire server to test against")
+  bin
 }
 
 # Points the package at the test server (started on first use) for the
 # calling test, and leaves no run active afterwards.
 local_server <- function(envir = parent.frame()) {
-  bin <- Sys.getenv("TRACKWIRE_SERVER_BIN")
-  testthat::skip_if(!nzchar(bin), "TRACKWIRE_SERVER_BIN is not set: no trackwire server to test against")
-  if (is.null(server$uri)) server$uri <- start_server(bin)
+  bin <- server_bin()
+  if (is.null(server$uri)) server$uri <- new_server(bin)$start()$uri
   old <- tw_set_tracking_uri(server$uri)
   withr::defer(
     {

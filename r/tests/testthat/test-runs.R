@@ -58,3 +58,18 @@ test_that("runs can be renamed, deleted and restored", {
   tw_restore_run(run$run_id)
   expect_equal(tw_get_run(run$run_id)$lifecycle_stage, "active")
 })
+
+test_that("tw_delete_runs deletes the oldest runs up to a time and a count", {
+  experiment_id <- local_experiment()
+  run_ids <- vapply(1:3, function(t) {
+    tw_create_run(experiment_id, start_time = t)$run_id
+  }, character(1))
+  expect_identical(tw_delete_runs(experiment_id, 2, max_runs = 1), 1L)
+  expect_equal(tw_get_run(run_ids[[1]])$lifecycle_stage, "deleted")
+  expect_identical(tw_delete_runs(experiment_id, 2), 1L)
+  expect_identical(tw_delete_runs(experiment_id, 2), 0L)
+  expect_equal(tw_search_runs(experiment_id)$run_id, run_ids[[3]])
+  expect_error(tw_delete_runs("987654321", 1), class = "trackwire_error_not_found")
+  expect_error(tw_delete_runs(experiment_id, 0), "max_timestamp_millis",
+               class = "trackwire_error_invalid_argument")
+})

@@ -36,6 +36,8 @@ RETRYABLE_RPCS = frozenset(
         "StreamMetricHistory",
         "ListArtifacts",
         "DownloadArtifact",
+        "GetExperimentPermission",
+        "UpdateExperimentPermission",
         "SetExperimentTag",
         "SetTag",
         "LogParam",

@@ -43,6 +43,11 @@ def _view_type(value: str | int) -> ent.ViewType.ValueType:
     return ent.ViewType.ValueType(_enum(ent.ViewType, "VIEW_TYPE_", value))
 
 
+def _permission(value: str | int) -> ent.Permission.ValueType:
+    """A Permission enum value from its short name ("EDIT") or the value itself."""
+    return ent.Permission.ValueType(_enum(ent.Permission, "PERMISSION_", value))
+
+
 def _enum(enum, prefix: str, value: str | int) -> int:
     if isinstance(value, int):
         return value
@@ -167,6 +172,37 @@ class TrackingClient:
             trk.DeleteExperimentTagRequest(experiment_id=experiment_id, key=key)
         )
 
+    # Experiment permissions (servers started with --auth; see docs/securing.md)
+
+    def create_experiment_permission(
+        self, experiment_id: str, username: str, permission: str | int
+    ) -> ent.ExperimentPermission:
+        """Grants `username` a permission ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")."""
+        request = trk.CreateExperimentPermissionRequest(
+            experiment_id=experiment_id, username=username, permission=_permission(permission)
+        )
+        return self._tracking.CreateExperimentPermission(request).experiment_permission
+
+    def get_experiment_permission(
+        self, experiment_id: str, username: str
+    ) -> ent.ExperimentPermission:
+        request = trk.GetExperimentPermissionRequest(experiment_id=experiment_id, username=username)
+        return self._tracking.GetExperimentPermission(request).experiment_permission
+
+    def update_experiment_permission(
+        self, experiment_id: str, username: str, permission: str | int
+    ) -> None:
+        request = trk.UpdateExperimentPermissionRequest(
+            experiment_id=experiment_id, username=username, permission=_permission(permission)
+        )
+        self._tracking.UpdateExperimentPermission(request)
+
+    def delete_experiment_permission(self, experiment_id: str, username: str) -> None:
+        request = trk.DeleteExperimentPermissionRequest(
+            experiment_id=experiment_id, username=username
+        )
+        self._tracking.DeleteExperimentPermission(request)
+
     # Runs
 
     def create_run(
@@ -211,6 +247,20 @@ class TrackingClient:
 
     def delete_run(self, run_id: str) -> None:
         self._tracking.DeleteRun(trk.DeleteRunRequest(run_id=run_id))
+
+    def delete_runs(
+        self, experiment_id: str, max_timestamp_millis: int, max_runs: int | None = None
+    ) -> int:
+        """Deletes the oldest active runs of an experiment started at or before
+        `max_timestamp_millis`, at most `max_runs` of them (the server's largest batch, 10,000,
+        when None); how many were deleted. They can be restored until `trackwire gc` purges them.
+        """
+        request = trk.DeleteRunsRequest(
+            experiment_id=experiment_id,
+            max_timestamp_millis=max_timestamp_millis,
+            max_runs=max_runs or 0,
+        )
+        return self._tracking.DeleteRuns(request).runs_deleted
 
     def restore_run(self, run_id: str) -> None:
         self._tracking.RestoreRun(trk.RestoreRunRequest(run_id=run_id))

@@ -95,6 +95,13 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 
   def restoreRun(runId: String): Unit = underlying.restoreRun(runId)
 
+  /**
+   * Deletes the experiment's oldest active runs started at or before `maxTimestampMillis`, at
+   * most `maxRuns` of them (the server's default and largest, 10,000, when None); how many.
+   */
+  def deleteRuns(experimentId: String, maxTimestampMillis: Long, maxRuns: Option[Int] = None): Int =
+    underlying.deleteRuns(experimentId, maxTimestampMillis, maxRuns.getOrElse(0))
+
   def searchRuns(
       experimentIds: Seq[String],
       filter: Option[String] = None,

@@ -1,6 +1,6 @@
 package io.trackwire.scala
 
-import io.trackwire.client.{AlreadyExistsException, InvalidArgumentException, TrackwireServer}
+import io.trackwire.client.{AlreadyExistsException, InvalidArgumentException, NotFoundException, TrackwireServer}
 import java.nio.file.Files
 import java.util.UUID
 import org.scalatest.BeforeAndAfterAll
@@ -38,6 +38,15 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(deleted.items.map(_.experimentId) == Vector(id))
     tw.restoreExperiment(id)
     assert(tw.getExperiment(id).lifecycleStage == "active")
+  }
+
+  test("deleteRuns deletes the oldest runs up to the time and count") {
+    val experimentId = tw.createExperiment(unique("bulk"))
+    val runIds = (1L to 3L).map(t => tw.createRun(experimentId, startTime = Some(t)).runId)
+    assert(tw.deleteRuns(experimentId, maxTimestampMillis = 2L, maxRuns = Some(1)) == 1)
+    assert(tw.deleteRuns(experimentId, maxTimestampMillis = 2L) == 1)
+    assert(tw.searchRuns(Seq(experimentId)).items.map(_.runId) == Vector(runIds(2)))
+    assertThrows[NotFoundException](tw.deleteRuns("987654321", 1L))
   }
 
   test("withRun ends the run Finished and returns the body's value") {

@@ -2,12 +2,16 @@ package io.trackwire.client;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import trackwire.v1.Entities.Metric;
 import trackwire.v1.Entities.Param;
 import trackwire.v1.Entities.RunTag;
 import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
 
-/** Splits a batch into LogBatch requests that each fit the server's limits. */
+/**
+ * Splits a batch into LogBatch requests that each fit the server's limits, each with its own
+ * idempotency key (a random UUID) that retries of that request reuse.
+ */
 final class BatchChunker {
   private BatchChunker() {}
 
@@ -19,7 +23,9 @@ final class BatchChunker {
     int t = 0;
     // Params go first: they are write-once, so a conflict fails before any metric is stored.
     do {
-      LogBatchRequest.Builder request = LogBatchRequest.newBuilder().setRunId(runId);
+      LogBatchRequest.Builder request = LogBatchRequest.newBuilder()
+          .setRunId(runId)
+          .setRequestId(UUID.randomUUID().toString());
       int room = ServerLimits.MAX_ENTRIES_PER_BATCH;
       int n = Math.min(Math.min(params.size() - p, ServerLimits.MAX_PARAMS_PER_BATCH), room);
       request.addAllParams(params.subList(p, p + n));

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -43,22 +44,28 @@ import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactRequest;
 import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactResponse;
 import trackwire.v1.Entities.DatasetInput;
 import trackwire.v1.Entities.Experiment;
+import trackwire.v1.Entities.ExperimentPermission;
 import trackwire.v1.Entities.ExperimentTag;
 import trackwire.v1.Entities.FileInfo;
 import trackwire.v1.Entities.Metric;
 import trackwire.v1.Entities.Param;
+import trackwire.v1.Entities.Permission;
 import trackwire.v1.Entities.Run;
 import trackwire.v1.Entities.RunInfo;
 import trackwire.v1.Entities.RunStatus;
 import trackwire.v1.Entities.RunTag;
 import trackwire.v1.TrackingServiceGrpc;
+import trackwire.v1.TrackingServiceOuterClass.CreateExperimentPermissionRequest;
 import trackwire.v1.TrackingServiceOuterClass.CreateExperimentRequest;
 import trackwire.v1.TrackingServiceOuterClass.CreateRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentPermissionRequest;
 import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentRequest;
 import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentTagRequest;
 import trackwire.v1.TrackingServiceOuterClass.DeleteRunRequest;
+import trackwire.v1.TrackingServiceOuterClass.DeleteRunsRequest;
 import trackwire.v1.TrackingServiceOuterClass.DeleteTagRequest;
 import trackwire.v1.TrackingServiceOuterClass.GetExperimentByNameRequest;
+import trackwire.v1.TrackingServiceOuterClass.GetExperimentPermissionRequest;
 import trackwire.v1.TrackingServiceOuterClass.GetExperimentRequest;
 import trackwire.v1.TrackingServiceOuterClass.GetRunRequest;
 import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
@@ -75,6 +82,7 @@ import trackwire.v1.TrackingServiceOuterClass.SetExperimentTagRequest;
 import trackwire.v1.TrackingServiceOuterClass.SetTagRequest;
 import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryRequest;
 import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryResponse;
+import trackwire.v1.TrackingServiceOuterClass.UpdateExperimentPermissionRequest;
 import trackwire.v1.TrackingServiceOuterClass.UpdateExperimentRequest;
 import trackwire.v1.TrackingServiceOuterClass.UpdateRunRequest;
 
@@ -108,9 +116,11 @@ public final class TrackwireClient implements AutoCloseable {
   private final TrackingServiceGrpc.TrackingServiceBlockingStub tracking;
   private final ArtifactServiceGrpc.ArtifactServiceBlockingStub artifacts;
   private final ArtifactServiceGrpc.ArtifactServiceStub artifactsAsync;
+  private final RetryPolicy.Sleeper sleeper;
 
-  private TrackwireClient(ManagedChannel channel, String token) {
+  private TrackwireClient(ManagedChannel channel, String token, RetryPolicy.Sleeper sleeper) {
     this.channel = channel;
+    this.sleeper = sleeper;
     Channel calls = channel;
     if (token != null && !token.isEmpty()) {
       Metadata headers = new Metadata();
@@ -152,6 +162,12 @@ public final class TrackwireClient implements AutoCloseable {
    * {@link UnavailableException} on the first call.
    */
   public static TrackwireClient connect(String trackingUri, String token, Path caCertificates) {
+    return connect(trackingUri, token, caCertificates, Thread::sleep);
+  }
+
+  /** As {@link #connect(String, String, Path)}, waiting between write retries with {@code sleeper}. */
+  static TrackwireClient connect(
+      String trackingUri, String token, Path caCertificates, RetryPolicy.Sleeper sleeper) {
     URI uri;
     try {
       uri = new URI(trackingUri);
@@ -183,7 +199,7 @@ public final class TrackwireClient implements AutoCloseable {
         .defaultServiceConfig(RetryPolicy.serviceConfig())
         .enableRetry()
         .build();
-    return new TrackwireClient(channel, token);
+    return new TrackwireClient(channel, token, sleeper);
   }
 
   private static ChannelCredentials tls(Path caCertificates) {
@@ -335,6 +351,20 @@ public final class TrackwireClient implements AutoCloseable {
     call(() -> tracking.deleteRun(DeleteRunRequest.newBuilder().setRunId(runId).build()));
   }
 
+  /**
+   * Deletes the experiment's oldest active runs that started at or before
+   * {@code maxTimestampMillis}, at most {@code maxRuns} of them (0 for the server's default and
+   * largest, 10,000); returns how many were deleted. They stay restorable until
+   * {@code trackwire gc} purges them.
+   */
+  public int deleteRuns(String experimentId, long maxTimestampMillis, int maxRuns) {
+    return call(() -> tracking.deleteRuns(DeleteRunsRequest.newBuilder()
+        .setExperimentId(experimentId)
+        .setMaxTimestampMillis(maxTimestampMillis)
+        .setMaxRuns(maxRuns)
+        .build())).getRunsDeleted();
+  }
+
   public void restoreRun(String runId) {
     call(() -> tracking.restoreRun(RestoreRunRequest.newBuilder().setRunId(runId).build()));
   }
@@ -387,10 +417,15 @@ public final class TrackwireClient implements AutoCloseable {
     logMetric(runId, key, value, System.currentTimeMillis(), 0);
   }
 
-  /** Logs a metric point; NaN and infinities are valid values. */
+  /**
+   * Logs a metric point; NaN and infinities are valid values. Retried while the server is
+   * unreachable, with an idempotency key so that the point is stored once.
+   */
   public void logMetric(String runId, String key, double value, long timestamp, long step) {
-    call(() -> tracking.logMetric(LogMetricRequest.newBuilder().setRunId(runId).setKey(key)
-        .setValue(value).setTimestamp(timestamp).setStep(step).build()));
+    LogMetricRequest request = LogMetricRequest.newBuilder().setRunId(runId).setKey(key)
+        .setValue(value).setTimestamp(timestamp).setStep(step)
+        .setRequestId(UUID.randomUUID().toString()).build();
+    write(() -> tracking.logMetric(request));
   }
 
   /** Sets (or overwrites) a run tag. */
@@ -406,10 +441,12 @@ public final class TrackwireClient implements AutoCloseable {
   /**
    * Logs metrics, params and tags in as few requests as the server's limits allow. Each request
    * is atomic on the server; a batch larger than one request is not (earlier chunks stay).
+   * Each request is retried while the server is unreachable, with its own idempotency key so
+   * that it is stored once.
    */
   public void logBatch(String runId, List<Metric> metrics, List<Param> params, List<RunTag> tags) {
     for (LogBatchRequest request : BatchChunker.chunk(runId, metrics, params, tags)) {
-      call(() -> tracking.logBatch(request));
+      write(() -> tracking.logBatch(request));
     }
   }
 
@@ -595,6 +632,37 @@ public final class TrackwireClient implements AutoCloseable {
         DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build()));
   }
 
+  // ---- experiment permissions (servers started with --auth) ---------------------------------
+
+  /** Grants a user a permission on an experiment (needs MANAGE on it, or an admin token). */
+  public ExperimentPermission createExperimentPermission(
+      String experimentId, String username, Permission permission) {
+    return call(() -> tracking.createExperimentPermission(
+        CreateExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
+            .setUsername(username).setPermission(permission).build()))
+        .getExperimentPermission();
+  }
+
+  public ExperimentPermission getExperimentPermission(String experimentId, String username) {
+    return call(() -> tracking.getExperimentPermission(
+        GetExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
+            .setUsername(username).build()))
+        .getExperimentPermission();
+  }
+
+  public void updateExperimentPermission(
+      String experimentId, String username, Permission permission) {
+    call(() -> tracking.updateExperimentPermission(
+        UpdateExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
+            .setUsername(username).setPermission(permission).build()));
+  }
+
+  public void deleteExperimentPermission(String experimentId, String username) {
+    call(() -> tracking.deleteExperimentPermission(
+        DeleteExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
+            .setUsername(username).build()));
+  }
+
   // ---- plumbing ----------------------------------------------------------------------------
 
   private static String join(String dir, String name) {
@@ -608,6 +676,11 @@ public final class TrackwireClient implements AutoCloseable {
     synchronized (monitor) {
       monitor.notifyAll();
     }
+  }
+
+  /** Runs an idempotent write (its request carries a request_id), retrying transient failures. */
+  private <T> T write(Supplier<T> rpc) {
+    return RetryPolicy.retryWrite(() -> call(rpc), sleeper, channel::resetConnectBackoff);
   }
 
   /** Runs one call, translating a failed status into the matching exception. */

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Set;
+import java.util.UUID;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import trackwire.v1.Entities.Metric;
@@ -33,8 +35,18 @@ class BatchChunkerTest {
 
   @Test
   void anEmptyBatchIsOneEmptyRequest() {
+    List<LogBatchRequest> requests = BatchChunker.chunk("r", List.of(), List.of(), List.of());
     assertEquals(List.of(LogBatchRequest.newBuilder().setRunId("r").build()),
-        BatchChunker.chunk("r", List.of(), List.of(), List.of()));
+        requests.stream().map(r -> r.toBuilder().clearRequestId().build()).toList());
+  }
+
+  @Test
+  void everyRequestHasItsOwnIdempotencyKey() {
+    List<String> ids = BatchChunker.chunk("r", metrics(2501), params(0), tags(0)).stream()
+        .map(LogBatchRequest::getRequestId).toList();
+    assertEquals(3, ids.size());
+    assertEquals(3, Set.copyOf(ids).size());
+    ids.forEach(UUID::fromString); // each is a UUID
   }
 
   @Test

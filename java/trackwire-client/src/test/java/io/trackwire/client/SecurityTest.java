@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import trackwire.v1.Entities.ExperimentPermission;
+import trackwire.v1.Entities.Permission;
 
 /** Tokens and TLS against servers started with --auth and --tls-cert. */
 class SecurityTest {
@@ -24,6 +26,29 @@ class SecurityTest {
         String id = alice.createExperiment("secret");
         assertEquals("secret", alice.getExperiment(id).getName());
       }
+    }
+  }
+
+  @Test
+  void experimentPermissionsAreManagedByTheOwner() throws Exception {
+    try (TrackwireServer server = TrackwireServer.start(List.of("--auth"));
+        TrackwireClient owner = TrackwireClient.connect(server.grpcUri(), server.createToken("owner"));
+        TrackwireClient guest = TrackwireClient.connect(server.grpcUri(), server.createToken("guest"))) {
+      String id = owner.createExperiment("shared");
+      assertThrows(PermissionDeniedException.class,
+          () -> guest.createExperimentPermission(id, "guest", Permission.PERMISSION_MANAGE));
+
+      ExperimentPermission granted =
+          owner.createExperimentPermission(id, "guest", Permission.PERMISSION_EDIT);
+      assertEquals(List.of(id, "guest", Permission.PERMISSION_EDIT),
+          List.of(granted.getExperimentId(), granted.getUsername(), granted.getPermission()));
+      guest.createRun(id); // EDIT lets the guest log to the experiment
+
+      owner.updateExperimentPermission(id, "guest", Permission.PERMISSION_READ);
+      assertEquals(Permission.PERMISSION_READ,
+          owner.getExperimentPermission(id, "guest").getPermission());
+      owner.deleteExperimentPermission(id, "guest");
+      assertThrows(NotFoundException.class, () -> owner.getExperimentPermission(id, "guest"));
     }
   }
 

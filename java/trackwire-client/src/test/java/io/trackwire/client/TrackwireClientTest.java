@@ -101,6 +101,25 @@ class TrackwireClientTest {
   }
 
   @Test
+  void deleteRunsDeletesTheOldestUpToTheTimeAndCount() {
+    String experimentId = client.createExperiment(unique("bulk"));
+    List<String> runIds = new ArrayList<>();
+    for (long startTime = 1; startTime <= 4; startTime++) {
+      runIds.add(client.createRun(experimentId, null, startTime, Map.of()).getInfo().getRunId());
+    }
+    assertEquals(2, client.deleteRuns(experimentId, 3, 2));
+    assertEquals(1, client.deleteRuns(experimentId, 3, 0));
+    assertEquals(List.of(runIds.get(3)), client.searchRuns(List.of(experimentId), null).items()
+        .stream().map(r -> r.getInfo().getRunId()).toList());
+    assertEquals("deleted", client.getRun(runIds.get(0)).getInfo().getLifecycleStage());
+
+    assertThrows(NotFoundException.class, () -> client.deleteRuns("987654321", 1, 0));
+    InvalidArgumentException missingTime =
+        assertThrows(InvalidArgumentException.class, () -> client.deleteRuns(experimentId, 0, 0));
+    assertTrue(missingTime.getMessage().contains("max_timestamp_millis"), missingTime.getMessage());
+  }
+
+  @Test
   void runLifecycleAndLogging() {
     String experimentId = client.createExperiment(unique("runs"));
     Run created = client.createRun(experimentId, "first", 1_000L, Map.of("origin", "test"));

@@ -21,16 +21,17 @@ import java.util.concurrent.TimeUnit;
 public final class TrackwireServer implements AutoCloseable {
   private static final String READY_LINE = "trackwire server listening";
 
-  private final Process process;
   private final int grpcPort;
+  private final int httpPort;
   private final Path dir;
-  private final boolean tls;
+  private final List<String> extraArgs;
+  private Process process;
 
-  private TrackwireServer(Process process, int grpcPort, Path dir, boolean tls) {
-    this.process = process;
+  private TrackwireServer(int grpcPort, int httpPort, Path dir, List<String> extraArgs) {
     this.grpcPort = grpcPort;
+    this.httpPort = httpPort;
     this.dir = dir;
-    this.tls = tls;
+    this.extraArgs = extraArgs;
   }
 
   public static TrackwireServer start() {
@@ -40,9 +41,30 @@ public final class TrackwireServer implements AutoCloseable {
   /** Starts a server with extra command-line flags, e.g. {@code --auth}. */
   public static TrackwireServer start(List<String> extraArgs) {
     try {
-      Path dir = Files.createTempDirectory("trackwire-test-");
-      int grpcPort = freePort();
-      int httpPort = freePort();
+      TrackwireServer server = new TrackwireServer(
+          freePort(), freePort(), Files.createTempDirectory("trackwire-test-"), extraArgs);
+      server.launch();
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Stops the process, keeping its store, for a {@link #restart()}. */
+  public void stop() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor();
+    }
+  }
+
+  /** Starts the stopped server again on the same ports and store. */
+  public void restart() {
+    launch();
+  }
+
+  private void launch() {
+    try {
       List<String> command = new ArrayList<>(List.of(executable(), "server",
           "--backend-store-uri", storeUri(dir),
           "--artifacts-destination", dir.resolve("artifacts").toString(),
@@ -78,7 +100,7 @@ public final class TrackwireServer implements AutoCloseable {
           throw new IllegalStateException("trackwire server did not start:\n" + output);
         }
       }
-      return new TrackwireServer(process, grpcPort, dir, extraArgs.contains("--tls-cert"));
+      this.process = process;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -88,7 +110,7 @@ public final class TrackwireServer implements AutoCloseable {
   }
 
   public String grpcUri() {
-    return (tls ? "grpcs" : "grpc") + "://127.0.0.1:" + grpcPort;
+    return (extraArgs.contains("--tls-cert") ? "grpcs" : "grpc") + "://127.0.0.1:" + grpcPort;
   }
 
   /** Creates an access token for a user (for servers started with {@code --auth}). */
@@ -140,10 +162,7 @@ public final class TrackwireServer implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
-    process.destroy();
-    if (!process.waitFor(30, TimeUnit.SECONDS)) {
-      process.destroyForcibly().waitFor();
-    }
+    stop();
     try (var paths = Files.walk(dir)) {
       for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(path);

@@ -1,0 +1,76 @@
+package io.trackwire.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import trackwire.v1.Entities.Metric;
+
+/** Which failures LogMetric and LogBatch retry, against real server processes. */
+class RetryTest {
+  @Test
+  void writesRideThroughAServerRestart() throws Exception {
+    try (TrackwireServer server = TrackwireServer.start()) {
+      List<Long> delays = new ArrayList<>();
+      // The first wait restarts the stopped server; every wait then really sleeps, since the
+      // client's channel needs a moment to reconnect.
+      RetryPolicy.Sleeper restartThenSleep = millis -> {
+        if (delays.isEmpty()) {
+          server.restart();
+        }
+        delays.add(millis);
+        Thread.sleep(millis);
+      };
+      try (TrackwireClient client =
+          TrackwireClient.connect(server.grpcUri(), null, null, restartThenSleep)) {
+        String runId = client.createRun(client.createExperiment("restarted")).getInfo().getRunId();
+
+        server.stop();
+        client.logMetric(runId, "m", 1.0, 1, 1);
+        int retriesOfLogMetric = delays.size();
+        server.stop();
+        delays.clear();
+        client.logBatch(runId, List.of(Metric.newBuilder().setKey("m").setValue(2.0)
+            .setTimestamp(2).setStep(2).build()), List.of(), List.of());
+
+        assertTrue(retriesOfLogMetric > 0 && !delays.isEmpty(), "both writes were retried");
+        assertEquals(List.of(1.0, 2.0),
+            client.getMetricHistory(runId, "m").stream().map(Metric::getValue).toList());
+      }
+    }
+  }
+
+  @Test
+  void anUnreachableServerIsRetriedWithBackoffThenUnavailable() throws IOException {
+    List<Long> delays = new ArrayList<>();
+    try (TrackwireClient client =
+        TrackwireClient.connect("grpc://127.0.0.1:" + freePort(), null, null, delays::add)) {
+      assertThrows(UnavailableException.class, () -> client.logMetric("some-run", "m", 1.0));
+    }
+    assertEquals(Arrays.stream(RetryPolicy.WRITE_DELAYS_MILLIS).boxed().toList(), delays);
+  }
+
+  @Test
+  void anExhaustedQuotaIsNotRetried() throws Exception {
+    List<Long> delays = new ArrayList<>();
+    try (TrackwireServer server = TrackwireServer.start(List.of("--max-metric-steps-per-run", "1"));
+        TrackwireClient client = TrackwireClient.connect(server.grpcUri(), null, null, delays::add)) {
+      String runId = client.createRun(client.createExperiment("quota")).getInfo().getRunId();
+      client.logMetric(runId, "m", 1.0, 1, 0);
+      assertThrows(ResourceExhaustedException.class, () -> client.logMetric(runId, "m", 2.0, 1, 1));
+      assertEquals(List.of(), delays);
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,43 @@
+# Idempotency keys on metric writes, and retries while the server is away.
+
+test_that("metric writes carry fresh idempotency keys without touching R's RNG", {
+  ids <- replicate(3, new_request_id())
+  expect_match(ids, "^[0-9a-f]{32}$")
+  expect_length(unique(ids), 3)
+
+  local_experiment()
+  run <- tw_start_run()
+  set.seed(42)
+  expected <- runif(1)
+  set.seed(42)
+  tw_log_metric("m", 1, step = 1)
+  tw_log_batch(data.frame(key = "m", value = 2, step = 2))
+  expect_identical(runif(1), expected)
+  expect_equal(tw_get_metric_history("m")$value, c(1, 2))
+})
+
+test_that("a write retried with the same key is stored once", {
+  local_experiment()
+  run <- tw_start_run()
+  point <- list(key = "m", value = json_double(1), timestamp = json_int(1), step = json_int(1))
+  for (attempt in 1:2) {
+    rpc_log_batch(tw_client(), run_id = run$run_id, metrics = list(point), request_id = "retry-1")
+  }
+  expect_equal(nrow(tw_get_metric_history("m")), 1)
+})
+
+test_that("reads and metric writes ride through a server restart", {
+  srv <- new_server(server_bin())$start()
+  client <- tw_client(srv$uri, token = "")
+  run_id <- tw_create_run(tw_create_experiment("restarts", client = client), client = client)$run_id
+  # Generous waits: the client keeps trying until the relaunched server is up.
+  withr::local_options(trackwire.retry_delays = rep(0.25, 240))
+
+  srv$stop()$launch()
+  tw_log_metric("m", 1, step = 1, run_id = run_id, client = client)
+  srv$stop()$launch()
+  tw_log_batch(data.frame(key = "m", value = 2, step = 2), run_id = run_id, client = client)
+  srv$stop()$launch()
+  history <- tw_get_metric_history("m", run_id = run_id, client = client)
+  expect_equal(history$value, c(1, 2))
+})
