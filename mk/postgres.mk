@@ -12,7 +12,11 @@ TEST_TARGETS += test-python-postgres
 postgres-install: ## install PostgreSQL from Debian packages when missing
 	tools/postgres.sh install
 
-test-python-postgres: venv ## the server suites against PostgreSQL
+# The conformance cases exercise the store, not the client: the Python testee (both wires)
+# runs them on PostgreSQL; every language runs them on SQLite in `make conformance`.
+test-python-postgres: venv ## the server suites and the conformance cases against PostgreSQL
 	@uri=$$(tools/postgres.sh start $(PG_DIR) $(PG_PORT)) && \
 	  trap '$(CURDIR)/tools/postgres.sh stop $(PG_DIR)' EXIT && \
-	  cd python && TRACKWIRE_TEST_POSTGRES_URI=$$uri ../$(VENV)/bin/pytest -q $(PG_TESTS)
+	  (cd python && TRACKWIRE_TEST_POSTGRES_URI=$$uri ../$(VENV)/bin/pytest -q $(PG_TESTS)) && \
+	  TRACKWIRE_TEST_POSTGRES_URI=$$uri CONFORMANCE_LANGUAGES=python,python-http \
+	    $(VENV)/bin/pytest -q tests/conformance

@@ -50,8 +50,6 @@ def test_two_replicas_eight_writers(tmp_path):
     # experiment must not race.
     replicas = [LiveServer(tmp_path / f"replica{i}", backend) for i in range(2)]
     for replica in replicas:
-        replica.workdir.mkdir()
-    for replica in replicas:
         replica.start()
     try:
         targets = ",".join(r.grpc_target for r in replicas)
