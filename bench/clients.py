@@ -1,0 +1,165 @@
+"""Two clients with one interface: MLflow's REST API over HTTP, and trackwire's native gRPC.
+
+The REST client is the same code for MLflow and for trackwire's gateway: one keep-alive
+httpx session, JSON bodies as MLflow's REST API defines them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import httpx
+
+from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import tracking_service_pb2 as ts
+from trackwire.v1 import tracking_service_pb2_grpc as ts_grpc
+
+HISTORY_PAGE = 25_000  # MLflow's client pages get-history by this many points
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RestClient:
+    def __init__(self, base_url: str):
+        self.http = httpx.Client(base_url=base_url + "/api/2.0/mlflow/", timeout=600)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _check(self, response: httpx.Response) -> dict:
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{response.request.method} {response.request.url}: "
+                f"{response.status_code} {response.text[:500]}"
+            )
+        return response.json()
+
+    def _post(self, path: str, body: dict) -> dict:
+        return self._check(self.http.post(path, json=body))
+
+    def create_experiment(self, name: str) -> str:
+        return self._post("experiments/create", {"name": name})["experiment_id"]
+
+    def create_run(self, experiment_id: str) -> str:
+        body = {"experiment_id": experiment_id, "start_time": now_ms()}
+        return self._post("runs/create", body)["run"]["info"]["run_id"]
+
+    def log_metric(self, run_id: str, key: str, value: float, step: int) -> None:
+        self._post(
+            "runs/log-metric",
+            {"run_id": run_id, "key": key, "value": value, "timestamp": now_ms(), "step": step},
+        )
+
+    def log_batch(self, run_id: str, metrics=(), params=None, tags=None) -> None:
+        """metrics: (key, value, timestamp, step) tuples."""
+        body: dict = {
+            "run_id": run_id,
+            "metrics": [
+                {"key": k, "value": v, "timestamp": t, "step": s} for k, v, t, s in metrics
+            ],
+        }
+        if params:
+            body["params"] = [{"key": k, "value": v} for k, v in params.items()]
+        if tags:
+            body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        self._post("runs/log-batch", body)
+
+    def read_history(self, run_id: str, key: str) -> int:
+        count, token = 0, None
+        while True:
+            query = {"run_id": run_id, "metric_key": key, "max_results": HISTORY_PAGE}
+            if token:
+                query["page_token"] = token
+            page = self._check(self.http.get("metrics/get-history", params=query))
+            count += len(page.get("metrics", []))
+            token = page.get("next_page_token")
+            if not token:
+                return count
+
+    def search(
+        self,
+        experiment_id: str,
+        filter: str = "",
+        order_by=(),
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> tuple[int, str | None]:
+        body: dict = {"experiment_ids": [experiment_id], "max_results": max_results}
+        if filter:
+            body["filter"] = filter
+        if order_by:
+            body["order_by"] = list(order_by)
+        if page_token:
+            body["page_token"] = page_token
+        page = self._post("runs/search", body)
+        return len(page.get("runs", [])), page.get("next_page_token") or None
+
+
+class GrpcClient:
+    def __init__(self, port: int):
+        self.channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}",
+            options=[
+                ("grpc.max_receive_message_length", 256 * 2**20),
+                ("grpc.max_send_message_length", 64 * 2**20),
+            ],
+        )
+        self.stub = ts_grpc.TrackingServiceStub(self.channel)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def create_experiment(self, name: str) -> str:
+        return self.stub.CreateExperiment(ts.CreateExperimentRequest(name=name)).experiment_id
+
+    def create_run(self, experiment_id: str) -> str:
+        request = ts.CreateRunRequest(experiment_id=experiment_id, start_time=now_ms())
+        return self.stub.CreateRun(request).run.info.run_id
+
+    def log_metric(self, run_id: str, key: str, value: float, step: int) -> None:
+        self.stub.LogMetric(
+            ts.LogMetricRequest(run_id=run_id, key=key, value=value, timestamp=now_ms(), step=step)
+        )
+
+    @staticmethod
+    def batch_request(run_id: str, metrics=(), params=None, tags=None) -> ts.LogBatchRequest:
+        return ts.LogBatchRequest(
+            run_id=run_id,
+            metrics=[ent.Metric(key=k, value=v, timestamp=t, step=s) for k, v, t, s in metrics],
+            params=[ent.Param(key=k, value=v) for k, v in (params or {}).items()],
+            tags=[ent.RunTag(key=k, value=v) for k, v in (tags or {}).items()],
+        )
+
+    def log_batch(self, run_id: str, metrics=(), params=None, tags=None) -> None:
+        self.stub.LogBatch(self.batch_request(run_id, metrics, params, tags))
+
+    def read_history(self, run_id: str, key: str) -> int:
+        request = ts.StreamMetricHistoryRequest(run_id=run_id, metric_key=key)
+        return sum(len(chunk.metrics) for chunk in self.stub.StreamMetricHistory(request))
+
+    def search(
+        self,
+        experiment_id: str,
+        filter: str = "",
+        order_by=(),
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> tuple[int, str | None]:
+        page = self.stub.SearchRuns(
+            ts.SearchRunsRequest(
+                experiment_ids=[experiment_id],
+                filter=filter,
+                order_by=list(order_by),
+                max_results=max_results,
+                page_token=page_token or "",
+            )
+        )
+        return len(page.runs), page.next_page_token or None
+
+
+def connect(kind: str, address: str | int):
+    """A fresh client: kind 'rest' with a base URL, or 'grpc' with a port."""
+    return RestClient(address) if kind == "rest" else GrpcClient(int(address))

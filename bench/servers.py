@@ -1,0 +1,171 @@
+"""Server processes for the benchmark: start on free loopback ports, wait for /health, meter.
+
+Each server runs in its own temp directory (fresh SQLite file, fresh artifact dir). A meter
+samples the whole process tree (MLflow forks uvicorn workers and a job runner) so CPU seconds
+and peak RSS are the server's, not the client's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKWIRE_BIN = ROOT / ".venv" / "bin" / "trackwire"
+MLFLOW_BIN = ROOT / ".venv-mlflow" / "bin" / "mlflow"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """A server process tree with a background RSS sampler."""
+
+    name: str
+    http_port: int
+    grpc_port: int | None = None
+
+    def __init__(self, name: str, argv: list[str], workdir: Path, http_port: int):
+        self.name = name
+        self.http_port = http_port
+        self.log_path = workdir / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        # Own session: stop() signals the whole tree, including MLflow's workers.
+        self.proc = subprocess.Popen(
+            argv, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir
+        )
+        self.ps = psutil.Process(self.proc.pid)
+        self._peak_window = 0
+        self.peak_overall = 0
+        self.max_processes = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}; see {self.log_path}"
+                )
+            try:
+                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    self._sampler.start()
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not healthy after {timeout:.0f} s; see {self.log_path}")
+
+    def _tree(self) -> list[psutil.Process]:
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            rss = 0
+            tree = self._tree()
+            for p in tree:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            self._peak_window = max(self._peak_window, rss)
+            self.peak_overall = max(self.peak_overall, rss)
+            self.max_processes = max(self.max_processes, len(tree))
+            time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self._tree():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def start_window(self) -> float:
+        self._peak_window = 0
+        return self.cpu_seconds()
+
+    def end_window(self, cpu_start: float) -> dict:
+        return {
+            "server_cpu_s": round(self.cpu_seconds() - cpu_start, 2),
+            "server_peak_rss_mb": round(self._peak_window / 2**20, 1),
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+        self._log.close()
+
+
+def start_trackwire(tmp: Path) -> ServerProcess:
+    workdir = tmp / "trackwire"
+    workdir.mkdir()
+    http_port, grpc_port = free_port(), free_port()
+    server = ServerProcess(
+        "trackwire",
+        [
+            str(TRACKWIRE_BIN),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{workdir / 'store.db'}",
+            "--artifacts-destination",
+            str(workdir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+        ],
+        workdir,
+        http_port,
+    )
+    server.grpc_port = grpc_port
+    return server
+
+
+def start_mlflow(tmp: Path, name: str, workers: int | None) -> ServerProcess:
+    workdir = tmp / name
+    workdir.mkdir()
+    port = free_port()
+    argv = [
+        str(MLFLOW_BIN),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{workdir / 'store.db'}",
+        "--artifacts-destination",
+        str(workdir / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    return ServerProcess(name, argv, workdir, port)

@@ -1,0 +1,161 @@
+"""The workloads of issue 6. Each takes a client (bench.clients) and returns its figures."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from clients import connect, now_ms
+
+SEARCH_FILTER = "metrics.m0 > 0.5 and params.p1 = 'a'"
+SEARCH_ORDER = ("metrics.m0 DESC",)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def create_run(client, experiment_id: str, n: int) -> dict:
+    latencies = [_timed(client.create_run, experiment_id) for _ in range(n)]
+    return {
+        "create_run_median_ms": statistics.median(latencies) * 1000,
+        "create_run_p99_ms": p99(latencies) * 1000,
+    }
+
+
+def log_metric(client, experiment_id: str, n: int) -> dict:
+    run_id = client.create_run(experiment_id)
+    t0 = time.perf_counter()
+    for step in range(n):
+        client.log_metric(run_id, "loss", 1.0 / (step + 1), step)
+    return {"log_metric_calls_per_s": n / (time.perf_counter() - t0)}
+
+
+def _points(key: str, start: int, count: int) -> list[tuple]:
+    ts = now_ms()
+    return [(key, (start + i) * 1e-3, ts, start + i) for i in range(count)]
+
+
+def log_batch(client, experiment_id: str, batches: int, size: int = 1000) -> dict:
+    run_id = client.create_run(experiment_id)
+    payloads = [_points("m", b * size, size) for b in range(batches)]  # built outside the clock
+    t0 = time.perf_counter()
+    for metrics in payloads:
+        client.log_batch(run_id, metrics)
+    return {"log_batch_points_per_s": batches * size / (time.perf_counter() - t0)}
+
+
+def seed_history(client, experiment_id: str, points: int) -> str:
+    run_id = client.create_run(experiment_id)
+    for start in range(0, points, 1000):
+        client.log_batch(run_id, _points("long", start, min(1000, points - start)))
+    return run_id
+
+
+def metric_history(client, run_id: str, points: int) -> dict:
+    t0 = time.perf_counter()
+    got = client.read_history(run_id, "long")
+    elapsed = time.perf_counter() - t0
+    if got != points:
+        raise RuntimeError(f"history read returned {got} points, expected {points}")
+    return {"history_read_s": elapsed}
+
+
+def _run_data(i: int) -> tuple[dict, dict, list[tuple]]:
+    rng = random.Random(i)
+    params = {f"p{j}": f"v{rng.randrange(100)}" for j in range(5)}
+    params["p1"] = "a" if rng.random() < 0.5 else "b"
+    tags = {"t0": f"team{rng.randrange(5)}", "t1": f"tag{i}"}
+    ts = now_ms()
+    metrics = [(f"m{j}", rng.random(), ts, 0) for j in range(5)]
+    return params, tags, metrics
+
+
+def seed_runs(kind: str, address, experiment_id: str, n: int, threads: int = 8) -> float:
+    """n runs with 5 params, 5 metrics and 2 tags each; returns the seconds it took."""
+    local = threading.local()
+
+    def one(i: int) -> None:
+        if not hasattr(local, "client"):
+            local.client = connect(kind, address)
+        params, tags, metrics = _run_data(i)
+        run_id = local.client.create_run(experiment_id)
+        local.client.log_batch(run_id, metrics, params, tags)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(one, range(n), chunksize=64):
+            pass
+    return time.perf_counter() - t0
+
+
+def search(client, experiment_id: str, runs: int, repeats: int = 5) -> dict:
+    times, matches = [], 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        matches, _token = client.search(experiment_id, SEARCH_FILTER, SEARCH_ORDER, 1000)
+        times.append(time.perf_counter() - t0)
+    if matches == 0:
+        raise RuntimeError("filtered search matched no runs")
+    t0 = time.perf_counter()
+    seen, token = 0, None
+    while True:
+        count, token = client.search(experiment_id, max_results=1000, page_token=token)
+        seen += count
+        if not token:
+            break
+    paging = time.perf_counter() - t0
+    if seen != runs:
+        raise RuntimeError(f"paging saw {seen} runs, expected {runs}")
+    return {
+        "search_filtered_median_s": statistics.median(times),
+        "search_page_all_s": paging,
+        "search_matches_returned": matches,
+    }
+
+
+def _writer(kind, address, run_id, batches, size, ready, start, results) -> None:
+    client = connect(kind, address)
+    payloads = [_points("w", b * size, size) for b in range(batches)]
+    ready.put(True)
+    start.wait()
+    latencies = [_timed(client.log_batch, run_id, metrics) for metrics in payloads]
+    results.put(latencies)
+
+
+def concurrent_writers(
+    kind: str, address, client, experiment_id: str, writers: int, batches: int, size: int = 100
+) -> dict:
+    """Writer processes (not threads: the client's GIL must not be the bottleneck)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
+    run_ids = [client.create_run(experiment_id) for _ in range(writers)]
+    procs = [
+        ctx.Process(target=_writer, args=(kind, address, r, batches, size, ready, start, results))
+        for r in run_ids
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:  # the clock starts once every interpreter has imported and built its data
+        ready.get(timeout=120)
+    t0 = time.perf_counter()
+    start.set()
+    latencies = [lat for _ in procs for lat in results.get(timeout=1800)]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return {
+        "writers_points_per_s": writers * batches * size / elapsed,
+        "writers_p99_s": p99(latencies),
+    }

@@ -1,0 +1,26 @@
+# Benchmarks (issue 6). Never part of `make test`: they print figures and assert nothing.
+# `bench` runs trackwire alone at 1/10 of the counts (~75 s); `bench-compare` runs the full
+# workloads side by side with MLflow's server (default workers and --workers 1), ~13 min.
+# Extra arguments for bench/run.py: make bench-compare BENCH_ARGS='--large-runs 100000'
+BENCH_ARGS ?=
+# mk/mlflow.mk (included after this file) owns the MLflow venv; these match its values.
+MLFLOW_VENV ?= .venv-mlflow
+
+.PHONY: bench bench-compare bench-deps mlflow-server
+
+# psutil meters the servers' CPU and RSS; until it is a dev dependency, install it on demand.
+bench-deps: venv
+	$(PY) -c 'import psutil' 2>/dev/null || $(PY) -m pip install -q psutil
+
+# MLflow's server needs the full `mlflow` package on top of the compat venv's mlflow-skinny.
+mlflow-server: $(MLFLOW_VENV)/.server-installed
+
+$(MLFLOW_VENV)/.server-installed: $(MLFLOW_VENV)/.installed mk/bench.mk
+	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==$(MLFLOW_VERSION)'
+	touch $@
+
+bench: bench-deps ## benchmark trackwire alone, quick counts (figures, no assertions)
+	$(PY) bench/run.py --quick $(BENCH_ARGS)
+
+bench-compare: bench-deps mlflow-venv mlflow-server ## full benchmark side by side with MLflow's server
+	$(PY) bench/run.py --compare $(BENCH_ARGS)
