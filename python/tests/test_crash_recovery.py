@@ -58,7 +58,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path, backend):
         )
         acknowledged = [int(writer.stdout.readline()) for _ in range(30)]
         server.stop(signal.SIGKILL)
-        time.sleep(0.5)  # the writer is now retrying into a closed port
+        time.sleep(0.2)  # the writer is now retrying into a closed port
         server.start(same_ports=True)
         rest, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err
