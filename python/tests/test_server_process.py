@@ -76,3 +76,16 @@ def test_sqlite_runs_in_wal_mode(server):
     db = server.workdir / "trackwire.db"
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    "flag, durability",
+    [
+        ([], "synchronous=NORMAL: survives a server crash"),
+        (["--fsync-commits"], "fsync per commit"),
+    ],
+)
+def test_durability_setting_is_announced(tmp_path, flag, durability):
+    live = LiveServer(tmp_path, extra_args=flag).start()
+    live.stop()
+    assert f"durability: {durability}" in live.read_log()

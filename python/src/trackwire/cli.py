@@ -37,6 +37,7 @@ def _server(args: argparse.Namespace) -> int:
             quotas=Quotas(**{name: getattr(args, name) for _, name in QUOTA_FLAGS}),
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            fsync_commits=args.fsync_commits,
         )
     )
     return 0
@@ -126,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument("--grpc-port", type=int, default=50051, help="default: %(default)s")
     server.add_argument("--http-port", type=int, default=5000, help="default: %(default)s")
+    server.add_argument(
+        "--fsync-commits",
+        action="store_true",
+        help="SQLite: sync every commit to disk, so acknowledged writes survive an OS crash or "
+        "power loss too (default: WAL with synchronous=NORMAL, which survives a crash of the "
+        "server process)",
+    )
     security = server.add_argument_group("security")
     security.add_argument(
         "--auth",

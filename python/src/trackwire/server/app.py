@@ -42,9 +42,10 @@ def open_services(
     *,
     quotas: Quotas | None = None,
     auth: AuthSettings | None = None,
+    fsync_commits: bool = False,
 ) -> Services:
     """Opens (creating or upgrading) the store and the artifact locations."""
-    engine = create_store_engine(backend_store_uri)
+    engine = create_store_engine(backend_store_uri, fsync_commits)
     upgrade_schema(engine)
     store = SqlStore(engine)
     if quotas is not None:

@@ -33,6 +33,8 @@ class ServerSettings:
     # PEM files; both ports speak TLS when set.
     tls_cert: str | None = None
     tls_key: str | None = None
+    # SQLite: sync every commit to disk (survives power loss, slower).
+    fsync_commits: bool = False
 
 
 class _GatewayServer(uvicorn.Server):
@@ -52,6 +54,7 @@ def serve(settings: ServerSettings) -> None:
         settings.artifacts_destination,
         quotas=settings.quotas,
         auth=settings.auth,
+        fsync_commits=settings.fsync_commits,
     )
     grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}", tls=tls)
     grpc_server.start()
@@ -73,7 +76,8 @@ def serve(settings: ServerSettings) -> None:
     banner = (
         f"trackwire server listening on grpc{secure}://{settings.host}:{settings.grpc_port} "
         f"and http{secure}://{settings.host}:{settings.http_port} "
-        f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination})"
+        f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination}, "
+        f"durability: {_durability(settings)})"
     )
     threading.Thread(target=_announce, args=(gateway, banner), daemon=True).start()
     try:
@@ -93,6 +97,15 @@ def _read_tls(settings: ServerSettings) -> tuple[bytes, bytes] | None:
     if not (settings.tls_cert and settings.tls_key):
         raise OSError("TLS needs both --tls-cert and --tls-key")
     return Path(settings.tls_key).read_bytes(), Path(settings.tls_cert).read_bytes()
+
+
+def _durability(settings: ServerSettings) -> str:
+    """What an acknowledged write survives, said plainly at start-up."""
+    if not settings.backend_store_uri.startswith("sqlite:"):
+        return "as configured in the database (synchronous_commit)"
+    if settings.fsync_commits:
+        return "fsync per commit: survives power loss"
+    return "WAL, synchronous=NORMAL: survives a server crash, not a power loss"
 
 
 def _announce(gateway: uvicorn.Server, banner: str) -> None:

@@ -143,7 +143,6 @@ class TrackingService:
             request.run_name,
             request.start_time or now_millis(),
             tags,
-            lambda experiment: experiment.artifact_location,
         )
         return rpc.CreateRunResponse(run=run)
 

@@ -19,10 +19,16 @@ class SchemaTooNew(RuntimeError):
     """The database was upgraded by a newer trackwire than this one."""
 
 
-def create_store_engine(uri: str) -> Engine:
-    """An engine for `sqlite:///path` or `postgresql://...`, tuned for the store."""
+def create_store_engine(uri: str, fsync_commits: bool = False) -> Engine:
+    """An engine for `sqlite:///path` or `postgresql://...`, tuned for the store.
+
+    SQLite runs in WAL mode with synchronous=NORMAL: a commit survives a crash of the
+    process, but the last commits can be lost to an OS crash or power loss.
+    `fsync_commits` syncs every commit to disk (synchronous=FULL), surviving those too,
+    at a cost per commit. PostgreSQL's durability is its own (synchronous_commit).
+    """
     if uri.startswith("sqlite:"):
-        return _sqlite_engine(uri)
+        return _sqlite_engine(uri, fsync_commits)
     if uri.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
         uri = uri.replace("postgres://", "postgresql://", 1)
         if uri.startswith("postgresql://"):
@@ -33,7 +39,7 @@ def create_store_engine(uri: str) -> Engine:
     )
 
 
-def _sqlite_engine(uri: str) -> Engine:
+def _sqlite_engine(uri: str, fsync_commits: bool) -> Engine:
     path = uri.split(":///", 1)[1] if ":///" in uri else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +57,7 @@ def _sqlite_engine(uri: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode loses nothing when the process crashes; only an OS
-        # crash or power loss can drop the last commits (see --durability).
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={'FULL' if fsync_commits else 'NORMAL'}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,6 +37,12 @@ USER_TAG = "mlflow.user"
 
 # Chunk size for IN (...) lists: SQLite binds at most 32,766 parameters.
 _IN_CHUNK = 10_000
+
+
+_RUN_BY_ID = select(t.runs).where(t.runs.c.run_id == bindparam("run_id"))
+_EXPERIMENT_FOR_RUN = select(
+    t.experiments.c.artifact_location, t.experiments.c.lifecycle_stage
+).where(t.experiments.c.experiment_id == bindparam("experiment_id"))
 
 
 def now_millis() -> int:
@@ -69,6 +76,22 @@ class SqlStore:
         dialect = engine.dialect.name
         self._insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
         self.quotas = Quotas()
+        # Statements of the per-request hot path, built once: building a statement costs
+        # more than SQLite takes to run it.
+        self._claim = (
+            self._insert(t.applied_requests)
+            .values(
+                request_id=bindparam("request_id"),
+                run_id=bindparam("run_id"),
+                applied_time=bindparam("applied_time"),
+            )
+            .on_conflict_do_nothing()
+            .returning(t.applied_requests.c.request_id)
+        )
+        tag = self._insert(t.tags)
+        self._upsert_tag = tag.on_conflict_do_update(
+            index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
+        )
         metric_columns = ["run_id", "key", "step", "timestamp", "value"]
         self._bulk_metrics = _DriverStatement(
             t.metrics.insert().values({c: bindparam(c) for c in metric_columns}),
@@ -321,9 +344,8 @@ class SqlStore:
         run_name: str,
         start_time: int,
         tags: Sequence[pb.RunTag],
-        artifact_location_of,
     ) -> pb.Run:
-        """Creates a RUNNING run; `artifact_location_of(experiment)` gives its artifact root."""
+        """Creates a RUNNING run below its experiment's artifact location."""
         eid = _experiment_id(experiment_id)
         run_id = uuid.uuid4().hex
         tag_values = {tag.key: tag.value for tag in tags}
@@ -332,31 +354,36 @@ class SqlStore:
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
         with self._write() as conn:
-            experiment = self._experiment(conn, eid)
+            experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).first()
+            if experiment is None:
+                raise NotFound(f"No Experiment with id={experiment_id} exists.")
             if experiment.lifecycle_stage != ACTIVE:
                 raise InvalidArgument(
                     f"Cannot create a run in experiment {experiment_id}: it is deleted."
                 )
-            conn.execute(
-                t.runs.insert().values(
-                    run_id=run_id,
-                    experiment_id=eid,
-                    run_name=run_name,
-                    user_id=user_id,
-                    status="RUNNING",
-                    start_time=start_time,
-                    end_time=None,
-                    artifact_uri=f"{artifact_location_of(experiment)}/{run_id}/artifacts",
-                    lifecycle_stage=ACTIVE,
-                )
-            )
+            row = {
+                "run_id": run_id,
+                "experiment_id": eid,
+                "run_name": run_name,
+                "user_id": user_id,
+                "status": "RUNNING",
+                "start_time": start_time,
+                "end_time": None,
+                "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+                "lifecycle_stage": ACTIVE,
+            }
+            conn.execute(t.runs.insert(), row)
             conn.execute(
                 t.tags.insert(),
                 [{"run_id": run_id, "key": k, "value": v} for k, v in tag_values.items()],
             )
             self.quotas.add_run(conn, eid)
             self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
-            return self._runs(conn, [run_id])[0]
+        # The new run holds exactly what was just written: no need to read it back.
+        run = pb.Run()
+        run.info.CopyFrom(_run_info(SimpleNamespace(**row)))
+        run.data.tags.extend(pb.RunTag(key=k, value=v) for k, v in tag_values.items())
+        return run
 
     def get_run(self, run_id: str) -> pb.Run:
         with self._read() as conn:
@@ -371,7 +398,7 @@ class SqlStore:
         return _run_info(row)
 
     def _run_row(self, conn: Connection, run_id: str):
-        row = conn.execute(select(t.runs).where(t.runs.c.run_id == run_id)).first()
+        row = conn.execute(_RUN_BY_ID, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"Run with id={run_id} not found")
         return row
@@ -565,10 +592,8 @@ class SqlStore:
     def _claim_request(self, conn: Connection, run_id: str, request_id: str) -> bool:
         """Records the request id in this transaction; False when it was applied already."""
         claimed = conn.execute(
-            self._insert(t.applied_requests)
-            .values(request_id=request_id, run_id=run_id, applied_time=now_millis())
-            .on_conflict_do_nothing()
-            .returning(t.applied_requests.c.request_id)
+            self._claim,
+            {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()},
         ).first()
         return claimed is not None
 
@@ -596,12 +621,8 @@ class SqlStore:
             conn.execute(t.params.insert(), new)
 
     def _upsert_tags(self, conn: Connection, run_id: str, tags: dict[str, str]) -> None:
-        statement = self._insert(t.tags)
         conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["run_id", "key"], set_={"value": statement.excluded.value}
-            ),
-            [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()],
+            self._upsert_tag, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
         if RUN_NAME_TAG in tags:
             conn.execute(
