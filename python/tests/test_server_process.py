@@ -81,7 +81,7 @@ def test_sqlite_runs_in_wal_mode(server):
 @pytest.mark.parametrize(
     "flag, durability",
     [
-        ([], "synchronous=NORMAL: survives a server crash"),
+        ([], "WAL, synchronous=NORMAL: survives a server crash"),
         (["--fsync-commits"], "fsync per commit"),
     ],
 )
