@@ -73,6 +73,8 @@ def build_request(method: MethodDescriptor, target: Target) -> Message:
             setattr(message, name, value)
     if "experiment_ids" in fields:
         message.experiment_ids.append(target.experiment_id)
+    if "run_ids" in fields:
+        message.run_ids.append(target.run_id)
     if method.name == "LogBatch":
         message.metrics.add(key="m", value=1.0, timestamp=1, step=1)
     if method.name == "LogInputs":

@@ -238,3 +238,15 @@ def test_default_uri_comes_from_the_environment(monkeypatch, server):
     with TrackingClient() as c:
         assert c.tracking_uri == server.tracking_uri
         assert c.get_experiment("0").name == "Default"
+
+
+def test_history_columns_bulk_interval_and_selected_columns(client, experiment_id, run_id):
+    metrics = [ent.Metric(key="loss", value=s / 10, step=s, timestamp=s) for s in range(500)]
+    client.log_batch(run_id, metrics=metrics, params={"lr": "0.1", "bs": "32"})
+    history = client.get_metric_history_columns(run_id, "loss")
+    assert history.steps == list(range(500)) and history.values[10] == 1.0
+    assert [m.step for m in client.get_metric_history(run_id, "loss")] == list(range(500))
+    sampled = client.get_metric_history_bulk_interval([run_id], "loss", max_results=20)
+    assert len(sampled) == 20 and sampled[0].step == 0 and sampled[-1].step == 499
+    (run,) = client.search_runs([experiment_id], columns={"params": ["lr"]})
+    assert [p.key for p in run.data.params] == ["lr"] and not run.data.metrics

@@ -376,3 +376,75 @@ def test_retried_requests_are_applied_once(tracking, run_id):
     assert len(tracking.GetMetricHistory(single_history).metrics) == 1
     too_long = rpc.LogMetricRequest(run_id=run_id, key="x", value=1, request_id="r" * 65)
     assert _code(tracking.LogMetric, too_long)[0] == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_columnar_history_stream(tracking, run_id):
+    values = [0.5, math.nan, math.inf]
+    metrics = [pb.Metric(key="c", value=v, step=i, timestamp=10 + i) for i, v in enumerate(values)]
+    tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+    request = rpc.StreamMetricHistoryRequest(run_id=run_id, metric_key="c", columnar=True)
+    chunks = list(tracking.StreamMetricHistory(request))
+    assert [c.key for c in chunks] == ["c"] and not chunks[0].metrics
+    assert list(chunks[0].steps) == [0, 1, 2]
+    assert list(chunks[0].timestamps) == [10, 11, 12]
+    got = list(chunks[0].values)
+    assert got[0] == 0.5 and math.isnan(got[1]) and got[2] == math.inf
+
+
+def test_bulk_interval_downsamples_each_run(tracking, experiment_id):
+    run_ids = []
+    for steps in (1000, 7):
+        run_id = tracking.CreateRun(
+            rpc.CreateRunRequest(experiment_id=experiment_id)
+        ).run.info.run_id
+        metrics = [pb.Metric(key="loss", value=s, step=s, timestamp=1) for s in range(steps)]
+        tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+        run_ids.append(run_id)
+    request = rpc.GetMetricHistoryBulkIntervalRequest(
+        run_ids=run_ids, metric_key="loss", max_results=50
+    )
+    points = tracking.GetMetricHistoryBulkInterval(request).metrics
+    long_run = [p.step for p in points if p.run_id == run_ids[0]]
+    assert len(long_run) == 50 and long_run[0] == 0 and long_run[-1] == 999
+    assert long_run == sorted(long_run)
+    assert [p.step for p in points if p.run_id == run_ids[1]] == list(range(7))
+    ranged = rpc.GetMetricHistoryBulkIntervalRequest(
+        run_ids=run_ids[:1], metric_key="loss", start_step=100, end_step=200, max_results=11
+    )
+    steps = [p.step for p in tracking.GetMetricHistoryBulkInterval(ranged).metrics]
+    assert steps == list(range(100, 201, 10))
+    for bad in (
+        rpc.GetMetricHistoryBulkIntervalRequest(metric_key="loss"),
+        rpc.GetMetricHistoryBulkIntervalRequest(
+            run_ids=run_ids, metric_key="loss", max_results=1001
+        ),
+        rpc.GetMetricHistoryBulkIntervalRequest(
+            run_ids=[f"{i:032x}" for i in range(101)], metric_key="loss"
+        ),
+    ):
+        assert (
+            _code(tracking.GetMetricHistoryBulkInterval, bad)[0] == grpc.StatusCode.INVALID_ARGUMENT
+        )
+    unknown = rpc.GetMetricHistoryBulkIntervalRequest(run_ids=["f" * 32], metric_key="loss")
+    assert _code(tracking.GetMetricHistoryBulkInterval, unknown)[0] == grpc.StatusCode.NOT_FOUND
+
+
+def test_search_returns_only_the_selected_columns(tracking, run_id):
+    tracking.LogBatch(
+        rpc.LogBatchRequest(
+            run_id=run_id,
+            metrics=[pb.Metric(key=k, value=1, step=0) for k in ("a", "b")],
+            params=[pb.Param(key=k, value="1") for k in ("p", "q")],
+            tags=[pb.RunTag(key="t", value="1")],
+        )
+    )
+    experiment_id = _get_run(tracking, run_id).info.experiment_id
+    request = rpc.SearchRunsRequest(
+        experiment_ids=[experiment_id],
+        filter=f"attributes.run_id = '{run_id}'",
+        columns=rpc.RunColumns(metric_keys=["b"], param_keys=["p"]),
+    )
+    (run,) = tracking.SearchRuns(request).runs
+    assert [m.key for m in run.data.metrics] == ["b"]
+    assert [p.key for p in run.data.params] == ["p"]
+    assert not run.data.tags

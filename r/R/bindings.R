@@ -98,10 +98,11 @@ rpc_get_run <- function(client, run_id = NULL) {
 # TrackingService.SearchRuns: POST /api/2.0/mlflow/runs/search
 rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL,
                             run_view_type = NULL, max_results = NULL, order_by = NULL,
-                            page_token = NULL) {
+                            page_token = NULL, columns = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/search",
     body = list(experiment_ids = experiment_ids, filter = filter, run_view_type = run_view_type,
-                max_results = max_results, order_by = order_by, page_token = page_token))
+                max_results = max_results, order_by = order_by, page_token = page_token,
+                columns = columns))
 }
 
 # TrackingService.LogMetric: POST /api/2.0/mlflow/runs/log-metric
@@ -153,10 +154,20 @@ rpc_get_metric_history <- function(client, run_id = NULL, metric_key = NULL,
 }
 
 # TrackingService.StreamMetricHistory: GET /api/2.0/trackwire/metrics/stream-history
-rpc_stream_metric_history <- function(client, run_id = NULL, metric_key = NULL) {
+rpc_stream_metric_history <- function(client, run_id = NULL, metric_key = NULL,
+                                      columnar = NULL) {
   tw_request(client, "GET", "/api/2.0/trackwire/metrics/stream-history",
-    query = list(run_id = run_id, metric_key = metric_key),
+    query = list(run_id = run_id, metric_key = metric_key, columnar = columnar),
     stream = TRUE)
+}
+
+# TrackingService.GetMetricHistoryBulkInterval: GET /api/2.0/mlflow/metrics/get-history-bulk-interval
+rpc_get_metric_history_bulk_interval <- function(client, run_ids = NULL,
+                                                 metric_key = NULL, start_step = NULL,
+                                                 end_step = NULL, max_results = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/metrics/get-history-bulk-interval",
+    query = list(run_ids = run_ids, metric_key = metric_key, start_step = start_step,
+                 end_step = end_step, max_results = max_results))
 }
 
 # TrackingService.DeleteRuns: POST /api/2.0/mlflow/databricks/runs/delete-runs

@@ -33,6 +33,7 @@ RETRYABLE_RPCS = frozenset(
         "GetRun",
         "SearchRuns",
         "GetMetricHistory",
+        "GetMetricHistoryBulkInterval",
         "StreamMetricHistory",
         "ListArtifacts",
         "DownloadArtifact",

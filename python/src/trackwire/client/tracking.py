@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 from trackwire import errors, limits
 from trackwire.client._transport import open_transport, resolve_tracking_uri
@@ -56,6 +56,15 @@ def _enum(enum, prefix: str, value: str | int) -> int:
     except ValueError:
         names = [v.name[len(prefix) :] for v in enum.DESCRIPTOR.values if v.number]
         raise errors.InvalidArgument(f"{value!r} is not one of {names}") from None
+
+
+class MetricHistory(NamedTuple):
+    """A metric's history as parallel lists: the i-th point is (steps[i], timestamps[i],
+    values[i])."""
+
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
 
 
 def now_millis() -> int:
@@ -276,7 +285,10 @@ class TrackingClient:
         max_results: int | None = None,
         order_by: Iterable[str] | None = None,
         page_token: str | None = None,
+        columns: Mapping[str, Iterable[str]] | None = None,
     ) -> Page[ent.Run]:
+        """A page of runs. `columns` ({"metrics": [...], "params": [...], "tags": [...]})
+        limits the data of each run to those keys; a kind not named returns none."""
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
         request = trk.SearchRunsRequest(
@@ -287,6 +299,15 @@ class TrackingClient:
             order_by=list(order_by or ()),
             page_token=page_token or "",
         )
+        if columns is not None:
+            unknown = set(columns) - {"metrics", "params", "tags"}
+            if unknown:
+                raise errors.InvalidArgument(
+                    f"columns names metrics, params and tags, not {sorted(unknown)}"
+                )
+            request.columns.metric_keys.extend(columns.get("metrics", ()))
+            request.columns.param_keys.extend(columns.get("params", ()))
+            request.columns.tag_keys.extend(columns.get("tags", ()))
         response = self._tracking.SearchRuns(request)
         return Page(response.runs, response.next_page_token)
 
@@ -345,8 +366,43 @@ class TrackingClient:
 
     def get_metric_history(self, run_id: str, key: str) -> list[ent.Metric]:
         """The whole history of a metric, in step then timestamp order (one streamed call)."""
-        request = trk.StreamMetricHistoryRequest(run_id=run_id, metric_key=key)
-        return [m for chunk in self._tracking.StreamMetricHistory(request) for m in chunk.metrics]
+        history = self.get_metric_history_columns(run_id, key)
+        return [
+            ent.Metric(key=key, step=step, timestamp=timestamp, value=value)
+            for step, timestamp, value in zip(
+                history.steps, history.timestamps, history.values, strict=True
+            )
+        ]
+
+    def get_metric_history_columns(self, run_id: str, key: str) -> MetricHistory:
+        """The whole history as parallel lists (steps, timestamps, values): the fast way to
+        read a long history, e.g. into numpy or pandas."""
+        request = trk.StreamMetricHistoryRequest(run_id=run_id, metric_key=key, columnar=True)
+        history = MetricHistory([], [], [])
+        for chunk in self._tracking.StreamMetricHistory(request):
+            history.steps.extend(chunk.steps)
+            history.timestamps.extend(chunk.timestamps)
+            history.values.extend(chunk.values)
+        return history
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Iterable[str],
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        max_results: int | None = None,
+    ) -> list[ent.MetricWithRunId]:
+        """Downsampled histories for charts: per run at most `max_results` steps (default
+        320) spread evenly over [start_step, end_step], first and last included."""
+        request = trk.GetMetricHistoryBulkIntervalRequest(
+            run_ids=list(run_ids),
+            metric_key=key,
+            start_step=start_step,
+            end_step=end_step,
+            max_results=max_results or 0,
+        )
+        return list(self._tracking.GetMetricHistoryBulkInterval(request).metrics)
 
     def get_metric_history_page(
         self,

@@ -197,6 +197,7 @@ class TrackingService:
             request.max_results,
             list(request.order_by),
             request.page_token,
+            request.columns if request.HasField("columns") else None,
         )
         return rpc.SearchRunsResponse(runs=runs, next_page_token=token)
 
@@ -281,7 +282,40 @@ class TrackingService:
         chunks = self.store.stream_metric_history(run_id, request.metric_key, _HISTORY_CHUNK)
         # Fail before the first message when the run is unknown.
         first = next(chunks, None)
-        return _history_stream(first, chunks)
+        encode = _columnar_chunk if request.columnar else _metrics_chunk
+        return (encode(request.metric_key, chunk) for chunk in _chain(first, chunks))
+
+    def GetMetricHistoryBulkInterval(
+        self, request: rpc.GetMetricHistoryBulkIntervalRequest
+    ) -> rpc.GetMetricHistoryBulkIntervalResponse:
+        validation.require(request.metric_key, "metric_key")
+        run_ids = list(dict.fromkeys(request.run_ids))
+        if not run_ids:
+            raise validation.InvalidArgument("Missing value for required parameter 'run_ids'.")
+        if len(run_ids) > limits.MAX_BULK_INTERVAL_RUNS:
+            raise validation.InvalidArgument(
+                f"GetMetricHistoryBulkInterval accepts at most {limits.MAX_BULK_INTERVAL_RUNS} "
+                f"run ids, got {len(run_ids)}."
+            )
+        if not 0 <= request.max_results <= limits.MAX_BULK_INTERVAL_STEPS:
+            raise validation.InvalidArgument(
+                f"max_results must be between 1 and {limits.MAX_BULK_INTERVAL_STEPS}, "
+                f"got {request.max_results}."
+            )
+        start = request.start_step if request.HasField("start_step") else None
+        end = request.end_step if request.HasField("end_step") else None
+        if start is not None and end is not None and start > end:
+            raise validation.InvalidArgument(
+                f"start_step ({start}) must not be greater than end_step ({end})."
+            )
+        metrics = self.store.metric_history_bulk_interval(
+            run_ids,
+            request.metric_key,
+            start,
+            end,
+            request.max_results or limits.DEFAULT_BULK_INTERVAL_STEPS,
+        )
+        return rpc.GetMetricHistoryBulkIntervalResponse(metrics=metrics)
 
     # -- experiment permissions ------------------------------------------------
     # Stored whether or not authentication is on, so grants can be prepared before it is.
@@ -316,11 +350,23 @@ class TrackingService:
         return rpc.DeleteExperimentPermissionResponse()
 
 
-def _history_stream(first, chunks) -> Iterator[rpc.StreamMetricHistoryResponse]:
+def _chain(first, rest):
     if first:
-        yield rpc.StreamMetricHistoryResponse(metrics=first)
-    for chunk in chunks:
-        yield rpc.StreamMetricHistoryResponse(metrics=chunk)
+        yield first
+    yield from rest
+
+
+def _metrics_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
+    return rpc.StreamMetricHistoryResponse(
+        metrics=[pb.Metric(key=key, step=s, timestamp=ts, value=v) for s, ts, v in rows]
+    )
+
+
+def _columnar_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
+    steps, timestamps, values = zip(*rows, strict=True)
+    return rpc.StreamMetricHistoryResponse(
+        key=key, steps=steps, timestamps=timestamps, values=values
+    )
 
 
 def _grant_target(request) -> tuple[str, str]:

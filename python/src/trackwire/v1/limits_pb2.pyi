@@ -57,6 +57,12 @@ class _LimitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Limit.ValueType
     """Characters in a search filter string."""
     LIMIT_MAX_REQUEST_ID_LENGTH: _Limit.ValueType  # 16
     """Characters in an idempotency key (request_id)."""
+    LIMIT_MAX_BULK_INTERVAL_RUNS: _Limit.ValueType  # 17
+    """Runs in one GetMetricHistoryBulkInterval request."""
+    LIMIT_DEFAULT_BULK_INTERVAL_STEPS: _Limit.ValueType  # 18
+    """Default steps per run of GetMetricHistoryBulkInterval."""
+    LIMIT_MAX_BULK_INTERVAL_STEPS: _Limit.ValueType  # 19
+    """Largest steps per run of GetMetricHistoryBulkInterval."""
 
 class Limit(_Limit, metaclass=_LimitEnumTypeWrapper):
     """Names of the limits. The enum numbers are identifiers only; the limit itself
@@ -96,6 +102,12 @@ LIMIT_MAX_FILTER_LENGTH: Limit.ValueType  # 15
 """Characters in a search filter string."""
 LIMIT_MAX_REQUEST_ID_LENGTH: Limit.ValueType  # 16
 """Characters in an idempotency key (request_id)."""
+LIMIT_MAX_BULK_INTERVAL_RUNS: Limit.ValueType  # 17
+"""Runs in one GetMetricHistoryBulkInterval request."""
+LIMIT_DEFAULT_BULK_INTERVAL_STEPS: Limit.ValueType  # 18
+"""Default steps per run of GetMetricHistoryBulkInterval."""
+LIMIT_MAX_BULK_INTERVAL_STEPS: Limit.ValueType  # 19
+"""Largest steps per run of GetMetricHistoryBulkInterval."""
 Global___Limit: _TypeAlias = Limit  # noqa: Y015
 
 LIMIT_VALUE_FIELD_NUMBER: _builtins.int

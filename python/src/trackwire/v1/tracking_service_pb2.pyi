@@ -636,6 +636,7 @@ class SearchRunsRequest(_message.Message):
     MAX_RESULTS_FIELD_NUMBER: _builtins.int
     ORDER_BY_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
     filter: _builtins.str
     """MLflow's filter grammar, e.g. "metrics.acc > 0.9 and params.lr = '0.01'"."""
     run_view_type: _entities_pb2.ViewType.ValueType
@@ -649,6 +650,12 @@ class SearchRunsRequest(_message.Message):
     def order_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """E.g. "metrics.acc DESC"; default "start_time DESC" then run_id."""
 
+    @_builtins.property
+    def columns(self) -> Global___RunColumns:
+        """When set, the runs carry only the metrics, params and tags named here: a search
+        for a table or chart reads (and sends) only its columns.
+        """
+
     def __init__(
         self,
         *,
@@ -658,14 +665,47 @@ class SearchRunsRequest(_message.Message):
         max_results: _builtins.int = ...,
         order_by: _abc.Iterable[_builtins.str] | None = ...,
         page_token: _builtins.str = ...,
+        columns: Global___RunColumns | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_columns", b"_columns", "columns", b"columns"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_columns", b"_columns", "columns", b"columns", "experiment_ids", b"experiment_ids", "filter", b"filter", "max_results", b"max_results", "order_by", b"order_by", "page_token", b"page_token", "run_view_type", b"run_view_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__columns: _TypeAlias = _typing.Literal["columns"]  # noqa: Y015
+    _WhichOneofArgType__columns: _TypeAlias = _typing.Literal["_columns", b"_columns"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__columns) -> _WhichOneofReturnType__columns | None: ...
+
+Global___SearchRunsRequest: _TypeAlias = SearchRunsRequest  # noqa: Y015
+
+@_typing.final
+class RunColumns(_message.Message):
+    """Keys of the metrics, params and tags to return; an empty list returns none of that kind."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRIC_KEYS_FIELD_NUMBER: _builtins.int
+    PARAM_KEYS_FIELD_NUMBER: _builtins.int
+    TAG_KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def metric_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def param_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def tag_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        metric_keys: _abc.Iterable[_builtins.str] | None = ...,
+        param_keys: _abc.Iterable[_builtins.str] | None = ...,
+        tag_keys: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_ids", b"experiment_ids", "filter", b"filter", "max_results", b"max_results", "order_by", b"order_by", "page_token", b"page_token", "run_view_type", b"run_view_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric_keys", b"metric_keys", "param_keys", b"param_keys", "tag_keys", b"tag_keys"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___SearchRunsRequest: _TypeAlias = SearchRunsRequest  # noqa: Y015
+Global___RunColumns: _TypeAlias = RunColumns  # noqa: Y015
 
 @_typing.final
 class SearchRunsResponse(_message.Message):
@@ -1039,17 +1079,23 @@ class StreamMetricHistoryRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     METRIC_KEY_FIELD_NUMBER: _builtins.int
+    COLUMNAR_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     metric_key: _builtins.str
+    columnar: _builtins.bool
+    """When set, responses carry the points as parallel columns (steps, timestamps,
+    values) instead of Metric messages: several times cheaper to encode and decode.
+    """
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         metric_key: _builtins.str = ...,
+        columnar: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric_key", b"metric_key", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columnar", b"columnar", "metric_key", b"metric_key", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1060,14 +1106,95 @@ class StreamMetricHistoryResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     METRICS_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """Columnar chunks: the metric's key, and the i-th point's step, timestamp and value."""
     @_builtins.property
     def metrics(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.Metric]:
-        """One chunk of points, in step then timestamp order."""
+        """One chunk of points, in step then timestamp order (unless columnar was asked)."""
 
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def timestamps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
     def __init__(
         self,
         *,
         metrics: _abc.Iterable[_entities_pb2.Metric] | None = ...,
+        key: _builtins.str = ...,
+        steps: _abc.Iterable[_builtins.int] | None = ...,
+        timestamps: _abc.Iterable[_builtins.int] | None = ...,
+        values: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "metrics", b"metrics", "steps", b"steps", "timestamps", b"timestamps", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamMetricHistoryResponse: _TypeAlias = StreamMetricHistoryResponse  # noqa: Y015
+
+@_typing.final
+class GetMetricHistoryBulkIntervalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_IDS_FIELD_NUMBER: _builtins.int
+    METRIC_KEY_FIELD_NUMBER: _builtins.int
+    START_STEP_FIELD_NUMBER: _builtins.int
+    END_STEP_FIELD_NUMBER: _builtins.int
+    MAX_RESULTS_FIELD_NUMBER: _builtins.int
+    metric_key: _builtins.str
+    start_step: _builtins.int
+    """The step range (inclusive); the whole history when absent."""
+    end_step: _builtins.int
+    max_results: _builtins.int
+    """Steps per run; defaults to 320 when 0, at most 1000 (MLflow's numbers)."""
+    @_builtins.property
+    def run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """At most 100 runs."""
+
+    def __init__(
+        self,
+        *,
+        run_ids: _abc.Iterable[_builtins.str] | None = ...,
+        metric_key: _builtins.str = ...,
+        start_step: _builtins.int | None = ...,
+        end_step: _builtins.int | None = ...,
+        max_results: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_end_step", b"_end_step", "_start_step", b"_start_step", "end_step", b"end_step", "start_step", b"start_step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_step", b"_end_step", "_start_step", b"_start_step", "end_step", b"end_step", "max_results", b"max_results", "metric_key", b"metric_key", "run_ids", b"run_ids", "start_step", b"start_step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__end_step: _TypeAlias = _typing.Literal["end_step"]  # noqa: Y015
+    _WhichOneofArgType__end_step: _TypeAlias = _typing.Literal["_end_step", b"_end_step"]  # noqa: Y015
+    _WhichOneofReturnType__start_step: _TypeAlias = _typing.Literal["start_step"]  # noqa: Y015
+    _WhichOneofArgType__start_step: _TypeAlias = _typing.Literal["_start_step", b"_start_step"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_step) -> _WhichOneofReturnType__end_step | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_step) -> _WhichOneofReturnType__start_step | None: ...
+
+Global___GetMetricHistoryBulkIntervalRequest: _TypeAlias = GetMetricHistoryBulkIntervalRequest  # noqa: Y015
+
+@_typing.final
+class GetMetricHistoryBulkIntervalResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METRICS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def metrics(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.MetricWithRunId]:
+        """Ordered by run (as requested), then step and timestamp."""
+
+    def __init__(
+        self,
+        *,
+        metrics: _abc.Iterable[_entities_pb2.MetricWithRunId] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -1075,7 +1202,7 @@ class StreamMetricHistoryResponse(_message.Message):
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___StreamMetricHistoryResponse: _TypeAlias = StreamMetricHistoryResponse  # noqa: Y015
+Global___GetMetricHistoryBulkIntervalResponse: _TypeAlias = GetMetricHistoryBulkIntervalResponse  # noqa: Y015
 
 @_typing.final
 class DeleteRunsRequest(_message.Message):

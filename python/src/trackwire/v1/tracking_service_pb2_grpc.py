@@ -151,6 +151,11 @@ class TrackingServiceStub:
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.SerializeToString,
                 response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetMetricHistoryBulkInterval = channel.unary_unary(
+                '/trackwire.v1.TrackingService/GetMetricHistoryBulkInterval',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.FromString,
+                _registered_method=True)
         self.DeleteRuns = channel.unary_unary(
                 '/trackwire.v1.TrackingService/DeleteRuns',
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsRequest.SerializeToString,
@@ -344,6 +349,14 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMetricHistoryBulkInterval(self, request, context):
+        """Downsampled histories of one metric for several runs, for charts: at most
+        max_results steps per run, evenly spread over the step range, first and last included.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteRuns(self, request, context):
         """Deletes, oldest first, at most max_runs active runs of an experiment that started at or
         before max_timestamp_millis (restorable until `trackwire gc` purges them).
@@ -497,6 +510,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.StreamMetricHistory,
                     request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.FromString,
                     response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.SerializeToString,
+            ),
+            'GetMetricHistoryBulkInterval': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMetricHistoryBulkInterval,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.SerializeToString,
             ),
             'DeleteRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteRuns,
@@ -1147,6 +1165,33 @@ class TrackingService:
             '/trackwire.v1.TrackingService/StreamMetricHistory',
             trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryRequest.SerializeToString,
             trackwire_dot_v1_dot_tracking__service__pb2.StreamMetricHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMetricHistoryBulkInterval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/GetMetricHistoryBulkInterval',
+            trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -114,18 +114,20 @@ class Guard:
         if identity.is_admin:
             return
         fields = request.DESCRIPTOR.fields_by_name
-        experiment: int | None = None
+        experiments: set[int | None] = set()
         if "experiment_id" in fields:
             experiment_id = request.experiment_id
             if not experiment_id and method.name == "CreateRun":
                 experiment_id = DEFAULT_EXPERIMENT_ID
             if experiment_id.isdigit():
-                experiment = int(experiment_id)
+                experiments.add(int(experiment_id))
         elif "run_id" in fields:
             run_id = request.run_id or getattr(request, "run_uuid", "")
             if run_id:
-                experiment = self.experiment_of_run(run_id)
-        if experiment is not None:
+                experiments.add(self.experiment_of_run(run_id))
+        elif "run_ids" in fields:  # several runs at once: each of them must be allowed
+            experiments.update(self.experiment_of_run(run_id) for run_id in request.run_ids)
+        for experiment in experiments - {None}:
             self.require(identity, experiment, required_permission(method), method.name)
 
 

@@ -476,7 +476,9 @@ class SqlStore:
         max_results: int,
         order_by: Sequence[str],
         page_token: str,
+        columns: pb.RunColumns | None = None,
     ) -> tuple[list[pb.Run], str]:
+        """A page of runs; with `columns`, each carries only the keys named there."""
         ids = []
         for experiment_id in experiment_ids:
             try:
@@ -495,7 +497,7 @@ class SqlStore:
         )
         with self._read() as conn:
             rows, next_token = plan.page(conn.execute(plan.statement).all())
-            return self._hydrate(conn, rows), next_token
+            return self._hydrate(conn, rows, columns), next_token
 
     def _runs(self, conn: Connection, run_ids: Sequence[str]) -> list[pb.Run]:
         rows = []
@@ -503,34 +505,46 @@ class SqlStore:
             rows.extend(conn.execute(select(t.runs).where(t.runs.c.run_id.in_(chunk))).all())
         return self._hydrate(conn, rows)
 
-    def _hydrate(self, conn: Connection, rows) -> list[pb.Run]:
-        """Runs with their params, tags, latest metrics and inputs, in the rows' order."""
+    def _hydrate(
+        self, conn: Connection, rows, columns: pb.RunColumns | None = None
+    ) -> list[pb.Run]:
+        """Runs with their params, tags, latest metrics and inputs, in the rows' order.
+
+        With `columns`, only the named params, tags and metrics are read, and no inputs.
+        """
         runs: dict[str, pb.Run] = {}
         for row in rows:
             run = pb.Run()
             run.info.CopyFrom(_run_info(row))
             runs[row.run_id] = run
         ids = list(runs)
+        params = select(t.params.c.run_id, t.params.c.key, t.params.c.value)
+        tags = select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value)
+        metrics = select(t.latest_metrics)
+        selected = {"params": True, "tags": True, "metrics": True}
+        if columns is not None:
+            selected = {
+                "params": bool(columns.param_keys),
+                "tags": bool(columns.tag_keys),
+                "metrics": bool(columns.metric_keys),
+            }
+            params = params.where(t.params.c.key.in_(list(columns.param_keys)))
+            tags = tags.where(t.tags.c.key.in_(list(columns.tag_keys)))
+            metrics = metrics.where(t.latest_metrics.c.key.in_(list(columns.metric_keys)))
         for chunk in _chunks(ids):
-            for p in conn.execute(
-                select(t.params.c.run_id, t.params.c.key, t.params.c.value).where(
-                    t.params.c.run_id.in_(chunk)
-                )
-            ):
-                runs[p.run_id].data.params.add(key=p.key, value=p.value)
-            for tag in conn.execute(
-                select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value).where(
-                    t.tags.c.run_id.in_(chunk)
-                )
-            ):
-                runs[tag.run_id].data.tags.add(key=tag.key, value=tag.value)
-            for m in conn.execute(
-                select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))
-            ):
-                runs[m.run_id].data.metrics.add(
-                    key=m.key, value=_value_out(m.value), timestamp=m.timestamp, step=m.step
-                )
-            self._add_inputs(conn, chunk, runs)
+            if selected["params"]:
+                for p in conn.execute(params.where(t.params.c.run_id.in_(chunk))):
+                    runs[p.run_id].data.params.add(key=p.key, value=p.value)
+            if selected["tags"]:
+                for tag in conn.execute(tags.where(t.tags.c.run_id.in_(chunk))):
+                    runs[tag.run_id].data.tags.add(key=tag.key, value=tag.value)
+            if selected["metrics"]:
+                for m in conn.execute(metrics.where(t.latest_metrics.c.run_id.in_(chunk))):
+                    runs[m.run_id].data.metrics.add(
+                        key=m.key, value=_value_out(m.value), timestamp=m.timestamp, step=m.step
+                    )
+            if columns is None:
+                self._add_inputs(conn, chunk, runs)
         return list(runs.values())
 
     def _add_inputs(self, conn: Connection, run_ids: list[str], runs: dict[str, pb.Run]) -> None:
@@ -734,15 +748,73 @@ class SqlStore:
 
     def stream_metric_history(
         self, run_id: str, key: str, chunk_size: int = 10_000
-    ) -> Iterator[list[pb.Metric]]:
-        """The whole history in chunks, read in one snapshot with a server-side cursor."""
+    ) -> Iterator[list[tuple[int, int, float]]]:
+        """The whole history as chunks of (step, timestamp, value) rows (NaN restored),
+        read in one snapshot with a server-side cursor."""
+        m = t.metrics.c
+        statement = (
+            select(m.step, m.timestamp, m.value)
+            .where(m.run_id == run_id, m.key == key)
+            .order_by(m.step, m.timestamp, m.id)
+        )
         with self._read() as conn:
             self._run_row(conn, run_id)
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(
-                self._history_statement(run_id, key)
+                statement
             )
             for partition in result.partitions(chunk_size):
-                yield [_metric(row) for row in partition]
+                rows = [tuple(row) for row in partition]
+                if any(row[2] is None for row in rows):
+                    rows = [(s, ts, math.nan if v is None else v) for s, ts, v in rows]
+                yield rows
+
+    def metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None,
+        end_step: int | None,
+        max_steps: int,
+    ) -> list[pb.MetricWithRunId]:
+        """Per run, the points at at most `max_steps` steps spread evenly over the range."""
+        m = t.metrics.c
+        in_range = [m.key == key]
+        if start_step is not None:
+            in_range.append(m.step >= start_step)
+        if end_step is not None:
+            in_range.append(m.step <= end_step)
+        points: list[pb.MetricWithRunId] = []
+        with self._read() as conn:
+            for run_id in run_ids:
+                self._run_row(conn, run_id)
+                steps = (
+                    conn.execute(
+                        select(m.step)
+                        .where(m.run_id == run_id, *in_range)
+                        .distinct()
+                        .order_by(m.step)
+                    )
+                    .scalars()
+                    .all()
+                )
+                chosen = _spread(steps, max_steps)
+                for chunk in _chunks(chosen):
+                    rows = conn.execute(
+                        select(m.step, m.timestamp, m.value)
+                        .where(m.run_id == run_id, m.key == key, m.step.in_(chunk))
+                        .order_by(m.step, m.timestamp, m.id)
+                    )
+                    points.extend(
+                        pb.MetricWithRunId(
+                            key=key,
+                            value=_value_out(row.value),
+                            timestamp=row.timestamp,
+                            step=row.step,
+                            run_id=run_id,
+                        )
+                        for row in rows
+                    )
+        return points
 
 
 def _encode_history_token(run_id: str, key: str, after: tuple[int, int, int]) -> str:
@@ -786,6 +858,16 @@ class _DriverStatement:
         else:
             params = [tuple(row[i] for i in self.order) for row in rows]
         conn.exec_driver_sql(self.sql, params)
+
+
+def _spread(steps: Sequence[int], count: int) -> list[int]:
+    """At most `count` of the sorted `steps`, evenly spread, first and last included."""
+    if len(steps) <= count:
+        return list(steps)
+    if count == 1:
+        return [steps[-1]]
+    last = len(steps) - 1
+    return sorted({steps[round(i * last / (count - 1))] for i in range(count)})
 
 
 def _metric(row) -> pb.Metric:
