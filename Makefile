@@ -15,7 +15,7 @@ GOOGLEAPIS  := $(THIRD_PARTY)/google/api
 GEN_TARGETS  := gen-python
 TEST_TARGETS := lint check-generated test-python check-package
 CI_DEPS      := venv buf-tools
-GENERATED    := python/src
+GENERATED    := python/src/trackwire/v1 python/src/trackwire/conformance python/src/trackwire/_version.py
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
