@@ -137,8 +137,9 @@ class GrpcClient:
         self.stub.LogBatch(self.batch_request(run_id, metrics, params, tags))
 
     def read_history(self, run_id: str, key: str) -> int:
-        request = ts.StreamMetricHistoryRequest(run_id=run_id, metric_key=key)
-        return sum(len(chunk.metrics) for chunk in self.stub.StreamMetricHistory(request))
+        # Columnar chunks: what the Python client asks for (parallel step/time/value arrays).
+        request = ts.StreamMetricHistoryRequest(run_id=run_id, metric_key=key, columnar=True)
+        return sum(len(chunk.steps) for chunk in self.stub.StreamMetricHistory(request))
 
     def search(
         self,
