@@ -27,6 +27,7 @@ from trackwire.server.search.experiments import plan_experiment_search
 from trackwire.server.search.runs import plan_run_search
 from trackwire.server.store import schema as t
 from trackwire.v1 import entities_pb2 as pb
+from trackwire.v1.tracking_service_pb2 import RunColumns
 
 ACTIVE = "active"
 DELETED = "deleted"
@@ -476,7 +477,7 @@ class SqlStore:
         max_results: int,
         order_by: Sequence[str],
         page_token: str,
-        columns: pb.RunColumns | None = None,
+        columns: RunColumns | None = None,
     ) -> tuple[list[pb.Run], str]:
         """A page of runs; with `columns`, each carries only the keys named there."""
         ids = []
@@ -506,7 +507,7 @@ class SqlStore:
         return self._hydrate(conn, rows)
 
     def _hydrate(
-        self, conn: Connection, rows, columns: pb.RunColumns | None = None
+        self, conn: Connection, rows, columns: RunColumns | None = None
     ) -> list[pb.Run]:
         """Runs with their params, tags, latest metrics and inputs, in the rows' order.
 
