@@ -506,9 +506,7 @@ class SqlStore:
             rows.extend(conn.execute(select(t.runs).where(t.runs.c.run_id.in_(chunk))).all())
         return self._hydrate(conn, rows)
 
-    def _hydrate(
-        self, conn: Connection, rows, columns: RunColumns | None = None
-    ) -> list[pb.Run]:
+    def _hydrate(self, conn: Connection, rows, columns: RunColumns | None = None) -> list[pb.Run]:
         """Runs with their params, tags, latest metrics and inputs, in the rows' order.
 
         With `columns`, only the named params, tags and metrics are read, and no inputs.
@@ -532,16 +530,27 @@ class SqlStore:
             params = params.where(t.params.c.key.in_(list(columns.param_keys)))
             tags = tags.where(t.tags.c.key.in_(list(columns.tag_keys)))
             metrics = metrics.where(t.latest_metrics.c.key.in_(list(columns.metric_keys)))
+        # The repeated fields, fetched once per run: each attribute access on a message
+        # costs more than the row it is for.
+        data = {run_id: run.data for run_id, run in runs.items()}
+        run_params = {run_id: d.params for run_id, d in data.items()}
+        run_tags = {run_id: d.tags for run_id, d in data.items()}
+        run_metrics = {run_id: d.metrics for run_id, d in data.items()}
         for chunk in _chunks(ids):
             if selected["params"]:
-                for p in conn.execute(params.where(t.params.c.run_id.in_(chunk))):
-                    runs[p.run_id].data.params.add(key=p.key, value=p.value)
+                for run_id, key, value in conn.execute(
+                    params.where(t.params.c.run_id.in_(chunk))
+                ).all():
+                    run_params[run_id].add(key=key, value=value)
             if selected["tags"]:
-                for tag in conn.execute(tags.where(t.tags.c.run_id.in_(chunk))):
-                    runs[tag.run_id].data.tags.add(key=tag.key, value=tag.value)
+                for run_id, key, value in conn.execute(
+                    tags.where(t.tags.c.run_id.in_(chunk))
+                ).all():
+                    run_tags[run_id].add(key=key, value=value)
             if selected["metrics"]:
-                for m in conn.execute(metrics.where(t.latest_metrics.c.run_id.in_(chunk))):
-                    runs[m.run_id].data.metrics.add(
+                latest = metrics.where(t.latest_metrics.c.run_id.in_(chunk))
+                for m in conn.execute(latest).all():
+                    run_metrics[m.run_id].add(
                         key=m.key, value=_value_out(m.value), timestamp=m.timestamp, step=m.step
                     )
             if columns is None:
