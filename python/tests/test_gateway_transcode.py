@@ -4,6 +4,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trackwire.errors import InvalidArgument
 from trackwire.server.http_gateway import transcode
@@ -141,3 +143,83 @@ def test_routes_come_from_the_annotations_with_additional_bindings():
     assert ("POST", "/api/2.0/mlflow/experiments/search") in found
     assert ("GET", "/api/2.0/mlflow/experiments/search") in found
     assert len(found) == len(service.methods) + 1
+
+
+# --- the fast input path (orjson, exact JSON types) must agree with the generic walk ----------
+
+
+def generic(body: bytes, cls):
+    """The reference: the json module's decoding walked by the generic, error-reporting path."""
+    codec = transcode.codec_for(cls.DESCRIPTOR)
+    return codec.message_class(**codec._kwargs(transcode.loads_body(body), ""))
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+    | st.sampled_from(["NaN", "-Infinity", "12", "1e3", "RUNNING", "RUN_STATUS_FAILED"])
+)
+int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+# Each field is well typed about half the time, so whole requests often take the fast path.
+metric_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "key": st.text(max_size=5) | json_scalars,
+        "value": st.floats() | int64s | json_scalars,
+        "timestamp": int64s | json_scalars,
+        "step": int64s | json_scalars,
+        "runId": json_scalars,
+        "unknown": json_scalars,
+    },
+)
+log_batch_bodies = st.fixed_dictionaries(
+    {"run_id": st.text(max_size=5) | json_scalars, "metrics": st.lists(metric_objects, max_size=3)},
+    optional={"tags": st.lists(st.fixed_dictionaries({"key": json_scalars}), max_size=2)},
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(log_batch_bodies)
+def test_fast_path_agrees_with_the_generic_walk(data):
+    body = json.dumps(data).encode()
+    try:
+        expected = generic(body, t.LogBatchRequest)
+    except InvalidArgument as e:
+        with pytest.raises(InvalidArgument) as raised:
+            from_json(body, t.LogBatchRequest)
+        assert raised.value.message == e.message
+    else:
+        assert from_json(body, t.LogBatchRequest) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"metrics": [{"key": "m", "value": 18446744073709551616, "step": 2}]}',  # beyond 64 bits
+        '{"metrics": [{"key": "m", "value": 1e19}]}',
+        '{"metrics": [{"key": "m", "value": NaN, "timestamp": "5"}]}',
+        '{"runId": "r", "metrics": [{"key": "\\u00e9\\u2713", "value": -0.0}]}',
+        '"{\\"run_id\\": \\"double-encoded\\"}"',
+    ],
+)
+def test_bodies_off_the_fast_path_decode_as_before(body):
+    assert from_json(body, t.LogBatchRequest) == generic(body.encode(), t.LogBatchRequest)
+
+
+def test_integers_beyond_64_bits_are_reported_exactly():
+    with pytest.raises(InvalidArgument, match="18446744073709551616 is out of range"):
+        from_json('{"metrics": [{"step": 18446744073709551616}]}', t.LogBatchRequest)
+
+
+def test_bodies_in_other_unicode_encodings_are_still_accepted():
+    body = json.dumps({"name": "é"}).encode("utf-16")
+    assert transcode.json_to_message(body, t.CreateExperimentRequest).name == "é"
+
+
+def test_output_is_utf8_and_survives_lone_surrogates():
+    out = transcode.message_to_json(t.GetRunResponse(run=e.Run(info=e.RunInfo(run_name="é✓"))))
+    assert json.loads(out)["run"]["info"]["run_name"] == "é✓"
+    assert json.loads(transcode.dumps({"message": "bad \ud800"})) == {"message": "bad \ud800"}

@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
 from trackwire._version import __version__
 from trackwire.errors import TrackwireError
@@ -97,6 +98,38 @@ class _AuthMiddleware:
             current_identity.reset(reset)
 
 
+class _Router(Router):
+    """Starlette's router with a dict lookup in front for fixed paths (every RPC's): matching
+    some 80 route patterns in turn costs up to 30 µs a request.
+
+    Only the fixed-path routes before the first route with parameters are indexed, so the
+    first route that matches in list order is still the one chosen; anything else (a method
+    not allowed, a mount prefix, the artifact proxy's paths) goes through Starlette's loop.
+    """
+
+    def __init__(self, routes: list[Route]):
+        super().__init__(routes=routes)
+        self.fixed: dict[tuple[str, str], Route] = {}
+        for route in routes:
+            if not isinstance(route, Route) or route.param_convertors or not route.methods:
+                break
+            for method in route.methods:
+                self.fixed.setdefault((route.path, method), route)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            route = self.fixed.get((scope["path"], scope["method"]))
+        if route is None:
+            return await super().app(scope, receive, send)
+        # What Router.app and Route.matches set for a full match.
+        scope.setdefault("router", self)
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = dict(scope.get("path_params", {}))
+        await route.handle(scope, receive, send)
+
+
 def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.app.open_services).
 
@@ -118,8 +151,7 @@ def create_app(services) -> Starlette:
     middleware = []
     if services.tokens is not None:
         middleware.append(Middleware(_AuthMiddleware, tokens=services.tokens))
-    return Starlette(
-        routes=routes,
+    app = Starlette(
         middleware=middleware,
         exception_handlers={
             TrackwireError: _domain_error,
@@ -127,3 +159,5 @@ def create_app(services) -> Starlette:
             Exception: _unexpected_error,
         },
     )
+    app.router = _Router(routes)  # before the first request builds the middleware stack
+    return app

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 import anyio
 from google.api import annotations_pb2
@@ -26,6 +27,7 @@ from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from trackwire import limits
 from trackwire.server.http_gateway import transcode
@@ -97,13 +99,13 @@ def _handler(binding: Binding, call: Callable) -> Callable:
 
         return client_stream
 
-    async def read_request(request: Request) -> Message:
-        if binding.body == "*":
-            body = await read_limited_body(request, limits.MAX_REQUEST_BYTES)
-            return request_codec.from_dict(transcode.loads_body(body))
-        if binding.body:
-            raise NotImplementedError(f"{method.full_name}: body '{binding.body}' is not supported")
-        return request_codec.from_query(request.query_params.multi_items())
+    if binding.body and binding.body != "*":
+        raise NotImplementedError(f"{method.full_name}: body '{binding.body}' is not supported")
+
+    def parse_query(scope: Scope) -> Message:
+        # Starlette's QueryParams(...).multi_items() is this list, without the dicts around it.
+        items = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        return request_codec.from_query(items)
 
     if method.server_streaming:
         if binding.response_body:
@@ -122,16 +124,48 @@ def _handler(binding: Binding, call: Callable) -> Callable:
             media_type = "application/x-ndjson"
 
         async def server_stream(request: Request) -> Response:
-            message = await read_request(request)
+            if binding.body:
+                body = await read_limited_body(
+                    request.scope, request.receive, limits.MAX_REQUEST_BYTES
+                )
+                message = request_codec.from_json(body)
+            else:
+                message = parse_query(request.scope)
             return await stream_response(lambda: call(message), encode, media_type)
 
         return server_stream
 
-    async def unary(request: Request) -> Response:
-        message = await read_request(request)
-        return _json(await anyio.to_thread.run_sync(call, message))
+    response_codec = transcode.codec_for(method.output_type)
 
-    return unary
+    def answer(message: Message) -> bytes:
+        return transcode.dumps(response_codec.to_dict(call(message)))
+
+    def answer_body(body: bytes) -> bytes:
+        return answer(request_codec.from_json(body))
+
+    async def unary(scope: Scope, receive: Receive, send: Send) -> None:
+        # A bare ASGI endpoint (no Request object) that hops to a worker thread once, for
+        # decoding, the service call and encoding together; errors propagate to the app's
+        # exception handlers as from any endpoint.
+        if binding.body:
+            body = await read_limited_body(scope, receive, limits.MAX_REQUEST_BYTES)
+            encoded = await anyio.to_thread.run_sync(answer_body, body)
+        else:
+            encoded = await anyio.to_thread.run_sync(answer, parse_query(scope))
+        await Response(encoded, media_type=JSON)(scope, receive, send)
+
+    return _AsgiEndpoint(unary)
+
+
+class _AsgiEndpoint:
+    """Marks a coroutine function as an ASGI app for Starlette's Route (which would otherwise
+    wrap a plain function as a Request handler)."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def _json(response: Message) -> Response:

@@ -14,8 +14,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from anyio import from_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope
 
 from trackwire import limits
 from trackwire.errors import InvalidArgument
@@ -32,17 +33,28 @@ def _too_large(limit: int) -> RequestTooLarge:
     )
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
+async def read_limited_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole body, refused as soon as it is known to exceed `limit` bytes.
+
+    Reads the ASGI messages directly: unary calls need no Request object.
+    """
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
-    return bytes(body)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
 
 def request_chunks(request: Request, head: Any, make: Callable[[bytes], Any]) -> Iterator[Any]:

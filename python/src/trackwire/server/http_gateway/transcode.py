@@ -16,6 +16,11 @@ This module walks precompiled per-message field tables instead:
   strings and enums when not empty/unspecified, and numbers and booleans always (MLflow's
   server sets them explicitly, and clients index `file_info["is_dir"]` directly). Empty
   strings are left out so an empty `next_page_token` reads as "no more pages".
+
+Speed: each message type's `to_dict` is generated Python code, straight-line over its fields,
+compiled on first use; input takes a fast path (orjson, exact JSON types only) and falls back to
+the generic, error-reporting walk (on the json module's decoding) for anything else, so the fast
+path never changes a result, only how quickly the common one is reached.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -105,6 +111,60 @@ class _Field:
         self.int_range = _INT_RANGES.get(field.type)
 
 
+class _Slow(Exception):
+    """Raised by the fast input path for anything it does not handle; the generic walk does."""
+
+
+# Doubles of this magnitude or more take the generic path on input: orjson parses integer
+# literals beyond 64 bits as doubles, where the json module keeps them exact.
+_BIG = float(2**63)
+_INF = math.inf
+
+
+def _non_finite(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _fast_string(value: Any) -> str:
+    if type(value) is str:
+        return value
+    raise _Slow
+
+
+def _fast_float(value: Any) -> float:
+    kind = type(value)
+    if kind is float and -_BIG < value < _BIG:
+        return value
+    if kind is int:
+        return float(value)
+    raise _Slow
+
+
+def _fast_bool(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise _Slow
+
+
+def _always_slow(value: Any) -> Any:
+    raise _Slow
+
+
+def _fast_list(convert: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def fast_list(value: Any) -> list[Any]:
+        if type(value) is not list:
+            raise _Slow
+        return [convert(v) for v in value]
+
+    return fast_list
+
+
 class MessageCodec:
     """Converts one message type to and from MLflow-style JSON values."""
 
@@ -126,47 +186,132 @@ class MessageCodec:
     # --- output --------------------------------------------------------------------------
 
     def to_dict(self, message: Message) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in self.fields:
-            value = getattr(message, f.name)
-            if f.repeated:
-                if value:
-                    out[f.name] = [self._out_value(f, v) for v in value]
-            elif f.presence:
-                if message.HasField(f.name):
-                    out[f.name] = self._out_value(f, value)
-            elif f.kind in (_STRING, _BYTES, _ENUM):
-                if value:
-                    out[f.name] = self._out_value(f, value)
-            else:
-                out[f.name] = self._out_value(f, value)
-        return out
+        """The JSON object of a message (compiled on first use; see _compile_to_dict)."""
+        # The compiled function replaces this method on the instance: later calls go straight
+        # to it, and generated code calls sub-messages' codecs the same way.
+        compiled = self.to_dict = self._compile_to_dict()  # type: ignore[method-assign,assignment]
+        return compiled(message)
 
-    def _out_value(self, f: _Field, value: Any) -> Any:
-        kind = f.kind
-        if kind == _FLOAT:
-            if math.isfinite(value):
-                return value
-            if math.isnan(value):
-                return "NaN"
-            return "Infinity" if value > 0 else "-Infinity"
-        if kind == _MESSAGE:
-            return self.sub(f).to_dict(value)
-        if kind == _ENUM:
-            return f.enum.name_of.get(value, value)  # type: ignore[union-attr]
-        if kind == _BYTES:
-            return base64.b64encode(value).decode("ascii")
-        return value
+    def _compile_to_dict(self) -> Callable[[Message], dict[str, Any]]:
+        """Straight-line Python for this message type's fields, with the rules of the module
+        docstring decided here once instead of per field per message."""
+        env: dict[str, Any] = {"_INF": _INF, "_non_finite": _non_finite, "_b64": _b64}
+        lines = ["def to_dict(m):", "    out = {}"]
+        for i, f in enumerate(self.fields):
+            name = f.name
+            if f.kind == _FLOAT:
+                convert = "(x if -_INF < x < _INF else _non_finite(x))"
+            elif f.kind == _MESSAGE:
+                env[f"c{i}"] = self.sub(f)
+                convert = f"c{i}.to_dict(x)"
+            elif f.kind == _ENUM:
+                env[f"e{i}"] = f.enum.name_of  # type: ignore[union-attr]
+                convert = f"e{i}.get(x, x)"
+            elif f.kind == _BYTES:
+                convert = "_b64(x)"
+            else:
+                convert = "x"
+            key = repr(name)
+            if f.repeated:
+                each = "list(x)" if convert == "x" else f"[{convert} for x in x]"
+                lines += [f"    x = m.{name}", "    if x:", f"        out[{key}] = {each}"]
+            elif f.presence:
+                lines += [f"    if m.HasField({key}):", f"        x = m.{name}"]
+                lines.append(f"        out[{key}] = {convert}")
+            elif f.kind in (_STRING, _BYTES, _ENUM):
+                lines += [f"    x = m.{name}", "    if x:", f"        out[{key}] = {convert}"]
+            elif convert == "x":
+                lines.append(f"    out[{key}] = m.{name}")
+            else:
+                lines += [f"    x = m.{name}", f"    out[{key}] = {convert}"]
+        lines.append("    return out")
+        exec(compile("\n".join(lines), f"<to_dict {self.descriptor.full_name}>", "exec"), env)
+        return env["to_dict"]
 
     # --- input ---------------------------------------------------------------------------
 
     def from_dict(self, data: Any) -> Message:
         """The message for a decoded JSON object; InvalidArgument names the offending field."""
-        kwargs = self._kwargs(data, "")
+        try:
+            kwargs = self.fast_kwargs(data)
+        except _Slow:
+            kwargs = self._kwargs(data, "")
+        return self._build(kwargs)
+
+    def from_json(self, body: bytes) -> Message:
+        """The message for a JSON request body (see loads_body)."""
+        try:
+            kwargs = self.fast_kwargs(_fast_loads(body))
+        except (_Slow, ValueError):
+            # Anything unusual, malformed JSON included, is decoded again by the json module
+            # and walked by the generic path: its results and error messages are the reference.
+            kwargs = self._kwargs(loads_body(body), "")
+        return self._build(kwargs)
+
+    def _build(self, kwargs: dict[str, Any]) -> Message:
         try:
             return self.message_class(**kwargs)
         except (TypeError, ValueError) as e:  # defensive: _kwargs validates types and ranges
             raise InvalidArgument(f"Invalid request: {e}") from e
+
+    def fast_kwargs(self, data: Any) -> dict[str, Any]:
+        """Constructor arguments for the common case, where every value already has its JSON
+        type; raises _Slow otherwise (compiled on first use, like to_dict)."""
+        compiled = self.fast_kwargs = self._compile_fast_kwargs()  # type: ignore[method-assign,assignment]
+        return compiled(data)
+
+    def _compile_fast_kwargs(self) -> Callable[[Any], dict[str, Any]]:
+        converters: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        for key, f in self.by_name.items():
+            convert = self._fast_value(f)
+            if f.repeated:
+                convert = _fast_list(convert)
+            converters[key] = (f.name, convert)
+
+        def fast_kwargs(data: Any) -> dict[str, Any]:
+            if type(data) is not dict:
+                raise _Slow
+            kwargs = {}
+            for key, value in data.items():
+                found = converters.get(key)
+                if found is not None and value is not None:
+                    kwargs[found[0]] = found[1](value)
+            return kwargs
+
+        return fast_kwargs
+
+    def _fast_value(self, f: _Field) -> Callable[[Any], Any]:
+        kind = f.kind
+        if kind == _STRING:
+            return _fast_string
+        if kind == _FLOAT:
+            return _fast_float
+        if kind == _BOOL:
+            return _fast_bool
+        if kind == _INT:
+            low, high = f.int_range  # type: ignore[misc]
+
+            def fast_int(value: Any) -> int:
+                if type(value) is int and low <= value <= high:
+                    return value
+                raise _Slow
+
+            return fast_int
+        if kind == _ENUM:
+            number_of = f.enum.number_of  # type: ignore[union-attr]
+
+            def fast_enum(value: Any) -> int:
+                if type(value) is str:
+                    number = number_of.get(value)
+                    if number is not None:
+                        return number
+                raise _Slow
+
+            return fast_enum
+        if kind == _MESSAGE:
+            codec = self.sub(f)
+            return lambda value: codec.fast_kwargs(value)
+        return _always_slow  # bytes: base64 validation stays in one place
 
     def _kwargs(self, data: Any, path: str) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -313,7 +458,16 @@ def message_to_json(message: Message) -> bytes:
 
 def json_to_message(body: bytes, message_class: type[Message]) -> Message:
     """The request message for a JSON body; an empty body is an empty message."""
-    return codec_for(message_class.DESCRIPTOR).from_dict(loads_body(body))
+    return codec_for(message_class.DESCRIPTOR).from_json(body)
+
+
+def _fast_loads(body: bytes) -> Any:
+    """loads_body's common case by orjson, which raises ValueError on anything it does not take
+    (bare NaN/Infinity, lone surrogates, encodings other than UTF-8, an empty body)."""
+    data = orjson.loads(body)
+    if type(data) is str:
+        data = orjson.loads(data)
+    return data
 
 
 def loads_body(body: bytes) -> Any:
@@ -336,4 +490,8 @@ def loads_body(body: bytes) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    """Compact JSON (UTF-8, not ASCII-escaped); non-finite doubles never get here (to_dict)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
