@@ -6,11 +6,7 @@ BENCH_ARGS ?=
 # mk/mlflow.mk (included after this file) owns the MLflow venv; these match its values.
 MLFLOW_VENV ?= .venv-mlflow
 
-.PHONY: bench bench-compare bench-deps mlflow-server
-
-# psutil meters the servers' CPU and RSS; until it is a dev dependency, install it on demand.
-bench-deps: venv
-	$(PY) -c 'import psutil' 2>/dev/null || $(PY) -m pip install -q psutil
+.PHONY: bench bench-compare mlflow-server
 
 # MLflow's server needs the full `mlflow` package on top of the compat venv's mlflow-skinny.
 mlflow-server: $(MLFLOW_VENV)/.server-installed
@@ -19,8 +15,8 @@ $(MLFLOW_VENV)/.server-installed: $(MLFLOW_VENV)/.installed mk/bench.mk
 	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==$(MLFLOW_VERSION)'
 	touch $@
 
-bench: bench-deps ## benchmark trackwire alone, quick counts (figures, no assertions)
+bench: venv ## benchmark trackwire alone, quick counts (figures, no assertions)
 	$(PY) bench/run.py --quick $(BENCH_ARGS)
 
-bench-compare: bench-deps mlflow-venv mlflow-server ## full benchmark side by side with MLflow's server
+bench-compare: venv mlflow-venv mlflow-server ## full benchmark side by side with MLflow's server
 	$(PY) bench/run.py --compare $(BENCH_ARGS)
