@@ -61,8 +61,16 @@ ROWS = [
     ("fluent_until_end_run_s", "fluent loop + end_run (s)", "lower"),
     ("fluent_points_ok", "fluent points on server == logged", None),
 ]
-TARGETS = ["mlflow", "mlflow-w1", "tw-rest", "tw-grpc"]
-RATIOS = [("tw-rest", "mlflow"), ("tw-rest", "mlflow-w1"), ("tw-grpc", "mlflow")]
+# tw-fsync: trackwire's native gRPC on a server started with --fsync-commits (every commit
+# synced to disk, like MLflow's rollback journal with synchronous=FULL); write workloads only.
+TARGETS = ["mlflow", "mlflow-w1", "tw-rest", "tw-grpc", "tw-fsync"]
+RATIOS = [
+    ("tw-rest", "mlflow"),
+    ("tw-rest", "mlflow-w1"),
+    ("tw-grpc", "mlflow"),
+    ("tw-fsync", "mlflow"),
+]
+WRITES_ONLY = ("tw-fsync",)
 
 
 def machine() -> dict:
@@ -130,17 +138,22 @@ def sqlite_floor(tmp: Path, rows: int = 100_000) -> dict:
 
 
 def durability(tmp: Path) -> dict:
-    """trackwire's SQLite settings, read from a connection of its own store engine."""
+    """trackwire's SQLite settings, read from connections of its own store engines."""
     from trackwire.server.store.engine import create_store_engine
 
-    engine = create_store_engine(f"sqlite:///{tmp / 'durability.db'}")
-    with engine.connect() as conn:
-        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
-    engine.dispose()
     names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+    def settings(fsync: bool) -> str:
+        engine = create_store_engine(f"sqlite:///{tmp / f'durability-{fsync}.db'}", fsync)
+        with engine.connect() as conn:
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        engine.dispose()
+        return f"journal_mode={journal}, synchronous={names.get(sync, sync)}"
+
     return {
-        "trackwire": f"journal_mode={journal}, synchronous={names.get(sync, sync)}",
+        "trackwire": settings(False) + " (survives a server crash)",
+        "tw-fsync": settings(True) + " (--fsync-commits: survives power loss)",
         "mlflow": "SQLAlchemy defaults: journal_mode=delete (rollback journal), synchronous=FULL",
     }
 
@@ -149,14 +162,22 @@ class Bench:
     def __init__(self, args, tmp: Path):
         self.counts = QUICK if args.quick else FULL
         self.tmp = tmp
-        self.servers = {"trackwire": start_trackwire(tmp)}
+        self.servers = {
+            "trackwire": start_trackwire(tmp),
+            "trackwire-fsync": start_trackwire(tmp, "trackwire-fsync", "--fsync-commits"),
+        }
         if args.compare:
             self.servers["mlflow"] = start_mlflow(tmp, "mlflow", None)
             self.servers["mlflow-w1"] = start_mlflow(tmp, "mlflow-w1", 1)
         for server in self.servers.values():
             server.wait_ready()
         tw = self.servers["trackwire"]
-        self.targets = {"tw-rest": (tw, "rest", tw.base_url), "tw-grpc": (tw, "grpc", tw.grpc_port)}
+        fsync = self.servers["trackwire-fsync"]
+        self.targets = {
+            "tw-rest": (tw, "rest", tw.base_url),
+            "tw-grpc": (tw, "grpc", tw.grpc_port),
+            "tw-fsync": (fsync, "grpc", fsync.grpc_port),
+        }
         for name in ("mlflow", "mlflow-w1"):
             if name in self.servers:
                 server = self.servers[name]
@@ -183,6 +204,8 @@ class Bench:
 
     def each(self, workload: str, fn, only=None) -> None:
         for target in TARGETS:
+            if only is None and target in WRITES_ONLY:
+                continue
             if target in self.targets and (only is None or target in only):
                 self.measure(
                     workload, target, lambda t=target: fn(t, self.clients[t], self.experiments[t])
@@ -190,13 +213,15 @@ class Bench:
 
     def run(self) -> None:
         n = self.counts
-        self.each("create_run", lambda t, c, e: wl.create_run(c, e, n["create_run"]))
-        self.each("log_metric", lambda t, c, e: wl.log_metric(c, e, n["log_metric"]))
-        self.each("log_batch", lambda t, c, e: wl.log_batch(c, e, n["log_batch"]))
+        writes = [t for t in TARGETS if t in self.targets]
+        self.each("create_run", lambda t, c, e: wl.create_run(c, e, n["create_run"]), writes)
+        self.each("log_metric", lambda t, c, e: wl.log_metric(c, e, n["log_metric"]), writes)
+        self.each("log_batch", lambda t, c, e: wl.log_batch(c, e, n["log_batch"]), writes)
 
         history_runs = {
             t: wl.seed_history(c, self.experiments[t], n["history"])
             for t, c in self.clients.items()
+            if t not in WRITES_ONLY
         }
         self.each("history", lambda t, c, e: wl.metric_history(c, history_runs[t], n["history"]))
 
@@ -223,6 +248,7 @@ class Bench:
             lambda t, c, e: wl.concurrent_writers(
                 self.targets[t][1], self.targets[t][2], c, e, n["writers"], n["writer_batches"]
             ),
+            writes,
         )
 
         tw_grpc = self.targets["tw-grpc"]

@@ -123,8 +123,8 @@ class ServerProcess:
         self._log.close()
 
 
-def start_trackwire(tmp: Path) -> ServerProcess:
-    workdir = tmp / "trackwire"
+def start_trackwire(tmp: Path, name: str = "trackwire", *flags: str) -> ServerProcess:
+    workdir = tmp / name
     workdir.mkdir()
     http_port, grpc_port = free_port(), free_port()
     server = ServerProcess(
@@ -142,6 +142,7 @@ def start_trackwire(tmp: Path) -> ServerProcess:
             str(grpc_port),
             "--http-port",
             str(http_port),
+            *flags,
         ],
         workdir,
         http_port,
