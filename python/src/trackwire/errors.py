@@ -69,31 +69,18 @@ class InternalError(TrackwireError):
     pass
 
 
-_BY_GRPC_CODE = {
-    cls.grpc_code: cls
-    for cls in (
-        InvalidArgument,
-        NotFound,
-        AlreadyExists,
-        ResourceExhausted,
-        Unauthenticated,
-        PermissionDenied,
-        Unavailable,
-    )
-}
-
-_BY_MLFLOW_CODE = {
-    cls.mlflow_code: cls
-    for cls in (
-        InvalidArgument,
-        NotFound,
-        AlreadyExists,
-        ResourceExhausted,
-        Unauthenticated,
-        PermissionDenied,
-        Unavailable,
-    )
-}
+# The errors a server reports with a code of their own (anything else is INTERNAL).
+_REPORTED = (
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    ResourceExhausted,
+    Unauthenticated,
+    PermissionDenied,
+    Unavailable,
+)
+_BY_GRPC_CODE = {cls.grpc_code: cls for cls in _REPORTED}
+_BY_MLFLOW_CODE = {cls.mlflow_code: cls for cls in _REPORTED}
 
 
 def from_grpc_error(error: grpc.RpcError) -> TrackwireError:
