@@ -13,7 +13,7 @@ GOOGLEAPIS  := $(THIRD_PARTY)/google/api
 
 # Language fragments (mk/*.mk) extend these lists with their own targets.
 GEN_TARGETS  := gen-python
-TEST_TARGETS := lint check-generated test-python check-package
+TEST_TARGETS := lint typecheck check-generated test-python check-package
 CI_DEPS      := venv buf-tools
 GENERATED    := python/src/trackwire/v1 python/src/trackwire/conformance python/src/trackwire/_version.py
 

@@ -82,7 +82,8 @@ def _pending_runs(spool: TrackingClient) -> list[ent.Run]:
     experiment_ids = [e.experiment_id for e in spool.search_experiments(view_type="ALL")]
     if not experiment_ids:
         return []
-    runs, token = [], None
+    runs: list[ent.Run] = []
+    token = None
     while True:
         page = spool.search_runs(
             experiment_ids,

@@ -131,7 +131,7 @@ class TrackingService:
             validation.tag(tag.key, tag.value)
         if len(request.run_name) > limits.MAX_KEY_LENGTH:
             validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
-        user_id, tags = request.user_id, request.tags
+        user_id, tags = request.user_id, list(request.tags)
         identity = current_identity.get()
         if identity is not None:
             # With authentication on, the run's user is who logs it, not who it claims to be.

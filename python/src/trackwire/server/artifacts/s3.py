@@ -52,7 +52,8 @@ class S3ArtifactRepository:
 
     def write(self, relative: str, chunks: Iterable[bytes]) -> pb.FileInfo:
         key = self._key(relative)
-        parts, buffer, size, upload_id = [], bytearray(), 0, None
+        parts: list[dict] = []
+        buffer, size, upload_id = bytearray(), 0, None
         try:
             for chunk in chunks:
                 buffer += chunk

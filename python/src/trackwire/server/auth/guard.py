@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable
+from typing import TypeVar, cast
 
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
@@ -27,6 +28,8 @@ from trackwire.server.auth.identity import Identity, current_identity
 from trackwire.server.auth.permissions import EDIT, MANAGE, READ, PermissionStore, allows
 from trackwire.server.store.sql_store import DEFAULT_EXPERIMENT_ID, USER_TAG, SqlStore
 from trackwire.v1 import tracking_service_pb2 as rpc
+
+T = TypeVar("T")
 
 READ_PREFIXES = ("Get", "Search", "List", "Download", "Stream")
 # Destructive or administrative RPCs: MLflow's basic-auth app asks MANAGE for these.
@@ -127,12 +130,14 @@ class Guard:
                 experiments.add(self.experiment_of_run(run_id))
         elif "run_ids" in fields:  # several runs at once: each of them must be allowed
             experiments.update(self.experiment_of_run(run_id) for run_id in request.run_ids)
-        for experiment in experiments - {None}:
-            self.require(identity, experiment, required_permission(method), method.name)
+        for experiment in experiments:
+            if experiment is not None:
+                self.require(identity, experiment, required_permission(method), method.name)
 
 
-def secure(descriptor: ServiceDescriptor, service, guard: Guard) -> object:
-    """An object with `service`'s RPC methods, each authorised by `guard` first."""
+def secure(descriptor: ServiceDescriptor, service: T, guard: Guard) -> T:
+    """An object with `service`'s RPC methods, each authorised by `guard` first (typed as
+    the service: callers use it in its place)."""
     secured = _Secured()
     for method in descriptor.methods:
         special = _SPECIAL.get(method.name)
@@ -142,7 +147,7 @@ def secure(descriptor: ServiceDescriptor, service, guard: Guard) -> object:
         else:
             call = _plain_call(method, impl, guard)
         setattr(secured, method.name, call)
-    return secured
+    return cast(T, secured)
 
 
 class _Secured:

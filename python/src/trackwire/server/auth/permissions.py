@@ -30,7 +30,7 @@ def allows(granted: str, required: str) -> bool:
     return _RANK[granted] >= _RANK[required]
 
 
-def permission_name(value: int) -> str:
+def permission_name(value: pb.Permission.ValueType) -> str:
     """The stored name of a Permission enum value."""
     if value == pb.PERMISSION_UNSPECIFIED or value not in pb.Permission.values():
         raise InvalidArgument(

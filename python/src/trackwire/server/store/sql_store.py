@@ -12,11 +12,24 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -50,11 +63,11 @@ def now_millis() -> int:
     return int(time.time() * 1000)
 
 
-def status_name(status: int) -> str:
+def status_name(status: pb.RunStatus.ValueType) -> str:
     return pb.RunStatus.Name(status).removeprefix("RUN_STATUS_")
 
 
-def status_value(name: str) -> int:
+def status_value(name: str) -> pb.RunStatus.ValueType:
     return pb.RunStatus.Value("RUN_STATUS_" + name)
 
 
@@ -75,7 +88,11 @@ class SqlStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         dialect = engine.dialect.name
-        self._insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+        # The dialect's INSERT, which has ON CONFLICT (both dialects spell it the same way).
+        self._insert = cast(
+            Callable[[Table], Any],
+            {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect],
+        )
         self.quotas = Quotas()
         # Statements of the per-request hot path, built once: building a statement costs
         # more than SQLite takes to run it.
@@ -414,7 +431,11 @@ class SqlStore:
         return row
 
     def update_run(
-        self, run_id: str, status: int | None, end_time: int | None, run_name: str | None
+        self,
+        run_id: str,
+        status: pb.RunStatus.ValueType | None,
+        end_time: int | None,
+        run_name: str | None,
     ) -> pb.RunInfo:
         with self._write() as conn:
             self._active_run(conn, run_id)
@@ -501,7 +522,7 @@ class SqlStore:
             return self._hydrate(conn, rows, columns), next_token
 
     def _runs(self, conn: Connection, run_ids: Sequence[str]) -> list[pb.Run]:
-        rows = []
+        rows: list[Row] = []
         for chunk in _chunks(list(run_ids)):
             rows.extend(conn.execute(select(t.runs).where(t.runs.c.run_id.in_(chunk))).all())
         return self._hydrate(conn, rows)
@@ -622,7 +643,7 @@ class SqlStore:
         return claimed is not None
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
-        existing = {}
+        existing: dict[str, str] = {}
         for chunk in _chunks(list(params)):
             existing.update(
                 conn.execute(
