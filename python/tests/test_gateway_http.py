@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from server_process import LiveServer
 
 from trackwire import limits
 from trackwire._version import __version__
+from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.routes import bindings
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import entities_pb2 as pb
+from trackwire.v1 import tracking_service_pb2 as rpc
 
 API = "/api/2.0/mlflow"
 
@@ -162,6 +166,75 @@ def test_non_finite_metrics_and_int64_numbers(http, run):
     ok(http.post(f"{API}/runs/log-metric", json=single))
     latest = ok(http.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]["data"]["metrics"]
     assert {"key": "one", "value": 0.0, "timestamp": 5, "step": 0} in latest
+
+
+def test_history_and_search_json_written_from_rows_is_the_transcoded_message(
+    http, tracking, unique
+):
+    """GetMetricHistory and SearchRuns write their JSON straight from the store's rows: byte
+    for byte what the generic transcoder writes for the message gRPC gets, tokens included."""
+    experiment_id = tracking.CreateExperiment(
+        rpc.CreateExperimentRequest(name=unique)
+    ).experiment_id
+    values = [1.5, math.nan, math.inf, -math.inf, 0.0, -2.0, 1e300, 2.5e-300]
+    run_ids = []
+    for i in range(3):
+        run = tracking.CreateRun(
+            rpc.CreateRunRequest(experiment_id=experiment_id, start_time=1000 + i, user_id="u" * i)
+        ).run
+        run_ids.append(run.info.run_id)
+        metrics = [
+            pb.Metric(key="m", value=v, timestamp=2**62 + j, step=j // 2)
+            for j, v in enumerate(values)
+        ]
+        metrics.append(pb.Metric(key=f"last{i}", value=values[i + 1], timestamp=1, step=0))
+        params = [pb.Param(key="empty", value=""), pb.Param(key="p", value=f'v\n"{i}" é')]
+        tags = [pb.RunTag(key="t", value=""), pb.RunTag(key="u", value="x" * i)]
+        tracking.LogBatch(
+            rpc.LogBatchRequest(run_id=run.info.run_id, metrics=metrics, params=params, tags=tags)
+        )
+    tracking.UpdateRun(
+        rpc.UpdateRunRequest(run_id=run_ids[0], status=pb.RUN_STATUS_FINISHED, end_time=5000)
+    )
+    dataset = pb.Dataset(name="d", digest="abc", source_type="local", source="/data")
+    tracking.LogInputs(
+        rpc.LogInputsRequest(
+            run_id=run_ids[1],
+            datasets=[pb.DatasetInput(dataset=dataset, tags=[pb.InputTag(key="k", value="v")])],
+        )
+    )
+
+    token, pages = "", 0
+    while True:
+        query = {"run_id": run_ids[0], "metric_key": "m", "max_results": 3, "page_token": token}
+        response = http.get(f"{API}/metrics/get-history", params=query)
+        expected = tracking.GetMetricHistory(rpc.GetMetricHistoryRequest(**query))
+        assert response.content == transcode.message_to_json(expected)
+        token, pages = expected.next_page_token, pages + 1
+        if not token:
+            break
+    assert pages == 3
+
+    searches = [
+        {},
+        {"filter": "metrics.m >= 0", "order_by": ["metrics.last0 DESC", "params.p"]},
+        {"columns": {"metric_keys": ["m", "last1"], "param_keys": ["empty"], "tag_keys": ["u"]}},
+        {"columns": {"tag_keys": ["nothing"]}},
+    ]
+    for search in searches:
+        token, pages = "", 0
+        while True:
+            body = {"experiment_ids": [experiment_id], "max_results": 2, "page_token": token}
+            body.update(search)
+            response = http.post(f"{API}/runs/search", json=body)
+            expected = tracking.SearchRuns(
+                transcode.json_to_message(json.dumps(body).encode(), rpc.SearchRunsRequest)
+            )
+            assert response.content == transcode.message_to_json(expected)
+            token, pages = expected.next_page_token, pages + 1
+            if not token:
+                break
+        assert pages == 2
 
 
 def test_log_batch_of_1000_metrics_and_streamed_history(http, run):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -57,6 +58,11 @@ def serve(settings: ServerSettings) -> None:
         fsync_commits=settings.fsync_commits,
     )
     grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}", tls=tls)
+    # Requests make many short-lived objects (rows, messages) and few reference cycles: with
+    # Python's default thresholds, gen-0 collections cost a fifth of a page of runs. What
+    # start-up loaded is moved out of the collector's sight for good.
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
     grpc_server.start()
     gateway = _GatewayServer(
         uvicorn.Config(

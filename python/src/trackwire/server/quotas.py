@@ -14,6 +14,10 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from trackwire.errors import ResourceExhausted
 from trackwire.server.store import schema as t
+from trackwire.server.store.driver import DriverConnection
+
+# Quotas are checked in SQLAlchemy transactions and in the store's driver-level ones.
+WriteConnection = Connection | DriverConnection
 
 
 def _count_of(table, key_column):
@@ -47,7 +51,7 @@ class Quotas:
     max_tags_per_experiment: int = 1_000
 
     def count_run_entries(
-        self, conn: Connection, run_id: str, params: int, tags: int
+        self, conn: WriteConnection, run_id: str, params: int, tags: int
     ) -> tuple[int | None, int | None]:
         """Before a write of `params` params and `tags` tags to a run: the run's params and
         tags when the write could exceed a limit (None when it cannot, or adds none)."""
@@ -57,7 +61,11 @@ class Quotas:
         )
 
     def check_run_entries(
-        self, conn: Connection, run_id: str, before: tuple[int | None, int | None], metrics: int
+        self,
+        conn: WriteConnection,
+        run_id: str,
+        before: tuple[int | None, int | None],
+        metrics: int,
     ) -> None:
         """After a write to a run: refuses it when the run went over a limit."""
         params_before, tags_before = before
@@ -78,7 +86,7 @@ class Quotas:
                 "delete tags the run no longer needs (DeleteTag)",
             )
         if metrics:
-            after = conn.execute(_ADD_METRIC_STEPS, {"key": run_id, "added": metrics}).scalar_one()
+            after = _one(conn.execute(_ADD_METRIC_STEPS, {"key": run_id, "added": metrics}))
             _refuse_above(
                 after,
                 after - metrics,
@@ -87,7 +95,7 @@ class Quotas:
                 "log further steps to a new run, or log fewer points (e.g. every n-th step)",
             )
 
-    def check_new_run_tags(self, conn: Connection, run_id: str, tags: int) -> None:
+    def check_new_run_tags(self, conn: WriteConnection, run_id: str, tags: int) -> None:
         """After a run was created with `tags` tags."""
         _refuse_above(
             tags,
@@ -97,9 +105,9 @@ class Quotas:
             "create the run with fewer tags",
         )
 
-    def add_run(self, conn: Connection, experiment_id: int) -> None:
+    def add_run(self, conn: WriteConnection, experiment_id: int) -> None:
         """Counts a new run of an experiment; refuses it above the limit."""
-        after = conn.execute(_ADD_RUN, {"key": experiment_id}).scalar_one()
+        after = _one(conn.execute(_ADD_RUN, {"key": experiment_id}))
         _refuse_above(
             after,
             after - 1,
@@ -109,7 +117,7 @@ class Quotas:
             "(deleted runs count until they are purged), or log to another experiment",
         )
 
-    def check_experiment_tags(self, conn: Connection, experiment_id: int, added: int) -> None:
+    def check_experiment_tags(self, conn: WriteConnection, experiment_id: int, added: int) -> None:
         """After tags were written to an experiment (`added` of them, new or overwritten)."""
         after = _count(conn, _COUNT_EXPERIMENT_TAGS, experiment_id)
         _refuse_above(
@@ -121,11 +129,18 @@ class Quotas:
         )
 
 
-def _count(conn: Connection, statement, key) -> int:
-    return conn.execute(statement, {"key": key}).scalar_one()
+def _count(conn: WriteConnection, statement, key) -> int:
+    return _one(conn.execute(statement, {"key": key}))
 
 
-def _near_limit(conn: Connection, statement, key, adding: int, limit: int) -> int | None:
+def _one(result) -> int:
+    """The value of a count, or of an UPDATE ... RETURNING on a row the transaction holds."""
+    row = result.fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _near_limit(conn: WriteConnection, statement, key, adding: int, limit: int) -> int | None:
     """The count, when adding `adding` entries might exceed `limit`; else None (no check)."""
     if not adding:
         return None

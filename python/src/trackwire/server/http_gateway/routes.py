@@ -31,13 +31,16 @@ from starlette.types import Receive, Scope, Send
 
 from trackwire import limits
 from trackwire.server.http_gateway import transcode
+from trackwire.server.http_gateway.rows_json import RowsJson
 from trackwire.server.http_gateway.streams import (
     read_limited_body,
     request_chunks,
     stream_response,
 )
+from trackwire.server.service import json_writer
 
 JSON = "application/json"
+_ROWS_JSON = RowsJson()
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,15 @@ def _handler(binding: Binding, call: Callable) -> Callable:
     response_codec = transcode.codec_for(method.output_type)
 
     def answer(message: Message) -> bytes:
-        return transcode.dumps(response_codec.to_dict(call(message)))
+        # The service may answer with the JSON body itself (see service.json_writer).
+        reset = json_writer.set(_ROWS_JSON)
+        try:
+            response = call(message)
+        finally:
+            json_writer.reset(reset)
+        if type(response) is bytes:
+            return response
+        return transcode.dumps(response_codec.to_dict(response))
 
     def answer_body(body: bytes) -> bytes:
         return answer(request_codec.from_json(body))

@@ -121,7 +121,7 @@ _BIG = float(2**63)
 _INF = math.inf
 
 
-def _non_finite(value: float) -> str:
+def non_finite(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
@@ -195,12 +195,12 @@ class MessageCodec:
     def _compile_to_dict(self) -> Callable[[Message], dict[str, Any]]:
         """Straight-line Python for this message type's fields, with the rules of the module
         docstring decided here once instead of per field per message."""
-        env: dict[str, Any] = {"_INF": _INF, "_non_finite": _non_finite, "_b64": _b64}
+        env: dict[str, Any] = {"_INF": _INF, "non_finite": non_finite, "_b64": _b64}
         lines = ["def to_dict(m):", "    out = {}"]
         for i, f in enumerate(self.fields):
             name = f.name
             if f.kind == _FLOAT:
-                convert = "(x if -_INF < x < _INF else _non_finite(x))"
+                convert = "(x if -_INF < x < _INF else non_finite(x))"
             elif f.kind == _MESSAGE:
                 env[f"c{i}"] = self.sub(f)
                 convert = f"c{i}.to_dict(x)"

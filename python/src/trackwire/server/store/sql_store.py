@@ -1,8 +1,12 @@
 """The tracking store: experiments, runs and what is logged to them, in SQL.
 
 SQLAlchemy Core over SQLite (embedded default) or PostgreSQL. Entities come back
-as protobuf messages, which is what both wires send. Every write is one
-transaction: a request is stored whole or not at all.
+as protobuf messages, which is what both wires send, except the largest reads (a
+page of runs, of metric history), which come back as rows for each wire to encode.
+Every write is one transaction: a request is stored whole or not at all. The writes
+a training loop makes (log_batch and the RPCs built on it, create_run) run their Core
+statements on the driver's cursor (store/driver.py): SQLAlchemy's cost per statement
+is ten times what SQLite takes to store a metric.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import operator
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Connection,
@@ -39,6 +45,7 @@ from trackwire.server.quotas import Quotas
 from trackwire.server.search.experiments import plan_experiment_search
 from trackwire.server.search.runs import plan_run_search
 from trackwire.server.store import schema as t
+from trackwire.server.store.driver import DriverConnection, DriverWrites
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1.tracking_service_pb2 import RunColumns
 
@@ -52,11 +59,39 @@ USER_TAG = "mlflow.user"
 # Chunk size for IN (...) lists: SQLite binds at most 32,766 parameters.
 _IN_CHUNK = 10_000
 
+# A metric point as the store takes it: (key, step, timestamp, value), NaN as float("nan").
+MetricPoint = tuple[str, int, int, float]
+
 
 _RUN_BY_ID = select(t.runs).where(t.runs.c.run_id == bindparam("run_id"))
+
+# Statements of the hot write path, run on the driver's cursor (store/driver.py).
+_METRIC_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
+_ENTRY_COLUMNS = ("run_id", "key", "value")  # params and tags
+_RUN_COLUMNS = (
+    "run_id",
+    "experiment_id",
+    "run_name",
+    "user_id",
+    "status",
+    "start_time",
+    "end_time",
+    "artifact_uri",
+    "lifecycle_stage",
+)
 _EXPERIMENT_FOR_RUN = select(
     t.experiments.c.artifact_location, t.experiments.c.lifecycle_stage
 ).where(t.experiments.c.experiment_id == bindparam("experiment_id"))
+_INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS})
+_INSERT_TAG = t.tags.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+_INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+_RUN_STAGE = select(t.runs.c.lifecycle_stage).where(t.runs.c.run_id == bindparam("run_id"))
+_RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
+    t.params.c.run_id == bindparam("run_id")
+)
+_SET_RUN_NAME = (
+    update(t.runs).where(t.runs.c.run_id == bindparam("run_id")).values(run_name=bindparam("name"))
+)
 
 
 def now_millis() -> int:
@@ -94,8 +129,8 @@ class SqlStore:
             {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect],
         )
         self.quotas = Quotas()
-        # Statements of the per-request hot path, built once: building a statement costs
-        # more than SQLite takes to run it.
+        self.driver = DriverWrites(engine)
+        # Statements of the per-request hot path, built once (see store/driver.py).
         self._claim = (
             self._insert(t.applied_requests)
             .values(
@@ -106,40 +141,27 @@ class SqlStore:
             .on_conflict_do_nothing()
             .returning(t.applied_requests.c.request_id)
         )
-        tag = self._insert(t.tags)
+        tag = self._insert(t.tags).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
         self._upsert_tag = tag.on_conflict_do_update(
             index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
         )
-        metric_columns = ["run_id", "key", "step", "timestamp", "value"]
-        self._bulk_metrics = _DriverStatement(
-            t.metrics.insert().values({c: bindparam(c) for c in metric_columns}),
-            engine.dialect,
-            metric_columns,
-        )
-        latest = self._insert(t.latest_metrics).values({c: bindparam(c) for c in metric_columns})
+        self._insert_metric = t.metrics.insert().values({c: bindparam(c) for c in _METRIC_COLUMNS})
+        latest = self._insert(t.latest_metrics).values({c: bindparam(c) for c in _METRIC_COLUMNS})
         stored, excluded = t.latest_metrics.c, latest.excluded
-        self._bulk_latest = _DriverStatement(
-            latest.on_conflict_do_update(
-                index_elements=["run_id", "key"],
-                set_={
-                    "step": excluded.step,
-                    "timestamp": excluded.timestamp,
-                    "value": excluded.value,
-                },
-                where=or_(
-                    excluded.step > stored.step,
-                    and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
-                ),
+        self._upsert_latest = latest.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+            where=or_(
+                excluded.step > stored.step,
+                and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
             ),
-            engine.dialect,
-            metric_columns,
         )
 
     # -- transactions --------------------------------------------------------
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self.driver.lock, self.engine.connect() as conn:
             conn.info["write"] = True
             with conn.begin():
                 yield conn
@@ -371,11 +393,12 @@ class SqlStore:
         tag_values[RUN_NAME_TAG] = run_name
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
-        with self._write() as conn:
-            experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).first()
+        with self.driver.transaction() as conn:
+            experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
             if experiment is None:
                 raise NotFound(f"No Experiment with id={experiment_id} exists.")
-            if experiment.lifecycle_stage != ACTIVE:
+            artifact_location, stage = experiment
+            if stage != ACTIVE:
                 raise InvalidArgument(
                     f"Cannot create a run in experiment {experiment_id}: it is deleted."
                 )
@@ -387,13 +410,12 @@ class SqlStore:
                 "status": "RUNNING",
                 "start_time": start_time,
                 "end_time": None,
-                "artifact_uri": f"{experiment.artifact_location}/{run_id}/artifacts",
+                "artifact_uri": f"{artifact_location}/{run_id}/artifacts",
                 "lifecycle_stage": ACTIVE,
             }
-            conn.execute(t.runs.insert(), row)
-            conn.execute(
-                t.tags.insert(),
-                [{"run_id": run_id, "key": k, "value": v} for k, v in tag_values.items()],
+            conn.execute(_INSERT_RUN, row)
+            conn.executemany(
+                _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
             )
             self.quotas.add_run(conn, eid)
             self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
@@ -405,7 +427,7 @@ class SqlStore:
 
     def get_run(self, run_id: str) -> pb.Run:
         with self._read() as conn:
-            runs = self._runs(conn, [run_id])
+            runs = self._runs(conn, [run_id]).messages()
         if not runs:
             raise NotFound(f"Run with id={run_id} not found")
         return runs[0]
@@ -446,7 +468,9 @@ class SqlStore:
                 values["end_time"] = end_time
             if run_name:
                 values["run_name"] = run_name
-                self._upsert_tags(conn, run_id, {RUN_NAME_TAG: run_name})
+                conn.execute(
+                    self._upsert_tag, {"run_id": run_id, "key": RUN_NAME_TAG, "value": run_name}
+                )
             if values:
                 conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
             return _run_info(self._run_row(conn, run_id))
@@ -499,7 +523,7 @@ class SqlStore:
         order_by: Sequence[str],
         page_token: str,
         columns: RunColumns | None = None,
-    ) -> tuple[list[pb.Run], str]:
+    ) -> tuple[RunRows, str]:
         """A page of runs; with `columns`, each carries only the keys named there."""
         ids = []
         for experiment_id in experiment_ids:
@@ -521,75 +545,47 @@ class SqlStore:
             rows, next_token = plan.page(conn.execute(plan.statement).all())
             return self._hydrate(conn, rows, columns), next_token
 
-    def _runs(self, conn: Connection, run_ids: Sequence[str]) -> list[pb.Run]:
+    def _runs(self, conn: Connection, run_ids: Sequence[str]) -> RunRows:
         rows: list[Row] = []
         for chunk in _chunks(list(run_ids)):
             rows.extend(conn.execute(select(t.runs).where(t.runs.c.run_id.in_(chunk))).all())
         return self._hydrate(conn, rows)
 
-    def _hydrate(self, conn: Connection, rows, columns: RunColumns | None = None) -> list[pb.Run]:
-        """Runs with their params, tags, latest metrics and inputs, in the rows' order.
+    def _hydrate(self, conn: Connection, rows, columns: RunColumns | None = None) -> RunRows:
+        """The params, tags, latest metrics and inputs of the runs of `rows`.
 
         With `columns`, only the named params, tags and metrics are read, and no inputs.
         """
-        runs: dict[str, pb.Run] = {}
-        for row in rows:
-            run = pb.Run()
-            run.info.CopyFrom(_run_info(row))
-            runs[row.run_id] = run
-        ids = list(runs)
-        params = select(t.params.c.run_id, t.params.c.key, t.params.c.value)
-        tags = select(t.tags.c.run_id, t.tags.c.key, t.tags.c.value)
-        metrics = select(t.latest_metrics)
-        selected = {"params": True, "tags": True, "metrics": True}
-        if columns is not None:
-            selected = {
-                "params": bool(columns.param_keys),
-                "tags": bool(columns.tag_keys),
-                "metrics": bool(columns.metric_keys),
-            }
-            params = params.where(t.params.c.key.in_(list(columns.param_keys)))
-            tags = tags.where(t.tags.c.key.in_(list(columns.tag_keys)))
-            metrics = metrics.where(t.latest_metrics.c.key.in_(list(columns.metric_keys)))
-        # The repeated fields, fetched once per run: each attribute access on a message
-        # costs more than the row it is for.
-        data = {run_id: run.data for run_id, run in runs.items()}
-        run_params = {run_id: d.params for run_id, d in data.items()}
-        run_tags = {run_id: d.tags for run_id, d in data.items()}
-        run_metrics = {run_id: d.metrics for run_id, d in data.items()}
-        for chunk in _chunks(ids):
-            if selected["params"]:
-                for run_id, key, value in conn.execute(
-                    params.where(t.params.c.run_id.in_(chunk))
-                ).all():
-                    run_params[run_id].add(key=key, value=value)
-            if selected["tags"]:
-                for run_id, key, value in conn.execute(
-                    tags.where(t.tags.c.run_id.in_(chunk))
-                ).all():
-                    run_tags[run_id].add(key=key, value=value)
-            if selected["metrics"]:
-                latest = metrics.where(t.latest_metrics.c.run_id.in_(chunk))
-                for m in conn.execute(latest).all():
-                    run_metrics[m.run_id].add(
-                        key=m.key, value=_value_out(m.value), timestamp=m.timestamp, step=m.step
-                    )
+        runs = RunRows(rows)
+        reads = [
+            (_PARAMS, runs.params, None if columns is None else columns.param_keys),
+            (_TAGS, runs.tags, None if columns is None else columns.tag_keys),
+            (_LATEST_METRICS, runs.metrics, None if columns is None else columns.metric_keys),
+        ]
+        for chunk in _chunks([row.run_id for row in rows]):
+            for (every_key, some_keys), by_run, keys in reads:
+                if keys is None:
+                    found = _driver_rows(conn, every_key, {"run_ids": chunk})
+                elif keys:
+                    found = _driver_rows(conn, some_keys, {"run_ids": chunk, "keys": list(keys)})
+                else:
+                    continue
+                for row in found:
+                    by_run[row[0]].append(row)
             if columns is None:
-                self._add_inputs(conn, chunk, runs)
-        return list(runs.values())
+                self._read_inputs(conn, chunk, runs.inputs)
+        return runs
 
-    def _add_inputs(self, conn: Connection, run_ids: list[str], runs: dict[str, pb.Run]) -> None:
-        inputs = conn.execute(
-            select(t.run_inputs.c.input_id, t.run_inputs.c.run_id, t.datasets)
-            .join(t.datasets, t.datasets.c.dataset_id == t.run_inputs.c.dataset_id)
-            .where(t.run_inputs.c.run_id.in_(run_ids))
-            .order_by(t.run_inputs.c.input_id)
-        ).all()
+    def _read_inputs(
+        self, conn: Connection, run_ids: list[str], inputs_by_run: dict[str, pb.RunInputs]
+    ) -> None:
+        inputs = conn.execute(_RUN_INPUTS, {"run_ids": run_ids}).all()
         if not inputs:
             return
         by_input: dict[int, pb.DatasetInput] = {}
         for row in inputs:
-            dataset_input = runs[row.run_id].inputs.dataset_inputs.add()
+            run_inputs = inputs_by_run.setdefault(row.run_id, pb.RunInputs())
+            dataset_input = run_inputs.dataset_inputs.add()
             dataset_input.dataset.CopyFrom(
                 pb.Dataset(
                     name=row.name,
@@ -611,18 +607,25 @@ class SqlStore:
     def log_batch(
         self,
         run_id: str,
-        metrics: Sequence[pb.Metric],
+        metrics: Sequence[MetricPoint],
         params: dict[str, str],
         tags: dict[str, str],
         request_id: str = "",
     ) -> None:
         """Stores metrics, params and tags of one run in one transaction, or nothing.
 
-        A non-empty `request_id` makes the call idempotent: when a request with that id
-        was applied before (a client retry after a lost response), nothing is stored.
+        `metrics` are (key, step, timestamp, value) tuples. A non-empty `request_id` makes
+        the call idempotent: when a request with that id was applied before (a client retry
+        after a lost response), nothing is stored.
         """
-        with self._write() as conn:
-            self._active_run(conn, run_id)
+        with self.driver.transaction() as conn:
+            stage = conn.execute(_RUN_STAGE, {"run_id": run_id}).fetchone()
+            if stage is None:
+                raise NotFound(f"Run with id={run_id} not found")
+            if stage[0] != ACTIVE:
+                raise InvalidArgument(
+                    f"The run {run_id} must be in the 'active' state. Current state is {stage[0]}."
+                )
             if request_id and not self._claim_request(conn, run_id, request_id):
                 return
             before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
@@ -634,24 +637,17 @@ class SqlStore:
                 self._insert_metrics(conn, run_id, metrics)
             self.quotas.check_run_entries(conn, run_id, before, len(metrics))
 
-    def _claim_request(self, conn: Connection, run_id: str, request_id: str) -> bool:
+    def _claim_request(self, conn: DriverConnection, run_id: str, request_id: str) -> bool:
         """Records the request id in this transaction; False when it was applied already."""
         claimed = conn.execute(
             self._claim,
             {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()},
-        ).first()
+        ).fetchone()
         return claimed is not None
 
-    def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
-        existing: dict[str, str] = {}
-        for chunk in _chunks(list(params)):
-            existing.update(
-                conn.execute(
-                    select(t.params.c.key, t.params.c.value).where(
-                        t.params.c.run_id == run_id, t.params.c.key.in_(chunk)
-                    )
-                ).all()
-            )
+    def _insert_params(self, conn: DriverConnection, run_id: str, params: dict[str, str]) -> None:
+        # A run has at most a few thousand params (a quota): reading them all is cheap.
+        existing = dict(conn.execute(_RUN_PARAMS, {"run_id": run_id}).fetchall())
         for k, v in params.items():
             if k in existing and existing[k] != v:
                 raise InvalidArgument(
@@ -659,34 +655,34 @@ class SqlStore:
                     f"logged with value='{existing[k]}' for run ID='{run_id}'. Attempted logging "
                     f"new value '{v}'."
                 )
-        new = [
-            {"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in existing
-        ]
-        if new:
-            conn.execute(t.params.insert(), new)
+        new = [(run_id, k, v) for k, v in params.items() if k not in existing]
+        conn.executemany(_INSERT_PARAM, _ENTRY_COLUMNS, new)
 
-    def _upsert_tags(self, conn: Connection, run_id: str, tags: dict[str, str]) -> None:
-        conn.execute(
-            self._upsert_tag, [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+    def _upsert_tags(self, conn: DriverConnection, run_id: str, tags: dict[str, str]) -> None:
+        conn.executemany(
+            self._upsert_tag, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tags.items()]
         )
         if RUN_NAME_TAG in tags:
-            conn.execute(
-                update(t.runs).where(t.runs.c.run_id == run_id).values(run_name=tags[RUN_NAME_TAG])
-            )
+            conn.execute(_SET_RUN_NAME, {"run_id": run_id, "name": tags[RUN_NAME_TAG]})
 
-    def _insert_metrics(self, conn: Connection, run_id: str, metrics: Sequence[pb.Metric]) -> None:
-        rows = [
-            (run_id, m.key, m.step, m.timestamp, None if math.isnan(m.value) else m.value)
-            for m in metrics
-        ]
-        self._bulk_metrics.execute(conn, rows)
+    def _insert_metrics(
+        self, conn: DriverConnection, run_id: str, metrics: Sequence[MetricPoint]
+    ) -> None:
+        rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
+        conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows)
         # The newest point of each key in this batch competes with the stored one.
-        newest: dict[str, tuple] = {}
-        for row in rows:
-            best = newest.get(row[1])
-            if best is None or (row[2], row[3]) >= (best[2], best[3]):
-                newest[row[1]] = row
-        self._bulk_latest.execute(conn, list(newest.values()))
+        newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
+        keys = {row[1] for row in rows}
+        if len(keys) == 1:
+            newest = [max(reversed(rows), key=newest_first)]  # ties: the last one logged
+        else:
+            by_key: dict[str, tuple] = {}
+            for row in rows:
+                best = by_key.get(row[1])
+                if best is None or newest_first(row) >= newest_first(best):
+                    by_key[row[1]] = row
+            newest = list(by_key.values())
+        conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self._write() as conn:
@@ -744,60 +740,55 @@ class SqlStore:
 
     # -- metric history --------------------------------------------------------
 
-    def _history_statement(self, run_id: str, key: str):
-        m = t.metrics.c
-        return (
-            select(m.id, m.key, m.value, m.timestamp, m.step)
-            .where(m.run_id == run_id, m.key == key)
-            .order_by(m.step, m.timestamp, m.id)
-        )
-
-    def get_metric_history(
+    def metric_history_page(
         self, run_id: str, key: str, page_token: str, max_results: int
-    ) -> tuple[list[pb.Metric], str]:
-        """One page of a metric's history, keyset-paged on (step, timestamp, id)."""
+    ) -> tuple[list[tuple[float | None, int, int, int]], str]:
+        """One page of a metric's history as (value, timestamp, step, id) rows, value None
+        for NaN, keyset-paged on (step, timestamp, id)."""
         if max_results < 0 or max_results > limits.MAX_METRIC_HISTORY_PAGE_SIZE:
             raise InvalidArgument(
                 f"max_results must be between 1 and {limits.MAX_METRIC_HISTORY_PAGE_SIZE}, "
                 f"got {max_results}."
             )
         page_size = max_results or limits.MAX_METRIC_HISTORY_PAGE_SIZE
-        statement = self._history_statement(run_id, key)
+        params = {"run_id": run_id, "key": key, "limit": page_size + 1}
+        statement = _HISTORY_PAGE
         if page_token:
-            after = _decode_history_token(page_token, run_id, key)
-            m = t.metrics.c
-            statement = statement.where(tuple_(m.step, m.timestamp, m.id) > tuple_(*after))
+            step, timestamp, id_ = _decode_history_token(page_token, run_id, key)
+            params.update(step=step, timestamp=timestamp, id=id_)
+            statement = _HISTORY_PAGE_AFTER
         with self._read() as conn:
             self._run_row(conn, run_id)
-            rows = conn.execute(statement.limit(page_size + 1)).all()
+            rows = _driver_rows(conn, statement, params)
         next_token = ""
         if len(rows) > page_size:
-            rows = rows[:page_size]
-            last = rows[-1]
-            next_token = _encode_history_token(run_id, key, (last.step, last.timestamp, last.id))
-        return [_metric(row) for row in rows], next_token
+            del rows[page_size:]
+            _, timestamp, step, id_ = rows[-1]
+            next_token = _encode_history_token(run_id, key, (step, timestamp, id_))
+        return rows, next_token
 
     def stream_metric_history(
-        self, run_id: str, key: str, chunk_size: int = 10_000
-    ) -> Iterator[list[tuple[int, int, float]]]:
-        """The whole history as chunks of (step, timestamp, value) rows (NaN restored),
-        read in one snapshot with a server-side cursor."""
-        m = t.metrics.c
-        statement = (
-            select(m.step, m.timestamp, m.value)
-            .where(m.run_id == run_id, m.key == key)
-            .order_by(m.step, m.timestamp, m.id)
-        )
+        self, run_id: str, key: str, chunk_size: int
+    ) -> Iterator[list[tuple[int, int, float | None]]]:
+        """The whole history as chunks of (step, timestamp, value) rows, value None for NaN,
+        read in one snapshot.
+
+        SQLite's cursor steps through the statement as rows are fetched, so its rows come
+        straight from the driver (SQLAlchemy's Row objects would double the time); other
+        databases stream through a server-side cursor.
+        """
+        params = {"run_id": run_id, "key": key}
         with self._read() as conn:
             self._run_row(conn, run_id)
+            if conn.dialect.name == "sqlite":
+                cursor = conn.execute(_HISTORY, params).cursor
+                yield from iter(lambda: cast(list, cursor.fetchmany(chunk_size)), [])
+                return
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(
-                statement
+                _HISTORY, params
             )
             for partition in result.partitions(chunk_size):
-                rows = [tuple(row) for row in partition]
-                if any(row[2] is None for row in rows):
-                    rows = [(s, ts, math.nan if v is None else v) for s, ts, v in rows]
-                yield rows
+                yield [tuple(row) for row in partition]
 
     def metric_history_bulk_interval(
         self,
@@ -865,32 +856,6 @@ def _decode_history_token(token: str, run_id: str, key: str) -> tuple[int, int, 
     return after  # type: ignore[return-value]
 
 
-class _DriverStatement:
-    """A statement compiled once and run with the driver's executemany.
-
-    The metric hot path stores thousands of rows per request; handing plain tuples to
-    the driver skips SQLAlchemy's per-row parameter processing (half the time there).
-    """
-
-    def __init__(self, statement, dialect, columns: list[str]):
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.columns = columns
-        # qmark drivers (sqlite3) take tuples in the compiled order; named ones take dicts.
-        self.order = (
-            [columns.index(name) for name in compiled.positiontup] if compiled.positional else None
-        )
-
-    def execute(self, conn: Connection, rows: list[tuple]) -> None:
-        if self.order is None:
-            params: list = [dict(zip(self.columns, row, strict=True)) for row in rows]
-        elif self.order == list(range(len(self.columns))):
-            params = rows
-        else:
-            params = [tuple(row[i] for i in self.order) for row in rows]
-        conn.exec_driver_sql(self.sql, params)
-
-
 def _spread(steps: Sequence[int], count: int) -> list[int]:
     """At most `count` of the sorted `steps`, evenly spread, first and last included."""
     if len(steps) <= count:
@@ -901,10 +866,116 @@ def _spread(steps: Sequence[int], count: int) -> list[int]:
     return sorted({steps[round(i * last / (count - 1))] for i in range(count)})
 
 
-def _metric(row) -> pb.Metric:
-    return pb.Metric(
-        key=row.key, value=_value_out(row.value), timestamp=row.timestamp, step=row.step
-    )
+class RunRows:
+    """Runs as the store read them, for each wire to build its own output from: protobuf
+    messages (`messages`), or JSON written straight from the rows by the HTTP gateway.
+
+    `infos` are the runs as RunRow tuples, in order. `params` and `tags` map a run id to
+    its (run_id, key, value) rows, `metrics` to its (run_id, key, value, timestamp, step)
+    latest-metric rows (value None for NaN), and `inputs` holds the runs with dataset inputs.
+    Read them with `.get(run_id, ())`: a run without rows has no entry.
+    """
+
+    def __init__(self, rows: Sequence[Row]):
+        """`rows` start with the runs table's columns (a search adds its sort keys)."""
+        self.infos = [RunRow._make(_RUN_ROW(row)) for row in rows]
+        self.params: defaultdict[str, list[tuple]] = defaultdict(list)
+        self.tags: defaultdict[str, list[tuple]] = defaultdict(list)
+        self.metrics: defaultdict[str, list[tuple]] = defaultdict(list)
+        self.inputs: dict[str, pb.RunInputs] = {}
+
+    def messages(self) -> list[pb.Run]:
+        runs = []
+        for row in self.infos:
+            run = pb.Run(info=_run_info(row))
+            run_id = row.run_id
+            data = run.data
+            metrics = self.metrics.get(run_id)
+            if metrics:
+                add_metric = data.metrics.add
+                for _, key, value, timestamp, step in metrics:
+                    add_metric(
+                        key=key,
+                        value=math.nan if value is None else value,
+                        timestamp=timestamp,
+                        step=step,
+                    )
+            for field, entries in ((data.params, self.params), (data.tags, self.tags)):
+                rows = entries.get(run_id)
+                if rows:
+                    add_entry = field.add
+                    for _, key, value in rows:
+                        add_entry(key=key, value=value)
+            inputs = self.inputs.get(run_id)
+            if inputs is not None:
+                run.inputs.CopyFrom(inputs)
+            runs.append(run)
+        return runs
+
+
+class RunRow(NamedTuple):
+    """What a run's info is made of, as a plain tuple: a SQLAlchemy Row's attribute access
+    costs ten times as much, and a page of runs reads ten thousand of them."""
+
+    run_id: str
+    experiment_id: int
+    run_name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+
+# RunRow's columns in a row that starts with the runs table's columns.
+_RUN_ROW = operator.itemgetter(*(t.runs.c.keys().index(name) for name in RunRow._fields))
+
+
+def _driver_rows(conn: Connection, statement, params: dict[str, Any]) -> list[Any]:
+    """The rows of a SELECT as the driver's own tuples.
+
+    The statement still goes through SQLAlchemy (compiled once and cached, IN lists
+    expanded), but on large reads its Row objects would cost as much as the database's work.
+    """
+    return cast(list[Any], conn.execute(statement, params).cursor.fetchall())
+
+
+def _run_entity_reads(table: Table, *columns) -> tuple[Any, Any]:
+    """Selects of a run entity table for the runs of `run_ids`: every key, and named `keys`."""
+    every = select(*columns).where(table.c.run_id.in_(bindparam("run_ids", expanding=True)))
+    return every, every.where(table.c.key.in_(bindparam("keys", expanding=True)))
+
+
+_PARAMS = _run_entity_reads(t.params, t.params.c.run_id, t.params.c.key, t.params.c.value)
+_TAGS = _run_entity_reads(t.tags, t.tags.c.run_id, t.tags.c.key, t.tags.c.value)
+_LATEST_METRICS = _run_entity_reads(
+    t.latest_metrics,
+    *(t.latest_metrics.c[name] for name in ("run_id", "key", "value", "timestamp", "step")),
+)
+
+_RUN_INPUTS = (
+    select(t.run_inputs.c.input_id, t.run_inputs.c.run_id, t.datasets)
+    .join(t.datasets, t.datasets.c.dataset_id == t.run_inputs.c.dataset_id)
+    .where(t.run_inputs.c.run_id.in_(bindparam("run_ids", expanding=True)))
+    .order_by(t.run_inputs.c.input_id)
+)
+
+# A metric's history, in (step, timestamp, id) order: on SQLite the order of the index on
+# (run_id, key, step, timestamp), whose entries end in the rowid, so no sort is needed.
+_m = t.metrics.c
+_HISTORY_OF = (_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
+_HISTORY_ORDER = (_m.step, _m.timestamp, _m.id)
+_HISTORY = select(_m.step, _m.timestamp, _m.value).where(*_HISTORY_OF).order_by(*_HISTORY_ORDER)
+_HISTORY_PAGE = (
+    select(_m.value, _m.timestamp, _m.step, _m.id)
+    .where(*_HISTORY_OF)
+    .order_by(*_HISTORY_ORDER)
+    .limit(bindparam("limit"))
+)
+_HISTORY_PAGE_AFTER = _HISTORY_PAGE.where(
+    tuple_(*_HISTORY_ORDER) > tuple_(bindparam("step"), bindparam("timestamp"), bindparam("id"))
+)
 
 
 def _experiment_message(row, tags: Iterable) -> pb.Experiment:
