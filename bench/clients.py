@@ -33,6 +33,10 @@ class RestClient:
     def __init__(self, base_url: str):
         url = urlsplit(base_url)
         self.http = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.http.close()
         self.http.connect()
         self.http.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -40,8 +44,16 @@ class RestClient:
         self.http.close()
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> dict:
-        self.http.request(method, _API + path, body=body, headers=_JSON if body else {})
-        response = self.http.getresponse()
+        headers = _JSON if body else {}
+        try:
+            self.http.request(method, _API + path, body=body, headers=headers)
+            response = self.http.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection (uvicorn after 5 s): the
+            # request never reached it, so it is sent again on a new connection.
+            self._connect()
+            self.http.request(method, _API + path, body=body, headers=headers)
+            response = self.http.getresponse()
         data = response.read()
         if response.status != 200:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:500]!r}")

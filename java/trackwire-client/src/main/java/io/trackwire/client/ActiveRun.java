@@ -10,18 +10,19 @@ import trackwire.v1.Entities.RunStatus;
 import trackwire.v1.Entities.RunTag;
 
 /**
- * A run being logged to, ended when closed.
- *
- * <p>Java gives {@code close()} no way to see an exception leaving a try-with-resources block,
- * so the block records failure itself:
+ * A run being logged to, ended when closed: FAILED when an exception escapes the
+ * try-with-resources block that closes it, FINISHED otherwise.
  *
  * <pre>{@code
  * try (ActiveRun run = client.startRun(experimentId)) {
- *   run.failOnException(() -> train(run));   // FAILED if train throws, rethrown
+ *   train(run);                               // FAILED if train throws (rethrown as is)
  * }                                           // FINISHED otherwise
  * }</pre>
  *
- * <p>or, shorter, {@link TrackwireClient#withRun}. {@link #end(RunStatus)} ends it explicitly
+ * <p>{@code close()} takes no exception, so it tells the block's exceptional path from its normal
+ * one by the bytecode of its caller: this covers try-with-resources blocks compiled by javac.
+ * {@link #failOnException} inside the block, or {@link TrackwireClient#withRun}, record a failure
+ * whatever the compiler or whoever closes the run. {@link #end(RunStatus)} ends the run explicitly
  * (e.g. KILLED); a later {@code close()} then does nothing.
  */
 public final class ActiveRun implements AutoCloseable {
@@ -85,8 +86,8 @@ public final class ActiveRun implements AutoCloseable {
   }
 
   /**
-   * Runs {@code body}; if it throws, ends the run FAILED and rethrows. Use inside the
-   * try-with-resources block so that {@code close()} only sees successful runs.
+   * Runs {@code body}; if it throws, ends the run FAILED and rethrows. Records the failure
+   * whatever compiled the caller or closes the run.
    */
   public void failOnException(Runnable body) {
     try {
@@ -110,9 +111,16 @@ public final class ActiveRun implements AutoCloseable {
     }
   }
 
-  /** Ends the run FINISHED unless it was ended already. */
+  /**
+   * Ends the run, unless it was ended already: FAILED when called on the exceptional path of a
+   * javac-compiled try-with-resources block, FINISHED otherwise.
+   */
   @Override
-  public void close() {
-    end(RunStatus.RUN_STATUS_FINISHED);
+  public synchronized void close() {
+    if (!ended) {
+      end(TryWithResources.closingOnException(ActiveRun.class)
+          ? RunStatus.RUN_STATUS_FAILED
+          : RunStatus.RUN_STATUS_FINISHED);
+    }
   }
 }

@@ -3,6 +3,7 @@ package io.trackwire.client;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -280,6 +281,84 @@ class TrackwireClientTest {
     String[] ok = new String[1];
     client.withRun(experimentId, run -> ok[0] = run.runId());
     assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(ok[0]).getInfo().getStatus());
+  }
+
+  private static RunStatus status(String runId) {
+    return client.getRun(runId).getInfo().getStatus();
+  }
+
+  @Test
+  void tryWithResourcesEndsFailedWhenTheBodyThrows() {
+    String experimentId = client.createExperiment(unique("twr-throws"));
+    String[] runId = new String[1];
+    IllegalStateException boom = new IllegalStateException("boom");
+    IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> {
+      try (ActiveRun run = client.startRun(experimentId)) {
+        runId[0] = run.runId();
+        throw boom;
+      }
+    });
+    assertSame(boom, thrown);
+    assertEquals(0, thrown.getSuppressed().length);
+    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId[0]));
+  }
+
+  @Test
+  void tryWithResourcesEndsFinishedOnNormalCompletion() {
+    String experimentId = client.createExperiment(unique("twr-normal"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      runId = run.runId();
+    }
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  }
+
+  @Test
+  void tryWithResourcesEndsFinishedWhenAnExceptionIsCaughtInsideTheBlock() {
+    String experimentId = client.createExperiment(unique("twr-caught-inside"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      runId = run.runId();
+      try {
+        throw new IllegalStateException("handled");
+      } catch (IllegalStateException handled) {
+        run.setTag("handled", "yes");
+      }
+    }
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  }
+
+  @Test
+  void tryWithResourcesEndsFailedWhenItsCatchClauseSwallowsTheException() {
+    String experimentId = client.createExperiment(unique("twr-catch-clause"));
+    String runId = null;
+    boolean caught = false;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      runId = run.runId();
+      throw new IllegalStateException("swallowed");
+    } catch (IllegalStateException swallowed) {
+      caught = true;
+    }
+    assertTrue(caught);
+    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId));
+  }
+
+  @Test
+  void nestedTryWithResourcesEndEachRunByWhatEscapedItsOwnBlock() {
+    String experimentId = client.createExperiment(unique("twr-nested"));
+    String outerId;
+    String innerId = null;
+    try (ActiveRun outer = client.startRun(experimentId)) {
+      outerId = outer.runId();
+      try (ActiveRun inner = client.startRun(experimentId)) {
+        innerId = inner.runId();
+        throw new IllegalStateException("inner");
+      } catch (IllegalStateException fromInner) {
+        outer.setTag("inner", "failed");
+      }
+    }
+    assertEquals(RunStatus.RUN_STATUS_FAILED, status(innerId));
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(outerId));
   }
 
   @Test
