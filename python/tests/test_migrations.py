@@ -27,10 +27,12 @@ def test_first_schema_upgrades_with_data_intact(tmp_path):
         )
         run_id = conn.execute(text("SELECT run_id FROM runs")).scalar_one()
         conn.execute(text(f"INSERT INTO params VALUES ('{run_id}', 'lr', '0.1')"))
+        # Two points at one step and timestamp: the clustered history (0004) keeps both, in
+        # the order of their ids.
         conn.execute(
             text(
                 f"INSERT INTO metrics (run_id, key, step, timestamp, value) "
-                f"VALUES ('{run_id}', 'loss', 0, 5, NULL)"
+                f"VALUES ('{run_id}', 'loss', 0, 5, NULL), ('{run_id}', 'loss', 0, 5, 0.25)"
             )
         )
         conn.execute(text(f"INSERT INTO latest_metrics VALUES ('{run_id}', 'loss', 0, 5, NULL)"))
@@ -43,10 +45,22 @@ def test_first_schema_upgrades_with_data_intact(tmp_path):
         assert run.info.experiment_id == "7" and run.info.end_time == 20
         assert {p.key: p.value for p in run.data.params} == {"lr": "0.1"}
         assert math.isnan(run.data.metrics[0].value)
+        history = services.tracking.GetMetricHistory(
+            rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="loss")
+        ).metrics
+        assert [(m.step, m.timestamp) for m in history] == [(0, 5), (0, 5)]
+        assert math.isnan(history[0].value) and history[1].value == 0.25
         experiment = services.tracking.GetExperiment(rpc.GetExperimentRequest(experiment_id="7"))
         assert experiment.experiment.name == "old"
         # The new revision's feature works on the upgraded store.
         request = rpc.LogBatchRequest(run_id=run_id, request_id="upgraded")
         services.tracking.LogBatch(request)
+        services.tracking.LogMetric(
+            rpc.LogMetricRequest(run_id=run_id, key="loss", value=0.5, step=0, timestamp=5)
+        )
+        history = services.tracking.GetMetricHistory(
+            rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="loss")
+        ).metrics
+        assert [m.value for m in history][1:] == [0.25, 0.5]
     finally:
         services.close()

@@ -141,7 +141,10 @@ def create_app(services) -> Starlette:
     routes = [
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
-        *rpc_routes({tracking: services.tracking, artifacts: services.artifacts}),
+        *rpc_routes(
+            {tracking: services.tracking, artifacts: services.artifacts},
+            services.store.driver.serial_lock,
+        ),
         *mlflow_artifact_routes(services.artifacts),
         *(
             Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])

@@ -11,12 +11,17 @@ prefix). What a handler does is decided by the RPC's shape, never by its name:
 - server-streaming, `response_body: "<bytes field>"`: the response is that field's raw bytes,
   chunk after chunk;
 - server-streaming without response_body: newline-delimited JSON, one response message a line.
+
+Unary calls run on a worker thread, except the service's QUICK_WRITES on SQLite, which run on
+the event loop while the store's write lock is free (see `_handler`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -37,7 +42,7 @@ from trackwire.server.http_gateway.streams import (
     request_chunks,
     stream_response,
 )
-from trackwire.server.service import json_writer
+from trackwire.server.service import QUICK_WRITES, json_writer
 
 JSON = "application/json"
 _ROWS_JSON = RowsJson()
@@ -82,7 +87,7 @@ def _bytes_field(method: MethodDescriptor, message_type, name: str) -> str:
     return name
 
 
-def _handler(binding: Binding, call: Callable) -> Callable:
+def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | None) -> Callable:
     method = binding.method
     request_codec = transcode.codec_for(method.input_type)
 
@@ -154,15 +159,31 @@ def _handler(binding: Binding, call: Callable) -> Callable:
     def answer_body(body: bytes) -> bytes:
         return answer(request_codec.from_json(body))
 
+    inline_lock = write_lock if method.name in QUICK_WRITES else None
+
+    async def run(answer_fn: Callable[[Any], bytes], request: Any) -> bytes:
+        # SQLite writes never run in parallel (one lock, store/driver.py): a quick write whose
+        # lock is free runs right here, on the event loop, as a worker thread would only add
+        # its hop and GIL handoffs (a third of a small write's time). Any other call, or a
+        # write that would wait for the lock, goes to a worker thread. (Another process
+        # writing the same file, e.g. `trackwire gc`, can still hold the loop up to SQLite's
+        # busy timeout.)
+        if inline_lock is not None and inline_lock.acquire(blocking=False):
+            try:
+                return answer_fn(request)
+            finally:
+                inline_lock.release()
+        return await anyio.to_thread.run_sync(answer_fn, request)
+
     async def unary(scope: Scope, receive: Receive, send: Send) -> None:
-        # A bare ASGI endpoint (no Request object) that hops to a worker thread once, for
-        # decoding, the service call and encoding together; errors propagate to the app's
-        # exception handlers as from any endpoint.
+        # A bare ASGI endpoint (no Request object) that runs decoding, the service call and
+        # encoding together, in one place; errors propagate to the app's exception handlers
+        # as from any endpoint.
         if binding.body:
             body = await read_limited_body(scope, receive, limits.MAX_REQUEST_BYTES)
-            encoded = await anyio.to_thread.run_sync(answer_body, body)
+            encoded = await run(answer_body, body)
         else:
-            encoded = await anyio.to_thread.run_sync(answer, parse_query(scope))
+            encoded = await run(answer, parse_query(scope))
         await Response(encoded, media_type=JSON)(scope, receive, send)
 
     return _AsgiEndpoint(unary)
@@ -183,13 +204,19 @@ def _json(response: Message) -> Response:
     return Response(transcode.message_to_json(response), media_type=JSON)
 
 
-def rpc_routes(services_by_descriptor: dict[ServiceDescriptor, object]) -> list[Route]:
-    """Routes for every annotated RPC, calling the implementation's method of the same name."""
+def rpc_routes(
+    services_by_descriptor: dict[ServiceDescriptor, object],
+    write_lock: threading.RLock | None = None,
+) -> list[Route]:
+    """Routes for every annotated RPC, calling the implementation's method of the same name.
+
+    `write_lock`: the store's write lock when it serialises every write (SQLite).
+    """
     routes = []
     for descriptor, implementation in services_by_descriptor.items():
         for binding in bindings(descriptor):
             call = getattr(implementation, binding.method.name)
-            endpoint = _handler(binding, call)
+            endpoint = _handler(binding, call, write_lock)
             for path in _prefixed(binding.path):
                 routes.append(Route(path, endpoint, methods=[binding.verb]))
     return routes

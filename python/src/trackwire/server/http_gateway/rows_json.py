@@ -49,7 +49,7 @@ class RowsJson:
     """The gateway's service.JsonWriter."""
 
     def metric_history(self, key: str, rows: list, next_page_token: str) -> bytes:
-        """GetMetricHistoryResponse from (value, timestamp, step, id) rows."""
+        """GetMetricHistoryResponse from (value, timestamp, step, seq) rows."""
         metrics = [
             {
                 "key": key,

@@ -73,11 +73,14 @@ class DriverConnection:
 
     def executemany(
         self, statement: ClauseElement, columns: Sequence[str], rows: Sequence[tuple]
-    ) -> None:
-        """Runs `statement` once per row; each row holds the values of `columns` in order."""
-        if rows:
-            compiled = self._compile(statement)
-            self._cursor.executemany(compiled.sql, compiled.bind_rows(columns, rows))
+    ) -> int:
+        """Runs `statement` once per row; each row holds the values of `columns` in order.
+        Returns the number of rows the statement changed in all."""
+        if not rows:
+            return 0
+        compiled = self._compile(statement)
+        self._cursor.executemany(compiled.sql, compiled.bind_rows(columns, rows))
+        return self._cursor.rowcount
 
 
 class DriverWrites:
@@ -86,9 +89,11 @@ class DriverWrites:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite's one writer at a time, queued on in this process (None on PostgreSQL).
         # Re-entrant so that a nested write by mistake fails on SQLite's busy timeout
         # rather than hanging forever.
-        self.lock = threading.RLock() if self._sqlite else nullcontext()
+        self.serial_lock = threading.RLock() if self._sqlite else None
+        self.lock = self.serial_lock or nullcontext()
         self._statements: dict[int, tuple[ClauseElement, _Compiled]] = {}
 
     def _compiled(self, statement: ClauseElement) -> _Compiled:

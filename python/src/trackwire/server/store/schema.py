@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -94,17 +95,20 @@ tags = Table(
     Index("ix_tags_key_value", "key", "value"),
 )
 
-# The full, append-only history of every metric.
+# The full, append-only history of every metric, clustered by its primary key: a metric's
+# points lie together in step order (one B-tree to insert into and to read, no rowid).
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", _AUTO_ID, primary_key=True, autoincrement=True),
     Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("value", Float(precision=53), nullable=True),  # NULL is NaN
-    Index("ix_metrics_run_key_step", "run_id", "key", "step", "timestamp"),
+    # 0, or 1, 2, ... for further points logged at the same step and timestamp, in order.
+    Column("seq", Integer, nullable=False),
+    PrimaryKeyConstraint("run_id", "key", "step", "timestamp", "seq", name="pk_metrics"),
+    sqlite_with_rowid=False,
 )
 
 # The latest point of each metric of each run (highest step, then timestamp):

@@ -31,8 +31,11 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
+    literal_column,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -88,6 +91,18 @@ _INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMN
 _RUN_STAGE = select(t.runs.c.lifecycle_stage).where(t.runs.c.run_id == bindparam("run_id"))
 _RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
     t.params.c.run_id == bindparam("run_id")
+)
+_SAVEPOINT = text("SAVEPOINT new_points")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT new_points")
+_NEXT_SEQ = (
+    select(func.coalesce(func.max(t.metrics.c.seq) + 1, 0))
+    .where(*(t.metrics.c[c] == bindparam(c) for c in ("run_id", "key", "step", "timestamp")))
+    .scalar_subquery()
+)
+_INSERT_METRIC_AFTER_OTHERS = (
+    t.metrics.insert()
+    .values({**{c: bindparam(c) for c in _METRIC_COLUMNS}, "seq": _NEXT_SEQ})
+    .inline()
 )
 _SET_RUN_NAME = (
     update(t.runs).where(t.runs.c.run_id == bindparam("run_id")).values(run_name=bindparam("name"))
@@ -145,7 +160,15 @@ class SqlStore:
         self._upsert_tag = tag.on_conflict_do_update(
             index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
         )
-        self._insert_metric = t.metrics.insert().values({c: bindparam(c) for c in _METRIC_COLUMNS})
+        # A point goes in as seq 0; one already there at that step and timestamp (rare: the
+        # same step logged twice within a millisecond) makes _insert_metrics take seq from
+        # the history instead.
+        self._insert_metric = (
+            self._insert(t.metrics)
+            .values({**{c: bindparam(c) for c in _METRIC_COLUMNS}, "seq": literal_column("0")})
+            .on_conflict_do_nothing()
+            .inline()  # no RETURNING of the key: nothing reads it
+        )
         latest = self._insert(t.latest_metrics).values({c: bindparam(c) for c in _METRIC_COLUMNS})
         stored, excluded = t.latest_metrics.c, latest.excluded
         self._upsert_latest = latest.on_conflict_do_update(
@@ -669,7 +692,12 @@ class SqlStore:
         self, conn: DriverConnection, run_id: str, metrics: Sequence[MetricPoint]
     ) -> None:
         rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
-        conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows)
+        conn.execute(_SAVEPOINT)
+        if conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) != len(rows):
+            # Some points share a step and timestamp with an earlier one: start again, each
+            # point numbered after those before it (the statement sees its own inserts).
+            conn.execute(_ROLLBACK_TO_SAVEPOINT)
+            conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
         # The newest point of each key in this batch competes with the stored one.
         newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
         keys = {row[1] for row in rows}
@@ -743,8 +771,8 @@ class SqlStore:
     def metric_history_page(
         self, run_id: str, key: str, page_token: str, max_results: int
     ) -> tuple[list[tuple[float | None, int, int, int]], str]:
-        """One page of a metric's history as (value, timestamp, step, id) rows, value None
-        for NaN, keyset-paged on (step, timestamp, id)."""
+        """One page of a metric's history as (value, timestamp, step, seq) rows, value None
+        for NaN, keyset-paged on (step, timestamp, seq)."""
         if max_results < 0 or max_results > limits.MAX_METRIC_HISTORY_PAGE_SIZE:
             raise InvalidArgument(
                 f"max_results must be between 1 and {limits.MAX_METRIC_HISTORY_PAGE_SIZE}, "
@@ -754,8 +782,8 @@ class SqlStore:
         params = {"run_id": run_id, "key": key, "limit": page_size + 1}
         statement = _HISTORY_PAGE
         if page_token:
-            step, timestamp, id_ = _decode_history_token(page_token, run_id, key)
-            params.update(step=step, timestamp=timestamp, id=id_)
+            step, timestamp, seq = _decode_history_token(page_token, run_id, key)
+            params.update(step=step, timestamp=timestamp, seq=seq)
             statement = _HISTORY_PAGE_AFTER
         with self._read() as conn:
             self._run_row(conn, run_id)
@@ -763,8 +791,8 @@ class SqlStore:
         next_token = ""
         if len(rows) > page_size:
             del rows[page_size:]
-            _, timestamp, step, id_ = rows[-1]
-            next_token = _encode_history_token(run_id, key, (step, timestamp, id_))
+            _, timestamp, step, seq = rows[-1]
+            next_token = _encode_history_token(run_id, key, (step, timestamp, seq))
         return rows, next_token
 
     def stream_metric_history(
@@ -824,7 +852,7 @@ class SqlStore:
                     rows = conn.execute(
                         select(m.step, m.timestamp, m.value)
                         .where(m.run_id == run_id, m.key == key, m.step.in_(chunk))
-                        .order_by(m.step, m.timestamp, m.id)
+                        .order_by(m.step, m.timestamp, m.seq)
                     )
                     points.extend(
                         pb.MetricWithRunId(
@@ -961,20 +989,20 @@ _RUN_INPUTS = (
     .order_by(t.run_inputs.c.input_id)
 )
 
-# A metric's history, in (step, timestamp, id) order: on SQLite the order of the index on
-# (run_id, key, step, timestamp), whose entries end in the rowid, so no sort is needed.
+# A metric's history in the order of the table's primary key (run_id, key, step, timestamp,
+# seq): a range scan, no sort.
 _m = t.metrics.c
 _HISTORY_OF = (_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
-_HISTORY_ORDER = (_m.step, _m.timestamp, _m.id)
+_HISTORY_ORDER = (_m.step, _m.timestamp, _m.seq)
 _HISTORY = select(_m.step, _m.timestamp, _m.value).where(*_HISTORY_OF).order_by(*_HISTORY_ORDER)
 _HISTORY_PAGE = (
-    select(_m.value, _m.timestamp, _m.step, _m.id)
+    select(_m.value, _m.timestamp, _m.step, _m.seq)
     .where(*_HISTORY_OF)
     .order_by(*_HISTORY_ORDER)
     .limit(bindparam("limit"))
 )
 _HISTORY_PAGE_AFTER = _HISTORY_PAGE.where(
-    tuple_(*_HISTORY_ORDER) > tuple_(bindparam("step"), bindparam("timestamp"), bindparam("id"))
+    tuple_(*_HISTORY_ORDER) > tuple_(bindparam("step"), bindparam("timestamp"), bindparam("seq"))
 )
 
 
