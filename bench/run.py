@@ -452,7 +452,7 @@ def main() -> int:
         "--large-runs",
         type=int,
         help="runs for the trackwire-only large search "
-        "(default 100,000; 10,000 with --quick); seeding runs at ~130 runs/s here",
+        "(default 100,000; 10,000 with --quick); seeding runs at ~440 runs/s here",
     )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "build" / "bench", help="directory for JSON"
