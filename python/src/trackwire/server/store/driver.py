@@ -18,10 +18,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 
 class _Compiled:
@@ -112,7 +114,7 @@ class DriverWrites:
             try:
                 conn = DriverConnection(dbapi_connection, self._compiled)
                 if self._sqlite:
-                    conn._cursor.execute("BEGIN IMMEDIATE")
+                    conn.execute(_BEGIN_IMMEDIATE)  # the write lock now, not at the first write
                 try:
                     yield conn
                 except BaseException:
