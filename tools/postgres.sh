@@ -13,7 +13,7 @@ case "$action" in
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
     fi ;;
   start)
-    mkdir -p "$dir" && chown postgres:postgres "$dir"
+    mkdir -p "$dir" && dir=$(cd "$dir" && pwd) && chown postgres:postgres "$dir"
     # postgres must be able to traverse every parent directory of the data dir.
     d=$dir; while [ "$d" != / ]; do chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done
     [ -d "$dir/data" ] || as_postgres "$pgbin/initdb -D $dir/data -U postgres -A trust -E UTF8 --no-sync >/dev/null"
