@@ -7,7 +7,6 @@ trackwire.errors exceptions that each wire maps to its own codes.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -24,6 +23,7 @@ from trackwire.server.store.sql_store import (
     USER_TAG,
     RunRows,
     SqlStore,
+    metric_value,
     now_millis,
 )
 from trackwire.v1 import entities_pb2 as pb
@@ -299,7 +299,7 @@ class TrackingService:
         response = rpc.GetMetricHistoryResponse(next_page_token=token)
         add = response.metrics.add
         for value, timestamp, step, _ in rows:
-            add(key=key, value=math.nan if value is None else value, timestamp=timestamp, step=step)
+            add(key=key, value=metric_value(value), timestamp=timestamp, step=step)
         return response
 
     def StreamMetricHistory(
@@ -388,8 +388,7 @@ def _metrics_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
     """(step, timestamp, value) rows as Metric messages (NaN is stored as NULL)."""
     return rpc.StreamMetricHistoryResponse(
         metrics=[
-            pb.Metric(key=key, step=s, timestamp=ts, value=math.nan if v is None else v)
-            for s, ts, v in rows
+            pb.Metric(key=key, step=s, timestamp=ts, value=metric_value(v)) for s, ts, v in rows
         ]
     )
 
@@ -402,7 +401,7 @@ def _columnar_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
     response.timestamps.extend([row[1] for row in rows])
     values = [row[2] for row in rows]
     if None in values:  # NaN is stored as NULL
-        values = [math.nan if v is None else v for v in values]
+        values = [metric_value(v) for v in values]
     response.values.extend(values)
     return response
 

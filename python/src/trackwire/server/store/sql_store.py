@@ -121,8 +121,20 @@ def status_value(name: str) -> pb.RunStatus.ValueType:
     return pb.RunStatus.Value("RUN_STATUS_" + name)
 
 
-def _value_out(value: float | None) -> float:
-    return math.nan if value is None else value
+def _run_not_found(run_id: str) -> NotFound:
+    return NotFound(f"Run with id={run_id} not found")
+
+
+def _require_active(run_id: str, lifecycle_stage: str) -> None:
+    if lifecycle_stage != ACTIVE:
+        raise InvalidArgument(
+            f"The run {run_id} must be in the 'active' state. Current state is {lifecycle_stage}."
+        )
+
+
+def metric_value(stored: float | None) -> float:
+    """A stored metric value as logged: NaN is stored as NULL."""
+    return math.nan if stored is None else stored
 
 
 def _experiment_id(experiment_id: str) -> int:
@@ -452,7 +464,7 @@ class SqlStore:
         with self._read() as conn:
             runs = self._runs(conn, [run_id]).messages()
         if not runs:
-            raise NotFound(f"Run with id={run_id} not found")
+            raise _run_not_found(run_id)
         return runs[0]
 
     def run_info(self, run_id: str) -> pb.RunInfo:
@@ -463,16 +475,12 @@ class SqlStore:
     def _run_row(self, conn: Connection, run_id: str):
         row = conn.execute(_RUN_BY_ID, {"run_id": run_id}).first()
         if row is None:
-            raise NotFound(f"Run with id={run_id} not found")
+            raise _run_not_found(run_id)
         return row
 
     def _active_run(self, conn: Connection, run_id: str):
         row = self._run_row(conn, run_id)
-        if row.lifecycle_stage != ACTIVE:
-            raise InvalidArgument(
-                f"The run {run_id} must be in the 'active' state. "
-                f"Current state is {row.lifecycle_stage}."
-            )
+        _require_active(run_id, row.lifecycle_stage)
         return row
 
     def update_run(
@@ -644,11 +652,8 @@ class SqlStore:
         with self.driver.transaction() as conn:
             stage = conn.execute(_RUN_STAGE, {"run_id": run_id}).fetchone()
             if stage is None:
-                raise NotFound(f"Run with id={run_id} not found")
-            if stage[0] != ACTIVE:
-                raise InvalidArgument(
-                    f"The run {run_id} must be in the 'active' state. Current state is {stage[0]}."
-                )
+                raise _run_not_found(run_id)
+            _require_active(run_id, stage[0])
             if request_id and not self._claim_request(conn, run_id, request_id):
                 return
             before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
@@ -857,7 +862,7 @@ class SqlStore:
                     points.extend(
                         pb.MetricWithRunId(
                             key=key,
-                            value=_value_out(row.value),
+                            value=metric_value(row.value),
                             timestamp=row.timestamp,
                             step=row.step,
                             run_id=run_id,
@@ -924,7 +929,7 @@ class RunRows:
                 for _, key, value, timestamp, step in metrics:
                     add_metric(
                         key=key,
-                        value=math.nan if value is None else value,
+                        value=metric_value(value),
                         timestamp=timestamp,
                         step=step,
                     )

@@ -18,8 +18,9 @@ down_revision = "0003"
 _COLUMNS = "run_id, key, step, timestamp, seq, value"
 
 
-def _metrics_table(name: str, *, with_seq: bool) -> None:
-    columns: list[sa.schema.SchemaItem] = [
+def _point_columns() -> list[sa.schema.SchemaItem]:
+    """The columns both shapes of the table share (a Column belongs to one table only)."""
+    return [
         sa.Column(
             "run_id",
             sa.String(32),
@@ -31,21 +32,16 @@ def _metrics_table(name: str, *, with_seq: bool) -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.Column("value", sa.Float(precision=53), nullable=True),
     ]
-    if with_seq:
-        op.create_table(
-            name,
-            *columns,
-            sa.Column("seq", sa.Integer, nullable=False),
-            sa.PrimaryKeyConstraint("run_id", "key", "step", "timestamp", "seq", name="pk_metrics"),
-            sqlite_with_rowid=False,
-        )
-    else:
-        _id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-        op.create_table(name, sa.Column("id", _id, primary_key=True, autoincrement=True), *columns)
 
 
 def upgrade() -> None:
-    _metrics_table("metrics_clustered", with_seq=True)
+    op.create_table(
+        "metrics_clustered",
+        *_point_columns(),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "key", "step", "timestamp", "seq", name="pk_metrics"),
+        sqlite_with_rowid=False,
+    )
     op.execute(
         f"INSERT INTO metrics_clustered ({_COLUMNS}) "
         "SELECT run_id, key, step, timestamp, "
@@ -57,11 +53,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _metrics_table("metrics_rowid", with_seq=False)
+    id_type = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "metrics_rowid",
+        sa.Column("id", id_type, primary_key=True, autoincrement=True),
+        *_point_columns(),
+    )
     op.execute(
         "INSERT INTO metrics_rowid (run_id, key, step, timestamp, value) "
-        "SELECT run_id, key, step, timestamp, value FROM metrics ORDER BY run_id, key, step, "
-        "timestamp, seq"
+        "SELECT run_id, key, step, timestamp, value FROM metrics "
+        "ORDER BY run_id, key, step, timestamp, seq"
     )
     op.drop_table("metrics")
     op.rename_table("metrics_rowid", "metrics")
