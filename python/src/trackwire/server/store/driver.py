@@ -109,10 +109,11 @@ class DriverWrites:
     @contextmanager
     def transaction(self) -> Iterator[DriverConnection]:
         """A write transaction, committed when the block ends and rolled back on an error."""
-        with self.lock:
-            dbapi_connection = self.engine.raw_connection()
-            try:
-                conn = DriverConnection(dbapi_connection, self._compiled)
+        # The pool checkout happens before the lock: the lock is held only for SQL.
+        dbapi_connection = self.engine.raw_connection()
+        try:
+            conn = DriverConnection(dbapi_connection, self._compiled)
+            with self.lock:
                 if self._sqlite:
                     conn.execute(_BEGIN_IMMEDIATE)  # the write lock now, not at the first write
                 try:
@@ -121,5 +122,5 @@ class DriverWrites:
                     dbapi_connection.rollback()
                     raise
                 dbapi_connection.commit()
-            finally:
-                dbapi_connection.close()  # back to the pool
+        finally:
+            dbapi_connection.close()  # back to the pool

@@ -132,6 +132,24 @@ def _require_active(run_id: str, lifecycle_stage: str) -> None:
         )
 
 
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list] | None:
+    """The rows of `metrics` for the history table, and the newest row of each key, which
+    competes with the stored latest value; None when there are no metrics."""
+    if not metrics:
+        return None
+    rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
+    newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
+    keys = {row[1] for row in rows}
+    if len(keys) == 1:
+        return rows, [max(reversed(rows), key=newest_first)]  # ties: the last one logged
+    by_key: dict[str, tuple] = {}
+    for row in rows:
+        best = by_key.get(row[1])
+        if best is None or newest_first(row) >= newest_first(best):
+            by_key[row[1]] = row
+    return rows, list(by_key.values())
+
+
 def metric_value(stored: float | None) -> float:
     """A stored metric value as logged: NaN is stored as NULL."""
     return math.nan if stored is None else stored
@@ -196,7 +214,7 @@ class SqlStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.driver.lock, self.engine.connect() as conn:
+        with self.engine.connect() as conn, self.driver.lock:
             conn.info["write"] = True
             with conn.begin():
                 yield conn
@@ -649,6 +667,7 @@ class SqlStore:
         the call idempotent: when a request with that id was applied before (a client retry
         after a lost response), nothing is stored.
         """
+        rows = _metric_rows(run_id, metrics)  # before the write lock: hold it for SQL only
         with self.driver.transaction() as conn:
             stage = conn.execute(_RUN_STAGE, {"run_id": run_id}).fetchone()
             if stage is None:
@@ -661,8 +680,8 @@ class SqlStore:
                 self._insert_params(conn, run_id, params)
             if tags:
                 self._upsert_tags(conn, run_id, tags)
-            if metrics:
-                self._insert_metrics(conn, run_id, metrics)
+            if rows:
+                self._insert_metrics(conn, *rows)
             self.quotas.check_run_entries(conn, run_id, before, len(metrics))
 
     def _claim_request(self, conn: DriverConnection, run_id: str, request_id: str) -> bool:
@@ -694,27 +713,14 @@ class SqlStore:
             conn.execute(_SET_RUN_NAME, {"run_id": run_id, "name": tags[RUN_NAME_TAG]})
 
     def _insert_metrics(
-        self, conn: DriverConnection, run_id: str, metrics: Sequence[MetricPoint]
+        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
     ) -> None:
-        rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
         conn.execute(_SAVEPOINT)
         if conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) != len(rows):
             # Some points share a step and timestamp with an earlier one: start again, each
             # point numbered after those before it (the statement sees its own inserts).
             conn.execute(_ROLLBACK_TO_SAVEPOINT)
             conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
-        # The newest point of each key in this batch competes with the stored one.
-        newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
-        keys = {row[1] for row in rows}
-        if len(keys) == 1:
-            newest = [max(reversed(rows), key=newest_first)]  # ties: the last one logged
-        else:
-            by_key: dict[str, tuple] = {}
-            for row in rows:
-                best = by_key.get(row[1])
-                if best is None or newest_first(row) >= newest_first(best):
-                    by_key[row[1]] = row
-            newest = list(by_key.values())
         conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
 
     def delete_tag(self, run_id: str, key: str) -> None:
