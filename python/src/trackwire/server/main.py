@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from trackwire.server.app import AuthSettings, open_services
-from trackwire.server.grpc_server import build_grpc_server
+from trackwire.server.grpc_server import GrpcServer
 from trackwire.server.http_gateway import create_app
 from trackwire.server.quotas import Quotas
 
@@ -57,7 +57,7 @@ def serve(settings: ServerSettings) -> None:
         auth=settings.auth,
         fsync_commits=settings.fsync_commits,
     )
-    grpc_server = build_grpc_server(services, f"{settings.host}:{settings.grpc_port}", tls=tls)
+    grpc_server = GrpcServer(services, f"{settings.host}:{settings.grpc_port}", tls=tls)
     # Requests make many short-lived objects (rows, messages) and few reference cycles: with
     # Python's default thresholds, gen-0 collections cost a fifth of a page of runs. What
     # start-up loaded is moved out of the collector's sight for good.
@@ -91,7 +91,7 @@ def serve(settings: ServerSettings) -> None:
         if not gateway.started:
             raise OSError(f"cannot listen for HTTP on {settings.host}:{settings.http_port}")
     finally:
-        grpc_server.stop(grace=5).wait()
+        grpc_server.stop(grace=5)
         services.close()
         log.info("trackwire server stopped")
 
