@@ -100,3 +100,32 @@ def test_writers_and_readers_at_once(server, tracking, runs):
         assert [m.value for m in history] == [_value(s) for s in range(points)]
         run = tracking.GetRun(rpc.GetRunRequest(run_id=run_id)).run
         assert [(m.step, m.value) for m in run.data.metrics] == [(points - 1, _value(points - 1))]
+
+
+def test_abandoned_streams_leave_the_server_serving(server, tracking, runs):
+    """A stream the client cancels, or whose deadline passes, mid-way: its chunks were being
+    produced in a worker thread; the server goes on answering on the loop and in threads."""
+    run_id = runs[0]
+    for start in range(0, 25_000, 1000):
+        metrics = [
+            pb.Metric(key="m", value=1.0, timestamp=s, step=s) for s in range(start, start + 1000)
+        ]
+        tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+    request = rpc.StreamMetricHistoryRequest(run_id=run_id, metric_key="m")
+
+    stream = tracking.StreamMetricHistory(request)
+    assert len(next(stream).metrics) > 0
+    stream.cancel()
+    with pytest.raises(grpc.RpcError) as cancelled:
+        list(stream)
+    assert cancelled.value.code() == grpc.StatusCode.CANCELLED
+    with pytest.raises(grpc.RpcError) as late:
+        list(tracking.StreamMetricHistory(request, timeout=0.001))
+    assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    tracking.LogMetric(
+        rpc.LogMetricRequest(run_id=run_id, key="m", value=2.0, timestamp=1, step=25_000)
+    )
+    chunks = list(tracking.StreamMetricHistory(request))
+    assert len(chunks) > 1
+    assert [m.step for chunk in chunks for m in chunk.metrics] == list(range(25_001))
