@@ -51,7 +51,8 @@ def test_port_in_use_is_a_clear_error(server, tmp_path):
         ],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode != 0
+    assert result.returncode == 1
+    assert f"cannot listen for gRPC on 127.0.0.1:{server.grpc_port}" in result.stderr
 
 
 def test_db_upgrade_command_and_schema_too_new(tmp_path):
