@@ -4,9 +4,11 @@
 
 server <- new.env()
 
+# Below Linux's ephemeral range (32768-60999), so that no client connection
+# takes the port between this check and the server's bind.
 free_port <- function() {
   for (attempt in 1:50) {
-    port <- sample(20000:60000, 1)
+    port <- sample(20000:32000, 1)
     socket <- tryCatch(serverSocket(port), error = function(e) NULL)
     if (!is.null(socket)) {
       close(socket)
