@@ -4,9 +4,8 @@ reflection, on an event loop of its own thread.
 grpcio's thread-pool server hands every call from its polling thread to a worker thread
 and back, several times; on a busy server those handoffs (and the GIL passing with them)
 cost more than the call's own work (8 concurrent LogBatch writers: 83,000 points/s there,
-120,000 here). Here calls are handled on one event loop: a quick write
-(service.QUICK_WRITES) whose store lock is free runs right there, as the HTTP gateway does,
-and every other call, which may wait on the database, runs in a worker thread.
+120,000 here). Here calls are handled on one event loop, and run on it or in a worker thread
+as server/quick_writes.py decides, as on the HTTP gateway.
 """
 
 from __future__ import annotations
@@ -30,10 +29,10 @@ from grpc_status import rpc_status
 
 from trackwire import limits
 from trackwire.errors import InternalError, InvalidArgument, TrackwireError
+from trackwire.server import quick_writes
 from trackwire.server.app import Services
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.tokens import TokenStore
-from trackwire.server.service import QUICK_WRITES
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 _new_event_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
@@ -121,17 +120,11 @@ def _handler(
 ) -> grpc.RpcMethodHandler:
     """The handler of one RPC: decoding, the service call and its errors as gRPC statuses."""
     name = method.full_name
-    inline_lock = write_lock if method.name in QUICK_WRITES else None
+    inline_lock = quick_writes.inline_lock(method.name, write_lock)
 
     async def unary_unary(request, context):
         try:
-            request = _decoded(request)
-            if inline_lock is not None and inline_lock.acquire(blocking=False):
-                try:
-                    return service_method(request)
-                finally:
-                    inline_lock.release()
-            return await blocking(service_method, request)
+            return await quick_writes.run(inline_lock, service_method, _decoded(request), blocking)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
             failure = _failure(name, exc)
         await _abort(context, failure)

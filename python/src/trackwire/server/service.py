@@ -35,11 +35,6 @@ _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # stor
 _MAX_DELETE_RUNS = 10_000
 
 
-# RPCs that write at most one request's worth (bounded by the limits) in one short
-# transaction: the HTTP gateway may run them on its event loop (see http_gateway/routes.py).
-QUICK_WRITES = frozenset({"CreateRun", "UpdateRun", "LogMetric", "LogParam", "SetTag", "LogBatch"})
-
-
 def _run_id(request) -> str:
     """MLflow clients send the deprecated run_uuid beside (or instead of) run_id."""
     return validation.require(request.run_id or getattr(request, "run_uuid", ""), "run_id")

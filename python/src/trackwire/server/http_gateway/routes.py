@@ -12,8 +12,7 @@ prefix). What a handler does is decided by the RPC's shape, never by its name:
   chunk after chunk;
 - server-streaming without response_body: newline-delimited JSON, one response message a line.
 
-Unary calls run on a worker thread, except the service's QUICK_WRITES on SQLite, which run on
-the event loop while the store's write lock is free (see `_handler`).
+Unary calls run on a worker thread, except quick writes on SQLite (server/quick_writes.py).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -35,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from trackwire import limits
+from trackwire.server import quick_writes
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.rows_json import RowsJson
 from trackwire.server.http_gateway.streams import (
@@ -42,7 +41,7 @@ from trackwire.server.http_gateway.streams import (
     request_chunks,
     stream_response,
 )
-from trackwire.server.service import QUICK_WRITES, json_writer
+from trackwire.server.service import json_writer
 
 JSON = "application/json"
 _ROWS_JSON = RowsJson()
@@ -159,21 +158,8 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
     def answer_body(body: bytes) -> bytes:
         return answer(request_codec.from_json(body))
 
-    inline_lock = write_lock if method.name in QUICK_WRITES else None
-
-    async def run(answer_fn: Callable[[Any], bytes], request: Any) -> bytes:
-        # SQLite writes never run in parallel (one lock, store/driver.py): a quick write whose
-        # lock is free runs right here, on the event loop, as a worker thread would only add
-        # its hop and GIL handoffs (a third of a small write's time). Any other call, or a
-        # write that would wait for the lock, goes to a worker thread. (Another process
-        # writing the same file, e.g. `trackwire gc`, can still hold the loop up to SQLite's
-        # busy timeout.)
-        if inline_lock is not None and inline_lock.acquire(blocking=False):
-            try:
-                return answer_fn(request)
-            finally:
-                inline_lock.release()
-        return await anyio.to_thread.run_sync(answer_fn, request)
+    inline_lock = quick_writes.inline_lock(method.name, write_lock)
+    in_thread = anyio.to_thread.run_sync
 
     async def unary(scope: Scope, receive: Receive, send: Send) -> None:
         # A bare ASGI endpoint (no Request object) that runs decoding, the service call and
@@ -181,9 +167,9 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
         # as from any endpoint.
         if binding.body:
             body = await read_limited_body(scope, receive, limits.MAX_REQUEST_BYTES)
-            encoded = await run(answer_body, body)
+            encoded = await quick_writes.run(inline_lock, answer_body, body, in_thread)
         else:
-            encoded = await run(answer, parse_query(scope))
+            encoded = await quick_writes.run(inline_lock, answer, parse_query(scope), in_thread)
         await Response(encoded, media_type=JSON)(scope, receive, send)
 
     return _AsgiEndpoint(unary)

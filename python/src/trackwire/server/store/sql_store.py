@@ -861,9 +861,7 @@ class SqlStore:
                 chosen = _spread(steps, max_steps)
                 for chunk in _chunks(chosen):
                     rows = conn.execute(
-                        select(m.step, m.timestamp, m.value)
-                        .where(m.run_id == run_id, m.key == key, m.step.in_(chunk))
-                        .order_by(m.step, m.timestamp, m.seq)
+                        _HISTORY.where(m.step.in_(chunk)), {"run_id": run_id, "key": key}
                     )
                     points.extend(
                         pb.MetricWithRunId(
