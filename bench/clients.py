@@ -16,9 +16,9 @@ from urllib.parse import urlencode, urlsplit
 import grpc
 import orjson
 
+from trackwire.client._transport import GrpcTransport
 from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as ts
-from trackwire.v1 import tracking_service_pb2_grpc as ts_grpc
 
 HISTORY_PAGE = 25_000  # MLflow's client pages get-history by this many points
 _API = "/api/2.0/mlflow/"
@@ -128,18 +128,17 @@ class RestClient:
 
 
 class GrpcClient:
+    """Request messages sent through the Python client's gRPC transport: what TrackingClient
+    sends once it has built them (LogBatch goes over a LogBatchStream per thread)."""
+
     def __init__(self, port: int):
-        self.channel = grpc.insecure_channel(
-            f"127.0.0.1:{port}",
-            options=[
-                ("grpc.max_receive_message_length", 256 * 2**20),
-                ("grpc.max_send_message_length", 64 * 2**20),
-            ],
-        )
-        self.stub = ts_grpc.TrackingServiceStub(self.channel)
+        self.transport = GrpcTransport(f"grpc://127.0.0.1:{port}")
+        # Connected now, as the REST client is: a gRPC channel would connect at its first call.
+        grpc.channel_ready_future(self.transport.channel).result(timeout=60)
+        self.stub = self.transport.tracking
 
     def close(self) -> None:
-        self.channel.close()
+        self.transport.close()
 
     def create_experiment(self, name: str) -> str:
         return self.stub.CreateExperiment(ts.CreateExperimentRequest(name=name)).experiment_id

@@ -81,6 +81,10 @@ def r_list(names: list[str], indent: int) -> str:
     return wrap("list(", [f"{n} = {n}" for n in names], ")", indent)
 
 
+def has_http_binding(method: MethodDescriptor) -> bool:
+    return method.GetOptions().Extensions[annotations_pb2.http].WhichOneof("pattern") is not None
+
+
 def binding(service: str, method: MethodDescriptor) -> str:
     rule = method.GetOptions().Extensions[annotations_pb2.http]
     verb = rule.WhichOneof("pattern")
@@ -124,7 +128,8 @@ def bindings() -> str:
         "# JSON response. The idiomatic tw_* functions are built on these."
     ]
     for service in SERVICES:
-        parts += [binding(service.name, m) for m in service.methods]
+        # RPCs without an HTTP binding (bidirectional streams) are gRPC-only.
+        parts += [binding(service.name, m) for m in service.methods if has_http_binding(m)]
     return "\n\n".join(parts) + "\n"
 
 

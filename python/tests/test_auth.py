@@ -9,6 +9,7 @@ experiment. Each is refused, and the experiment, run, artifacts and grants are u
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ SERVICES = [
     artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
 ]
 METHODS = [method for service in SERVICES for method in service.methods]
+# Bidirectional streams (LogBatchStream) have no HTTP binding.
+_BOUND = {b.method.full_name for service in SERVICES for b in bindings(service)}
+HTTP_METHODS = [method for method in METHODS if method.full_name in _BOUND]
 
 _HTTP_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
@@ -77,6 +81,8 @@ def build_request(method: MethodDescriptor, target: Target) -> Message:
         message.run_ids.append(target.run_id)
     if method.name == "LogBatch":
         message.metrics.add(key="m", value=1.0, timestamp=1, step=1)
+    if method.name == "LogBatchStream":  # one batch, as LogBatch's
+        message.batch.CopyFrom(build_request(_rpc("LogBatch"), target))
     if method.name == "LogInputs":
         message.datasets.add().dataset.CopyFrom(
             pb.Dataset(name="d", digest="1", source_type="local", source="/d")
@@ -97,6 +103,9 @@ def call_grpc(channel: grpc.Channel, method: MethodDescriptor, request: Message,
     }
     metadata = [("authorization", f"Bearer {token}")] if token else []
     path = _method_path(method)
+    if method.client_streaming and method.server_streaming:
+        calls = channel.stream_stream(path, **kwargs)
+        return list(calls(iter([request]), metadata=metadata, timeout=30))
     if method.client_streaming:
         header = type(request)(run_id=request.run_id, path=request.path)
         chunks: Iterator[Message] = iter([header, type(request)(data=request.data)])
@@ -305,17 +314,20 @@ def test_every_rpc_is_refused_and_nothing_changes(wire, grpc_channel, http, user
     before = snapshot(grpc_channel, users, target)
     expect = _expect_grpc if wire == "grpc" else _expect_http
     client = grpc_channel if wire == "grpc" else http
+    served = METHODS if wire == "grpc" else HTTP_METHODS
     unauthenticated = grpc.StatusCode.UNAUTHENTICATED
     denied = grpc.StatusCode.PERMISSION_DENIED
-    for method in METHODS:
+    for method in served:
         request = build_request(method, target)
         expect(client, method, request, None, unauthenticated)
         expect(client, method, request, users.revoked, unauthenticated)
         expect(client, method, request, "tw_not-a-token", unauthenticated)
     for method in WRITES:
-        expect(client, method, build_request(method, target), users.reader, denied)
+        if method in served:
+            expect(client, method, build_request(method, target), users.reader, denied)
     for method in TARGETED:
-        expect(client, method, build_request(method, target), users.outsider, denied)
+        if method in served:
+            expect(client, method, build_request(method, target), users.outsider, denied)
     if wire == "http":
         # MLflow's artifact proxy API, which is not an RPC of its own.
         proxy = (
@@ -475,6 +487,35 @@ def test_revocation_takes_effect_within_seconds(auth_server, grpc_channel, users
             break
         assert time.monotonic() < deadline, "revoked token still accepted"
         time.sleep(0.2)
+
+
+def test_revocation_ends_an_open_log_batch_stream(auth_server, grpc_channel, target):
+    """A stream outlives a token's check: every batch on it is checked anew."""
+    token = create_token(auth_server, "gina", "admin")
+    method = _rpc("LogBatchStream")
+    requests: queue.SimpleQueue = queue.SimpleQueue()
+    responses = grpc_channel.stream_stream(
+        _method_path(method),
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=tracking_service_pb2.LogBatchStreamResponse.FromString,
+    )(iter(requests.get, None), metadata=[("authorization", f"Bearer {token}")], timeout=60)
+    batch = build_request(method, target)
+    requests.put(batch)
+    next(responses)
+    auth_server.cli("tokens", "revoke", token_id_of(auth_server, "gina"))
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            requests.put(batch)
+            try:
+                next(responses)
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+                break
+            assert time.monotonic() < deadline, "revoked token still accepted on the stream"
+            time.sleep(0.2)
+    finally:
+        requests.put(None)
 
 
 def test_permission_rpcs_on_mlflow_rest_paths(http, grpc_channel, users):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 import grpc
 
 from trackwire import errors, limits
+from trackwire.client._batch_streams import BatchStreams
 from trackwire.v1 import artifact_service_pb2_grpc, tracking_service_pb2_grpc
 
 DEFAULT_TRACKING_URI = "sqlite:///trackwire.db"
@@ -94,14 +96,17 @@ class GrpcTransport:
             self.channel = grpc.insecure_channel(target, options=options)
         token = os.environ.get("TRACKWIRE_TOKEN")
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self.tracking = _GrpcService(
-            tracking_service_pb2_grpc.TrackingServiceStub(self.channel), metadata
-        )
+        tracking = tracking_service_pb2_grpc.TrackingServiceStub(self.channel)
+        self._batch_streams = BatchStreams(tracking, metadata)
+        # A client dropped without close() still ends its streams' sending threads.
+        weakref.finalize(self, self._batch_streams.close)
+        self.tracking = _GrpcService(tracking, metadata, self._batch_streams)
         self.artifacts = _GrpcService(
             artifact_service_pb2_grpc.ArtifactServiceStub(self.channel), metadata
         )
 
     def close(self) -> None:
+        self._batch_streams.close()
         self.channel.close()
 
 
@@ -116,13 +121,17 @@ def _tls_credentials() -> grpc.ChannelCredentials:
 class _GrpcService:
     """A stub whose calls carry the token, retry UNAVAILABLE when safe, and raise our errors."""
 
-    def __init__(self, stub: Any, metadata: tuple):
+    def __init__(self, stub: Any, metadata: tuple, batch_streams: BatchStreams | None = None):
         self._stub = stub
         self._metadata = metadata
+        self._batch_streams = batch_streams
 
     def __getattr__(self, rpc: str):
-        method = getattr(self._stub, rpc)
         retryable = rpc in RETRYABLE_RPCS
+        if rpc == "LogBatch" and self._batch_streams is not None:
+            log_batch = self._batch_streams.log_batch
+            return lambda request: _retrying(lambda: log_batch(request), retryable)
+        method = getattr(self._stub, rpc)
         metadata = self._metadata
 
         if rpc in ("StreamMetricHistory", "DownloadArtifact"):
@@ -147,10 +156,12 @@ def _retrying(attempt, retryable: bool):
             return attempt()
         except grpc.RpcError as e:
             error = errors.from_grpc_error(e)
-            delay = next(delays, None)
-            if not isinstance(error, errors.Unavailable) or delay is None:
-                raise error from None
-            time.sleep(delay)
+        except errors.Unavailable as e:  # raised by the client itself (BatchStreams)
+            error = e
+        delay = next(delays, None)
+        if not isinstance(error, errors.Unavailable) or delay is None:
+            raise error from None
+        time.sleep(delay)
 
 
 class _StreamErrors:

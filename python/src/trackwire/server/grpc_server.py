@@ -112,13 +112,54 @@ def _requests(context: grpc.aio.ServicerContext, loop) -> Iterator:
         yield _decoded(request)
 
 
+Identify = Callable[[grpc.aio.ServicerContext], Awaitable[None]]
+
+
+class _WaitingStreams:
+    """Bidirectional streams waiting for their next request. At shutdown they end with OK
+    (the contract of such a stream: a request sent after that was not read), so that an
+    idle client does not hold the server's stop for its whole grace period."""
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Task] = set()
+        self._closing = False
+
+    async def next_request(self, context: grpc.aio.ServicerContext):
+        """The stream's next request, or None when it ends (the client's half-close, or
+        the server's shutdown)."""
+        if self._closing:
+            return None
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
+        try:
+            request = await context.read()
+        except asyncio.CancelledError:
+            if self._closing:
+                return None
+            raise
+        finally:
+            self._waiting.discard(task)
+        return None if request is grpc.aio.EOF else request
+
+    def close(self) -> None:
+        """Ends the waiting streams, and every other one once its request is answered."""
+        self._closing = True
+        for task in self._waiting:
+            task.cancel()
+
+
 def _handler(
     method: MethodDescriptor,
     service_method: Callable,
     blocking: _Blocking,
     write_lock: threading.RLock | None,
+    streams: _WaitingStreams,
+    identify: Identify | None,
 ) -> grpc.RpcMethodHandler:
-    """The handler of one RPC: decoding, the service call and its errors as gRPC statuses."""
+    """The handler of one RPC: decoding, the service call and its errors as gRPC statuses.
+    A bidirectional RPC is served as a unary one per request, one request at a time, each
+    with the caller identified anew (a token revoked mid-stream stops it)."""
     name = method.full_name
     inline_lock = quick_writes.inline_lock(method.name, write_lock)
 
@@ -148,12 +189,25 @@ def _handler(
             failure = _failure(name, exc)
         await _abort(context, failure)
 
+    async def stream_stream(_request_iterator, context):
+        try:
+            while (request := await streams.next_request(context)) is not None:
+                if identify is not None:
+                    await identify(context)
+                yield await quick_writes.run(
+                    inline_lock, service_method, _decoded(request), blocking
+                )
+            return
+        except Exception as exc:  # noqa: BLE001
+            failure = _failure(name, exc)
+        await _abort(context, failure)
+
     request_class = message_factory.GetMessageClass(method.input_type)
     response_class = message_factory.GetMessageClass(method.output_type)
-    if method.client_streaming and method.server_streaming:
-        raise NotImplementedError(f"{name}: no bidirectional RPC is served")
     make, behavior = (
-        (grpc.stream_unary_rpc_method_handler, stream_unary)
+        (grpc.stream_stream_rpc_method_handler, stream_stream)
+        if method.client_streaming and method.server_streaming
+        else (grpc.stream_unary_rpc_method_handler, stream_unary)
         if method.client_streaming
         else (grpc.unary_stream_rpc_method_handler, unary_stream)
         if method.server_streaming
@@ -166,28 +220,38 @@ def _handler(
     )
 
 
-def _authenticated(
-    handler: grpc.RpcMethodHandler, tokens: TokenStore, blocking: _Blocking
-) -> grpc.RpcMethodHandler:
-    """`handler` behind the call's `authorization: Bearer <token>` metadata, which sets
-    `current_identity` for the call (health and reflection stay open). A token not verified
-    moments ago costs a query: that lookup runs in a worker thread."""
+def _identifier(tokens: TokenStore, blocking: _Blocking) -> Identify:
+    """Sets `current_identity` from the call's `authorization: Bearer <token>` metadata, or
+    raises Unauthenticated. A token not verified moments ago costs a query: that lookup runs
+    in a worker thread."""
 
-    async def identify(context) -> None:
+    async def identify(context: grpc.aio.ServicerContext) -> None:
         header = next(
             (v for k, v in context.invocation_metadata() or () if k == "authorization"), None
         )
-        try:
-            identity = tokens.cached(header) or await blocking(tokens.authenticate, header)
-        except TrackwireError as error:
-            await _abort(context, error)
+        identity = tokens.cached(header) or await blocking(tokens.authenticate, header)
         current_identity.set(identity)  # the call's own task: no other call sees it
 
+    return identify
+
+
+def _authenticated(handler: grpc.RpcMethodHandler, identify: Identify) -> grpc.RpcMethodHandler:
+    """`handler` behind the caller's identity (health and reflection stay open). A
+    bidirectional handler identifies the caller itself, before each request."""
+
+    async def identified(context) -> None:
+        try:
+            await identify(context)
+        except TrackwireError as error:
+            await _abort(context, error)
+
+    if handler.stream_stream is not None:
+        return handler
     if handler.unary_stream is not None:
         behavior = handler.unary_stream
 
         async def streaming(request, context) -> AsyncIterator:
-            await identify(context)
+            await identified(context)
             async for response in behavior(request, context):
                 yield response
 
@@ -196,7 +260,7 @@ def _authenticated(
     returning = getattr(handler, kind)
 
     async def call(request_or_iterator, context):
-        await identify(context)
+        await identified(context)
         return await returning(request_or_iterator, context)
 
     return handler._replace(**{kind: call})
@@ -208,12 +272,16 @@ def _service_handler(
     blocking: _Blocking,
     write_lock: threading.RLock | None,
     tokens: TokenStore | None,
+    streams: _WaitingStreams,
 ) -> grpc.GenericRpcHandler:
+    identify = _identifier(tokens, blocking) if tokens is not None else None
     handlers = {}
     for method in descriptor.methods:
-        handler = _handler(method, getattr(service, method.name), blocking, write_lock)
-        if tokens is not None:
-            handler = _authenticated(handler, tokens, blocking)
+        handler = _handler(
+            method, getattr(service, method.name), blocking, write_lock, streams, identify
+        )
+        if identify is not None:
+            handler = _authenticated(handler, identify)
         handlers[method.name] = handler
     return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)
 
@@ -235,6 +303,7 @@ class GrpcServer:
         self.executor = futures.ThreadPoolExecutor(max_workers, thread_name_prefix="grpc")
         self.loop = _new_event_loop()
         self._server: grpc.aio.Server | None = None
+        self._streams = _WaitingStreams()
         self._thread = threading.Thread(target=self.loop.run_forever, name="grpc", daemon=True)
 
     def start(self) -> None:
@@ -249,11 +318,17 @@ class GrpcServer:
     def stop(self, grace: float) -> None:
         """Refuses new calls, lets calls in flight finish for up to `grace` seconds."""
         if self._server is not None:
-            asyncio.run_coroutine_threadsafe(self._server.stop(grace), self.loop).result()
+            asyncio.run_coroutine_threadsafe(self._stop(self._server, grace), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _stop(self, server: grpc.aio.Server, grace: float) -> None:
+        stopping = asyncio.ensure_future(server.stop(grace))
+        await asyncio.sleep(0)  # the server refuses new calls from here on
+        self._streams.close()
+        await stopping
 
     async def _start(self) -> None:
         services = self.services
@@ -273,7 +348,9 @@ class GrpcServer:
         }
         server.add_generic_rpc_handlers(
             [
-                _service_handler(descriptor, service, blocking, write_lock, services.tokens)
+                _service_handler(
+                    descriptor, service, blocking, write_lock, services.tokens, self._streams
+                )
                 for descriptor, service in served.items()
             ]
         )

@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 # RPCs that write at most one request's worth (bounded by the limits) in one short
-# transaction.
-QUICK_WRITES = frozenset({"CreateRun", "UpdateRun", "LogMetric", "LogParam", "SetTag", "LogBatch"})
+# transaction (LogBatchStream: each request of the stream).
+QUICK_WRITES = frozenset(
+    {"CreateRun", "UpdateRun", "LogMetric", "LogParam", "SetTag", "LogBatch", "LogBatchStream"}
+)
 
 
 def inline_lock(method_name: str, write_lock: threading.RLock | None) -> threading.RLock | None:

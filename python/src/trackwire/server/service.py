@@ -262,6 +262,12 @@ class TrackingService:
         self.store.log_batch(run_id, metrics, params, tags, request_id)
         return rpc.LogBatchResponse()
 
+    def LogBatchStream(self, request: rpc.LogBatchStreamRequest) -> rpc.LogBatchStreamResponse:
+        """One request of a LogBatchStream (the gRPC wire serves the stream one request at a
+        time)."""
+        self.LogBatch(request.batch)
+        return rpc.LogBatchStreamResponse()
+
     def LogInputs(self, request: rpc.LogInputsRequest) -> rpc.LogInputsResponse:
         run_id = _run_id(request)
         for dataset_input in request.datasets:

@@ -976,6 +976,43 @@ class LogBatchResponse(_message.Message):
 Global___LogBatchResponse: _TypeAlias = LogBatchResponse  # noqa: Y015
 
 @_typing.final
+class LogBatchStreamRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BATCH_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def batch(self) -> Global___LogBatchRequest: ...
+    def __init__(
+        self,
+        *,
+        batch: Global___LogBatchRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogBatchStreamRequest: _TypeAlias = LogBatchStreamRequest  # noqa: Y015
+
+@_typing.final
+class LogBatchStreamResponse(_message.Message):
+    """Stored: one response per request, in order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogBatchStreamResponse: _TypeAlias = LogBatchStreamResponse  # noqa: Y015
+
+@_typing.final
 class LogInputsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -136,6 +136,11 @@ class TrackingServiceStub:
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchRequest.SerializeToString,
                 response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchResponse.FromString,
                 _registered_method=True)
+        self.LogBatchStream = channel.stream_stream(
+                '/trackwire.v1.TrackingService/LogBatchStream',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamResponse.FromString,
+                _registered_method=True)
         self.LogInputs = channel.unary_unary(
                 '/trackwire.v1.TrackingService/LogInputs',
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.LogInputsRequest.SerializeToString,
@@ -328,6 +333,18 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LogBatchStream(self, request_iterator, context):
+        """LogBatch over one long-lived stream, the native clients' way to log: each request
+        carries one batch, stored all or nothing and acknowledged by one response before the
+        next request is read. A failed batch ends the stream with its error (nothing of it is
+        stored; the client opens another stream). A server that shuts down ends its streams
+        between batches with OK: a batch sent then was not read, and can be sent again. No
+        HTTP binding: over HTTP/JSON, LogBatch is the same operation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LogInputs(self, request, context):
         """Logs dataset inputs of a run.
         """
@@ -495,6 +512,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.LogBatch,
                     request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchRequest.FromString,
                     response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchResponse.SerializeToString,
+            ),
+            'LogBatchStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.LogBatchStream,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamResponse.SerializeToString,
             ),
             'LogInputs': grpc.unary_unary_rpc_method_handler(
                     servicer.LogInputs,
@@ -1084,6 +1106,33 @@ class TrackingService:
             '/trackwire.v1.TrackingService/LogBatch',
             trackwire_dot_v1_dot_tracking__service__pb2.LogBatchRequest.SerializeToString,
             trackwire_dot_v1_dot_tracking__service__pb2.LogBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogBatchStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/trackwire.v1.TrackingService/LogBatchStream',
+            trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.LogBatchStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -218,10 +218,21 @@ def _refuse_user_tag(identity, keys: Iterable[str]) -> None:
         )
 
 
-def _tag_write(guard, method, impl, identity, request):
+def _authorize_tag_write(guard, method, identity, request) -> None:
     keys = [tag.key for tag in request.tags] if method.name == "LogBatch" else [request.key]
     _refuse_user_tag(identity, keys)
     guard.authorize(identity, method, request)
+
+
+def _tag_write(guard, method, impl, identity, request):
+    _authorize_tag_write(guard, method, identity, request)
+    return impl(request)
+
+
+def _batch_of_stream(guard, method, impl, identity, request):
+    """A request of a LogBatchStream is authorised as the LogBatch it carries."""
+    log_batch = method.containing_service.methods_by_name["LogBatch"]
+    _authorize_tag_write(guard, log_batch, identity, request.batch)
     return impl(request)
 
 
@@ -242,5 +253,6 @@ _SPECIAL = {
     "SetTag": _tag_write,
     "DeleteTag": _tag_write,
     "LogBatch": _tag_write,
+    "LogBatchStream": _batch_of_stream,
     "UploadArtifact": _upload,
 }
