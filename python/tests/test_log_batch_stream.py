@@ -14,6 +14,7 @@ from server_process import LiveServer
 
 from trackwire import errors
 from trackwire.client import TrackingClient
+from trackwire.client._batch_streams import stream_request_bytes
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
@@ -56,6 +57,12 @@ def run_id(tracking) -> str:
 def _steps(tracking, run_id: str, key: str = "loss") -> list[int]:
     history = tracking.GetMetricHistory(rpc.GetMetricHistoryRequest(run_id=run_id, metric_key=key))
     return [m.step for m in history.metrics]
+
+
+@pytest.mark.parametrize("points", [0, 1, 3, 100, 1000])
+def test_the_client_encodes_stream_requests_as_protobuf_does(points):
+    request = _batch("a" * 32, range(points), params=[pb.Param(key="lr", value="0.1")])
+    assert stream_request_bytes(request.batch) == request.SerializeToString()
 
 
 def test_batches_on_one_stream_are_stored_before_each_answer(channel, tracking, run_id):

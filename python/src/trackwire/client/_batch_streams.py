@@ -20,6 +20,22 @@ from trackwire import errors
 from trackwire.v1 import tracking_service_pb2 as trk
 
 _END = None  # ends a stream's request iterator
+_TRACKING = trk.DESCRIPTOR.services_by_name["TrackingService"]
+_BATCH_FIELD = trk.LogBatchStreamRequest.DESCRIPTOR.fields_by_name["batch"]
+_BATCH_TAG = bytes([_BATCH_FIELD.number << 3 | 2])  # a length-delimited field (number < 16)
+
+
+def stream_request_bytes(batch: trk.LogBatchRequest) -> bytes:
+    """The encoding of LogBatchStreamRequest(batch=batch): its one field, the batch's bytes
+    after their tag and length. Building that message would first copy the batch into it, a
+    tenth of the client's cost of a 100-point batch."""
+    body = batch.SerializeToString()
+    size, length = len(body), bytearray()
+    while size > 0x7F:  # the length as a varint
+        length.append(size & 0x7F | 0x80)
+        size >>= 7
+    length.append(size)
+    return _BATCH_TAG + length + body
 
 
 class _Stream:
@@ -35,7 +51,7 @@ class _Stream:
         """Whether the call ended while idle (a server or a proxy between closed it)."""
         return self._responses.done()
 
-    def send(self, request: trk.LogBatchStreamRequest) -> bool:
+    def send(self, request: trk.LogBatchRequest) -> bool:
         """Sends one request and waits for its answer. False: the server ended the stream
         without reading it (it is shutting down). A failed batch raises grpc.RpcError."""
         self._requests.put(request)
@@ -50,8 +66,13 @@ class BatchStreams:
     """Sends LogBatch requests, each over a stream no other thread is using at the time, or
     as unary calls to a server older than LogBatchStream."""
 
-    def __init__(self, stub: Any, metadata: tuple):
-        self._open = lambda requests: stub.LogBatchStream(requests, metadata=metadata)
+    def __init__(self, channel: grpc.Channel, stub: Any, metadata: tuple):
+        stream_method = channel.stream_stream(
+            f"/{_TRACKING.full_name}/LogBatchStream",
+            request_serializer=stream_request_bytes,
+            response_deserializer=trk.LogBatchStreamResponse.FromString,
+        )
+        self._open = lambda requests: stream_method(requests, metadata=metadata)
         self._unary = lambda request: stub.LogBatch(request, metadata=metadata)
         self._streams_served = True
         self._idle: queue.SimpleQueue[_Stream] = queue.SimpleQueue()
@@ -65,7 +86,7 @@ class BatchStreams:
             return self._unary(request)
         stream = self._idle_stream() or _Stream(self._open)
         try:
-            stored = stream.send(trk.LogBatchStreamRequest(batch=request))
+            stored = stream.send(request)
         except grpc.RpcError as error:
             stream.close()  # a failed batch ended the call
             if error.code() != grpc.StatusCode.UNIMPLEMENTED:

@@ -97,7 +97,7 @@ class GrpcTransport:
         token = os.environ.get("TRACKWIRE_TOKEN")
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         tracking = tracking_service_pb2_grpc.TrackingServiceStub(self.channel)
-        self._batch_streams = BatchStreams(tracking, metadata)
+        self._batch_streams = BatchStreams(self.channel, tracking, metadata)
         # A client dropped without close() still ends its streams' sending threads.
         weakref.finalize(self, self._batch_streams.close)
         self.tracking = _GrpcService(tracking, metadata, self._batch_streams)
