@@ -4,8 +4,8 @@ Each server runs in its own temp directory (fresh SQLite file, fresh artifact di
 samples the whole process tree (MLflow forks uvicorn workers and a job runner) so CPU seconds
 and peak RSS are the server's, not the client's. It samples every 50 ms while the server's own
 workload runs, and once a second otherwise: finding a tree's processes reads all of /proc,
-and four servers' meters doing that 20 times a second took a sixth of a core from whatever
-was being measured.
+and four servers' meters doing that 20 times a second took an eighth of a core from
+whatever was being measured.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # Benchmarks (issue 6). Never part of `make test`: they print figures and assert nothing.
 # `bench` runs trackwire alone at 1/10 of the counts (~75 s); `bench-compare` runs the full
-# workloads side by side with MLflow's server (default workers and --workers 1), ~13 min.
+# workloads side by side with MLflow's server (default workers and --workers 1), ~17 min.
 # Extra arguments for bench/run.py: make bench-compare BENCH_ARGS='--large-runs 100000'
 BENCH_ARGS ?=
 # mk/mlflow.mk (included after this file) owns the MLflow venv; these match its values.
