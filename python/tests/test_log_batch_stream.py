@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
-from server_process import LiveServer
+from server_process import LiveServer, backend_for_tests
 
 from trackwire import errors
 from trackwire.client import TrackingClient
@@ -138,7 +138,7 @@ def test_stopping_server_ends_idle_streams_and_no_batch_is_lost(tmp_path):
     """SIGTERM with streams open: the server ends each idle one with OK (not cancelled after
     its grace period: a batch sent then was not read) and exits 0. The client's next batch,
     sent while the server is down, is retried until it is back, and is stored once."""
-    live = LiveServer(tmp_path).start()
+    live = LiveServer(tmp_path, backend_for_tests()).start()
     client = TrackingClient(live.tracking_uri)
     try:
         run_id = client.create_run("0").info.run_id

@@ -103,10 +103,11 @@ class BatchStreams:
                 "shutting down); nothing of the batch was stored."
             )
         with self._lock:
-            if not self._closed:
+            reusable = not self._closed
+            if reusable:
                 self._idle.put(stream)
-                return trk.LogBatchResponse()
-        stream.close()
+        if not reusable:
+            stream.close()
         return trk.LogBatchResponse()
 
     def _idle_stream(self) -> _Stream | None:
