@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent import futures
 from typing import Any
 
@@ -155,16 +155,18 @@ def _handler(
     blocking: _Blocking,
     write_lock: threading.RLock | None,
     streams: _WaitingStreams,
-    identify: Identify | None,
+    identify: Identify,
 ) -> grpc.RpcMethodHandler:
-    """The handler of one RPC: decoding, the service call and its errors as gRPC statuses.
-    A bidirectional RPC is served as a unary one per request, one request at a time, each
-    with the caller identified anew (a token revoked mid-stream stops it)."""
+    """The handler of one RPC: the caller's identity, decoding, the service call and its
+    errors as gRPC statuses. A bidirectional RPC is served as a unary one per request, one
+    request at a time, each with the caller identified anew (a token revoked mid-stream
+    stops it)."""
     name = method.full_name
     inline_lock = quick_writes.inline_lock(method.name, write_lock)
 
     async def unary_unary(request, context):
         try:
+            await identify(context)
             return await quick_writes.run(inline_lock, service_method, _decoded(request), blocking)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
             failure = _failure(name, exc)
@@ -172,6 +174,7 @@ def _handler(
 
     async def unary_stream(request, context):
         try:
+            await identify(context)
             # Each chunk is produced in a worker thread (it reads the store or a file).
             responses = await blocking(service_method, _decoded(request))
             while (response := await blocking(next, responses, _END)) is not _END:
@@ -183,6 +186,7 @@ def _handler(
 
     async def stream_unary(_request_iterator, context):
         try:
+            await identify(context)
             requests = _requests(context, asyncio.get_running_loop())
             return await blocking(service_method, requests)
         except Exception as exc:  # noqa: BLE001
@@ -192,8 +196,7 @@ def _handler(
     async def stream_stream(_request_iterator, context):
         try:
             while (request := await streams.next_request(context)) is not None:
-                if identify is not None:
-                    await identify(context)
+                await identify(context)
                 yield await quick_writes.run(
                     inline_lock, service_method, _decoded(request), blocking
                 )
@@ -235,35 +238,8 @@ def _identifier(tokens: TokenStore, blocking: _Blocking) -> Identify:
     return identify
 
 
-def _authenticated(handler: grpc.RpcMethodHandler, identify: Identify) -> grpc.RpcMethodHandler:
-    """`handler` behind the caller's identity (health and reflection stay open). A
-    bidirectional handler identifies the caller itself, before each request."""
-
-    async def identified(context) -> None:
-        try:
-            await identify(context)
-        except TrackwireError as error:
-            await _abort(context, error)
-
-    if handler.stream_stream is not None:
-        return handler
-    if handler.unary_stream is not None:
-        behavior = handler.unary_stream
-
-        async def streaming(request, context) -> AsyncIterator:
-            await identified(context)
-            async for response in behavior(request, context):
-                yield response
-
-        return handler._replace(unary_stream=streaming)
-    kind = "unary_unary" if handler.unary_unary is not None else "stream_unary"
-    returning = getattr(handler, kind)
-
-    async def call(request_or_iterator, context):
-        await identified(context)
-        return await returning(request_or_iterator, context)
-
-    return handler._replace(**{kind: call})
+async def _anonymous(_context: grpc.aio.ServicerContext) -> None:
+    """A server without --auth: no identity to set."""
 
 
 def _service_handler(
@@ -274,14 +250,12 @@ def _service_handler(
     tokens: TokenStore | None,
     streams: _WaitingStreams,
 ) -> grpc.GenericRpcHandler:
-    identify = _identifier(tokens, blocking) if tokens is not None else None
+    identify = _identifier(tokens, blocking) if tokens is not None else _anonymous
     handlers = {}
     for method in descriptor.methods:
         handler = _handler(
             method, getattr(service, method.name), blocking, write_lock, streams, identify
         )
-        if identify is not None:
-            handler = _authenticated(handler, identify)
         handlers[method.name] = handler
     return grpc.method_handlers_generic_handler(descriptor.full_name, handlers)
 
