@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import atexit
 import getpass
-import json
 import logging
 import os
+import posixpath
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackwire import errors
-from trackwire.client import TrackingClient, spool
+from trackwire import errors, limits
+from trackwire.client import TrackingClient, rich_artifacts, spool
 from trackwire.client._transport import resolve_tracking_uri
 from trackwire.client.tracking import now_millis
+from trackwire.entities import Experiment, FileInfo, Metric, Run, ViewType
+from trackwire.server import validation
+from trackwire.system_metrics import SystemMetricsMonitor
 from trackwire.v1 import entities_pb2 as ent
 
 if TYPE_CHECKING:
@@ -54,18 +57,23 @@ _batcher: _MetricBatcher | None = None
 _experiment_id: str | None = None
 _experiment_name: str | None = None
 _active_runs: list[ActiveRun] = []
+_last_active_run_id: str | None = None
+# Runs started from now on sample system metrics (enable_system_metrics_logging).
+_system_metrics_default = False
 # True while runs go to the offline spool instead of the unreachable server.
 _spooling = False
 
 log = logging.getLogger("trackwire")
 
 
-class ActiveRun:
-    """A run started by `start_run`; a context manager that ends it (FAILED on an exception)."""
+class ActiveRun(Run):
+    """A run started by `start_run` (MLflow's `Run` shape); a context manager that ends it
+    (FAILED on an exception)."""
 
-    def __init__(self, run: ent.Run):
-        self.info = run.info
-        self.data = run.data
+    def __init__(self, run: ent.Run, monitor: SystemMetricsMonitor | None = None):
+        entity = Run.from_proto(run)
+        super().__init__(entity.info, entity.data, entity.inputs)
+        self.system_metrics = monitor
 
     def __enter__(self) -> Self:
         return self
@@ -92,6 +100,15 @@ def set_tracking_uri(uri: str | None) -> None:
 
 def get_tracking_uri() -> str:
     return resolve_tracking_uri(_tracking_uri)
+
+
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was set, by `set_tracking_uri` or the environment."""
+    return bool(
+        _tracking_uri
+        or os.environ.get("TRACKWIRE_TRACKING_URI")
+        or os.environ.get("MLFLOW_TRACKING_URI")
+    )
 
 
 def _get_client() -> TrackingClient:
@@ -126,7 +143,7 @@ def _close_client() -> None:
 
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
-) -> ent.Experiment:
+) -> Experiment:
     """Makes an experiment current: by name (created if missing) or by id.
 
     By name, an unreachable server is not an error: the name is kept, and runs started
@@ -142,7 +159,7 @@ def set_experiment(
         except errors.Unavailable:
             log.warning("trackwire: server unreachable; experiment %r set offline", experiment_name)
             _experiment_id, _experiment_name = None, experiment_name
-            return ent.Experiment(name=experiment_name)
+            return Experiment("", experiment_name, "", "active")
     else:
         raise errors.InvalidArgument(
             "set_experiment needs exactly one of experiment_name and experiment_id"
@@ -153,18 +170,18 @@ def set_experiment(
             "restore it or choose another one"
         )
     _experiment_id, _experiment_name = experiment.experiment_id, experiment.name
-    return experiment
+    return Experiment.from_proto(experiment)
 
 
 def search_experiments(
+    view_type: int | str = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
     filter_string: str | None = None,
     order_by: Iterable[str] | None = None,
-    view_type: str = "ACTIVE_ONLY",
-    max_results: int | None = None,
-) -> list[ent.Experiment]:
+) -> list[Experiment]:
     """All matching experiments (every page), or the first `max_results`."""
     client = _get_client()
-    found: list[ent.Experiment] = []
+    found: list[Experiment] = []
     token = None
     while max_results is None or len(found) < max_results:
         page = client.search_experiments(
@@ -174,11 +191,57 @@ def search_experiments(
             max_results=max_results and max_results - len(found),
             page_token=token,
         )
-        found.extend(page)
+        found.extend(Experiment.from_proto(e) for e in page)
         token = page.token
         if not token:
             break
     return found
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+) -> str:
+    return _get_client().create_experiment(name, artifact_location, _strings(tags))
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return Experiment.from_proto(_get_client().get_experiment(experiment_id))
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment, or None when there is none of that name."""
+    try:
+        return Experiment.from_proto(_get_client().get_experiment_by_name(name))
+    except errors.NotFound:
+        return None
+
+
+def delete_experiment(experiment_id: str) -> None:
+    _get_client().delete_experiment(experiment_id)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    _get_client().restore_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Tags the current experiment."""
+    _get_client().set_experiment_tag(_current_experiment_id(), key, str(value))
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    _get_client().delete_experiment_tag(_current_experiment_id(), key)
+
+
+def _current_experiment_id() -> str:
+    if _experiment_id is None and _experiment_name is not None:
+        set_experiment(_experiment_name)
+    return _experiment_id or DEFAULT_EXPERIMENT_ID
 
 
 # Runs
@@ -189,9 +252,17 @@ def start_run(
     experiment_id: str | None = None,
     run_name: str | None = None,
     nested: bool = False,
+    parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Starts a run (or resumes `run_id`) and makes it active; use it as a context manager."""
+    """Starts a run (or resumes `run_id`) and makes it active; use it as a context manager.
+
+    `parent_run_id` (or `nested=True` under an active run) makes it a child run; `description`
+    is its note (`mlflow.note.content`); `log_system_metrics` samples CPU, memory, disk,
+    network and GPUs into it (default: `enable_system_metrics_logging()` or
+    $MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING)."""
     _raise_background_error()
     client = _get_client()
     if _active_runs and not nested:
@@ -206,9 +277,14 @@ def start_run(
         all_tags = _system_tags()
         if run_name:
             all_tags["mlflow.runName"] = run_name
-        if nested and _active_runs:
-            all_tags["mlflow.parentRunId"] = _active_runs[-1].info.run_id
-        all_tags.update({k: str(v) for k, v in (tags or {}).items()})
+        parent = parent_run_id or (
+            _active_runs[-1].info.run_id if nested and _active_runs else None
+        )
+        if parent:
+            all_tags["mlflow.parentRunId"] = parent
+        if description:
+            all_tags["mlflow.note.content"] = description
+        all_tags.update(_strings(tags) or {})
         try:
             run = _create_run(client, experiment_id, all_tags, run_name)
         except errors.Unavailable:
@@ -216,9 +292,43 @@ def start_run(
             if _active_runs or experiment_id is not None or embedded:
                 raise
             run = _start_spooled_run(all_tags, run_name)
-    active = ActiveRun(run)
+    monitor = None
+    if _wants_system_metrics(log_system_metrics):
+        monitor = _start_system_metrics(run.info.run_id)
+    active = ActiveRun(run, monitor)
     _active_runs.append(active)
     return active
+
+
+def _wants_system_metrics(log_system_metrics: bool | None) -> bool:
+    if log_system_metrics is not None:
+        return log_system_metrics
+    env = os.environ.get("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "").lower()
+    return _system_metrics_default or env in ("true", "1")
+
+
+def _start_system_metrics(run_id: str) -> SystemMetricsMonitor:
+    def log_sample(values: dict[str, float], step: int) -> None:
+        timestamp = now_millis()
+        points = [
+            ent.Metric(key=k, value=v, step=step, timestamp=timestamp) for k, v in values.items()
+        ]
+        _get_batcher().add(run_id, points)
+
+    monitor = SystemMetricsMonitor(log_sample)
+    monitor.start()
+    return monitor
+
+
+def enable_system_metrics_logging() -> None:
+    """Runs started from now on sample system metrics (unless start_run says otherwise)."""
+    global _system_metrics_default
+    _system_metrics_default = True
+
+
+def disable_system_metrics_logging() -> None:
+    global _system_metrics_default
+    _system_metrics_default = False
 
 
 def _create_run(
@@ -286,7 +396,11 @@ def end_run(status: str = "FINISHED") -> None:
     and the error is raised."""
     if not _active_runs:
         return
+    global _last_active_run_id
     run = _active_runs.pop()
+    _last_active_run_id = run.info.run_id
+    if run.system_metrics is not None:
+        run.system_metrics.stop()
     client = _get_client()
     try:
         _get_batcher().flush()
@@ -298,14 +412,30 @@ def end_run(status: str = "FINISHED") -> None:
         _leave_spool()
 
 
-def get_run(run_id: str) -> ent.Run:
+def get_run(run_id: str) -> Run:
     _flush()
-    return _get_client().get_run(run_id)
+    return Run.from_proto(_get_client().get_run(run_id))
+
+
+def last_active_run() -> Run | None:
+    """The active run, else the run that ended last in this process."""
+    if _active_runs:
+        return get_run(_active_runs[-1].info.run_id)
+    return get_run(_last_active_run_id) if _last_active_run_id else None
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    parent_id = get_run(run_id).data.tags.get("mlflow.parentRunId")
+    return get_run(parent_id) if parent_id else None
 
 
 def delete_run(run_id: str) -> None:
     _raise_background_error()
     _get_client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    _get_client().restore_run(run_id)
 
 
 def delete_runs(experiment_id: str, max_timestamp_millis: int, max_runs: int | None = None) -> int:
@@ -317,53 +447,78 @@ def delete_runs(experiment_id: str, max_timestamp_millis: int, max_runs: int | N
 def search_runs(
     experiment_ids: Iterable[str] | None = None,
     filter_string: str = "",
-    run_view_type: str = "ACTIVE_ONLY",
+    run_view_type: int | str = ViewType.ACTIVE_ONLY,
     max_results: int = 100_000,
     order_by: Iterable[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Iterable[str] | None = None,
 ):
-    """Matching runs as a pandas DataFrame: run_id, experiment_id, status, start_time, end_time,
-    and one column per metric (`metrics.x`), param (`params.x`) and tag (`tags.x`)."""
+    """Matching runs: a pandas DataFrame (`output_format="pandas"`: run_id, experiment_id,
+    status, artifact_uri, start_time, end_time, then one column per metric `metrics.x`, param
+    `params.x` and tag `tags.x`) or a list of `Run` (`output_format="list"`).
+
+    Searches `experiment_ids` and the experiments named in `experiment_names`; with neither,
+    the current experiment, or every experiment with `search_all_experiments=True`."""
+    if output_format not in ("pandas", "list"):
+        raise errors.InvalidArgument(
+            f"output_format must be 'pandas' or 'list', not {output_format!r}"
+        )
+    _flush()
+    client = _get_client()
+    ids = list(experiment_ids or ())
+    for name in experiment_names or ():
+        found = get_experiment_by_name(name)
+        if found is not None:
+            ids.append(found.experiment_id)
+    if not ids and experiment_ids is None and experiment_names is None:
+        if search_all_experiments:
+            ids = [e.experiment_id for e in search_experiments(view_type=ViewType.ALL)]
+        else:
+            ids = [_current_experiment_id()]
+    runs: list[Run] = []
+    token = None
+    while ids and len(runs) < max_results:
+        page = client.search_runs(
+            ids,
+            filter_string,
+            run_view_type,
+            min(max_results - len(runs), limits.MAX_SEARCH_RUNS_MAX_RESULTS),
+            order_by,
+            token,
+        )
+        runs.extend(Run.from_proto(r) for r in page)
+        token = page.token
+        if not token:
+            break
+    if output_format == "list":
+        return runs
+    return _runs_frame(runs)
+
+
+def _runs_frame(runs: list[Run]):
     try:
         import pandas as pd
     except ImportError as e:
         raise ImportError(
             "search_runs returns a pandas DataFrame: pip install 'trackwire[pandas]'"
         ) from e
-    _flush()
-    if experiment_ids is None:
-        experiment_ids = [_experiment_id or DEFAULT_EXPERIMENT_ID]
-    client = _get_client()
-    runs: list[ent.Run] = []
-    token = None
-    while len(runs) < max_results:
-        page = client.search_runs(
-            experiment_ids,
-            filter_string,
-            run_view_type,
-            min(max_results - len(runs), 50_000),
-            order_by,
-            token,
-        )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            break
     rows = []
     for run in runs:
         info = run.info
         row = {
             "run_id": info.run_id,
             "experiment_id": info.experiment_id,
-            "status": ent.RunStatus.Name(info.status).removeprefix("RUN_STATUS_"),
+            "status": info.status,
             "artifact_uri": info.artifact_uri,
             "start_time": pd.to_datetime(info.start_time, unit="ms", utc=True),
             "end_time": pd.to_datetime(info.end_time, unit="ms", utc=True)
-            if info.HasField("end_time")
+            if info.end_time is not None
             else pd.NaT,
         }
-        row.update({f"metrics.{m.key}": m.value for m in run.data.metrics})
-        row.update({f"params.{p.key}": p.value for p in run.data.params})
-        row.update({f"tags.{t.key}": t.value for t in run.data.tags})
+        row.update({f"metrics.{k}": v for k, v in run.data.metrics.items()})
+        row.update({f"params.{k}": v for k, v in run.data.params.items()})
+        row.update({f"tags.{k}": v for k, v in run.data.tags.items()})
         rows.append(row)
     columns = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
     frame = pd.DataFrame(rows, columns=columns if not rows else None)
@@ -374,97 +529,173 @@ def search_runs(
 # Logging
 
 
-def log_param(key: str, value: Any) -> None:
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Logs a param of the active run; returns `value`, as MLflow does."""
     _raise_background_error()
     _get_client().log_param(_run_id(), key, value)
+    return value
 
 
-def log_params(params: Mapping[str, Any]) -> None:
+def log_params(
+    params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> None:
     _raise_background_error()
-    _get_client().log_batch(_run_id(), params={k: str(v) for k, v in params.items()})
+    _get_client().log_batch(run_id or _run_id(), params=_strings(params) or {})
 
 
-def set_tag(key: str, value: Any) -> None:
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
     _raise_background_error()
     _get_client().set_tag(_run_id(), key, value)
 
 
-def set_tags(tags: Mapping[str, Any]) -> None:
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
     _raise_background_error()
-    _get_client().log_batch(_run_id(), tags={k: str(v) for k, v in tags.items()})
+    _get_client().log_batch(_run_id(), tags=_strings(tags) or {})
+
+
+def delete_tag(key: str) -> None:
+    _raise_background_error()
+    _get_client().delete_tag(_run_id(), key)
 
 
 def log_metric(
-    key: str, value: float, step: int | None = None, timestamp: int | None = None
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
 ) -> None:
-    """Queues one metric point; it is sent in the background (see the module docstring)."""
-    metric = ent.Metric(
-        key=key,
-        value=float(value),
-        step=step or 0,
-        timestamp=timestamp if timestamp is not None else now_millis(),
-    )
-    _get_batcher().add(_run_id(), [metric])
+    """Queues one metric point; it is sent in the background (see the module docstring).
+    A bad key or value is refused here, at the call, not by a later send."""
+    metric = _metric(key, value, step, timestamp if timestamp is not None else now_millis())
+    _add_points(run_id or _run_id(), [metric], synchronous)
 
 
 def log_metrics(
-    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
 ) -> None:
     timestamp = timestamp if timestamp is not None else now_millis()
-    points = [
-        ent.Metric(key=k, value=float(v), step=step or 0, timestamp=timestamp)
-        for k, v in metrics.items()
-    ]
-    _get_batcher().add(_run_id(), points)
+    points = [_metric(k, v, step, timestamp) for k, v in metrics.items()]
+    _add_points(run_id or _run_id(), points, synchronous)
 
 
-def get_metric_history(key: str, run_id: str | None = None) -> list[ent.Metric]:
+def _metric(key: str, value: Any, step: int | None, timestamp: int) -> ent.Metric:
+    validation.key(key, "metric")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidArgument(
+            f"Got invalid value {value!r} for metric {key!r} (expected a number)"
+        ) from None
+    return ent.Metric(key=key, value=number, step=int(step or 0), timestamp=int(timestamp))
+
+
+def _add_points(run_id: str, points: list[ent.Metric], synchronous: bool | None) -> None:
+    _get_batcher().add(run_id, points)
+    if synchronous:
+        _flush()
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    """A metric's whole history, as `MlflowClient.get_metric_history(run_id, key)`."""
     _flush()
-    return _get_client().get_metric_history(run_id or _run_id(), key)
+    return [Metric.from_proto(m) for m in _get_client().get_metric_history(run_id, key)]
+
+
+def log_input(
+    dataset: Any, context: str | None = None, tags: Mapping[str, Any] | None = None
+) -> None:
+    """Records a dataset (a `trackwire.data` dataset, or any object with `to_proto()` giving
+    a `Dataset`) as an input of the active run; `context` is e.g. "training"."""
+    input_tags = dict(_strings(tags) or {})
+    if context:
+        input_tags["mlflow.data.context"] = context
+    proto = ent.DatasetInput(
+        dataset=dataset.to_proto(),
+        tags=[ent.InputTag(key=k, value=v) for k, v in input_tags.items()],
+    )
+    _get_client().log_inputs(_run_id(), [proto])
 
 
 # Artifacts
 
 
-def log_artifact(local_path: str | os.PathLike, artifact_path: str | None = None) -> None:
+def log_artifact(
+    local_path: str | os.PathLike, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     _raise_background_error()
-    _get_client().log_artifact(_run_id(), local_path, artifact_path)
+    _get_client().log_artifact(run_id or _run_id(), local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | os.PathLike, artifact_path: str | None = None) -> None:
+def log_artifacts(
+    local_dir: str | os.PathLike, artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     _raise_background_error()
-    _get_client().log_artifacts(_run_id(), local_dir, artifact_path)
+    _get_client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
-def log_text(text: str, artifact_file: str) -> None:
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
     """Saves `text` as the artifact file `artifact_file` (a path in the run, e.g. "notes/a.txt")."""
-    _log_file_content(artifact_file, text.encode("utf-8"))
+    rich_artifacts.log_text(_get_client(), run_id or _run_id(), text, artifact_file)
 
 
-def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str, run_id: str | None = None) -> None:
     """Saves a dict as JSON, or as YAML when `artifact_file` ends with .yaml or .yml."""
-    if artifact_file.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError as e:
-            raise ImportError("log_dict to a .yaml file needs PyYAML: pip install pyyaml") from e
-        content = yaml.safe_dump(dict(dictionary), sort_keys=False)
-    else:
-        content = json.dumps(dictionary, indent=2)
-    _log_file_content(artifact_file, content.encode("utf-8"))
+    rich_artifacts.log_dict(_get_client(), run_id or _run_id(), dictionary, artifact_file)
 
 
-def _log_file_content(artifact_file: str, content: bytes) -> None:
-    path = PurePosixPath(artifact_file)
-    with tempfile.TemporaryDirectory(prefix="trackwire-") as tmp:
-        local = Path(tmp, path.name)
-        local.write_bytes(content)
-        parent = str(path.parent)
-        log_artifact(local, None if parent == "." else parent)
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: Mapping[str, Any] | None = None
+) -> None:
+    """Saves a matplotlib or plotly figure as `artifact_file`."""
+    rich_artifacts.log_figure(
+        _get_client(), _run_id(), figure, artifact_file, save_kwargs=save_kwargs
+    )
 
 
-def list_artifacts(path: str | None = None, run_id: str | None = None) -> list[ent.FileInfo]:
-    return _get_client().list_artifacts(run_id or _run_id(), path)
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+) -> None:
+    """Saves a numpy array or PIL image as `artifact_file`, or as step `step` of the image
+    series `key`."""
+    rich_artifacts.log_image(_get_client(), _run_id(), image, artifact_file, key, step, timestamp)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Saves a pandas DataFrame or a dict of columns as a table (appended to an existing one)."""
+    rich_artifacts.log_table(_get_client(), run_id or _run_id(), data, artifact_file)
+
+
+def load_table(
+    artifact_file: str,
+    run_ids: Iterable[str] | None = None,
+    extra_columns: Iterable[str] | None = None,
+):
+    """The table `artifact_file` of the given runs (default: every run of the current
+    experiment that logged it) as one DataFrame."""
+    return rich_artifacts.load_table(
+        _get_client(), _current_experiment_id(), artifact_file, run_ids, extra_columns
+    )
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The artifact URI of the active run, or of a path inside it."""
+    root = _get_client().get_run(_run_id()).info.artifact_uri
+    return posixpath.join(root, artifact_path) if artifact_path else root
+
+
+def list_artifacts(path: str | None = None, run_id: str | None = None) -> list[FileInfo]:
+    return [FileInfo.from_proto(f) for f in _get_client().list_artifacts(run_id or _run_id(), path)]
 
 
 def download_artifacts(
@@ -476,6 +707,11 @@ def download_artifacts(
 
 
 # Internals
+
+
+def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Values as MLflow stores params and tags: strings."""
+    return None if mapping is None else {str(k): str(v) for k, v in mapping.items()}
 
 
 def _run_id() -> str:
@@ -495,11 +731,12 @@ def _raise_background_error() -> None:
         _batcher.raise_error()
 
 
-_git_commit: str | None = None
+# The source's git tags, found once per process.
+_git_tags: dict[str, str] | None = None
 
 
 def _system_tags() -> dict[str, str]:
-    global _git_commit
+    global _git_tags
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name here (e.g. a container without a passwd entry)
@@ -510,19 +747,33 @@ def _system_tags() -> dict[str, str]:
         "mlflow.source.name": source,
         "mlflow.source.type": "LOCAL",
     }
-    if _git_commit is None:
-        _git_commit = _find_git_commit(
+    if _git_tags is None:
+        _git_tags = _find_git_tags(
             Path(source).resolve().parent if os.path.exists(source) else Path.cwd()
         )
-    if _git_commit:
-        tags["mlflow.source.git.commit"] = _git_commit
+    tags.update(_git_tags)
     return tags
 
 
-def _find_git_commit(directory: Path) -> str:
+def _find_git_tags(directory: Path) -> dict[str, str]:
+    """MLflow's source tags: the commit, branch and remote URL of the source's repository."""
+    commit = _git(directory, "rev-parse", "HEAD")
+    if not commit:
+        return {}
+    tags = {"mlflow.source.git.commit": commit}
+    branch = _git(directory, "rev-parse", "--abbrev-ref", "HEAD")
+    if branch and branch != "HEAD":
+        tags["mlflow.source.git.branch"] = branch
+    remote = _git(directory, "remote", "get-url", "origin")
+    if remote:
+        tags["mlflow.source.git.repoURL"] = remote
+    return tags
+
+
+def _git(directory: Path, *args: str) -> str:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             check=False,
             cwd=directory,
             capture_output=True,

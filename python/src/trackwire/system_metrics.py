@@ -111,6 +111,10 @@ class SystemMetricsMonitor:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._stopped.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
