@@ -1,15 +1,18 @@
-"""`trackwire.autolog()`: autologging for every supported library that is installed.
-
-Today that is scikit-learn (`trackwire.sklearn`). Framework callbacks for Hugging Face
-transformers, PyTorch Lightning, Keras, XGBoost and LightGBM are not written yet.
+"""`trackwire.autolog()`: autologging for every supported library that is installed:
+scikit-learn, XGBoost, LightGBM and Keras (each also on its own: `trackwire.sklearn.autolog()`,
+...). Hugging Face transformers and PyTorch Lightning are not supported yet.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 
 log = logging.getLogger("trackwire")
+
+# MLflow's flavour name -> the library it needs (the trackwire module has the flavour's name).
+FLAVORS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "keras": "keras"}
 
 
 def autolog(
@@ -17,11 +20,12 @@ def autolog(
 ) -> None:
     """Turns autologging on (or off) for each supported library that is installed, except
     those named in `exclude_flavors` (MLflow's flavour names, e.g. "sklearn")."""
-    if "sklearn" in (exclude_flavors or ()):
-        return
-    if importlib.util.find_spec("sklearn") is not None:
-        from trackwire import sklearn
-
-        sklearn.autolog(disable=disable, silent=silent)
-    elif not silent and not disable:
-        log.warning("trackwire: autolog found no supported library (scikit-learn) installed")
+    installed = [
+        flavor
+        for flavor, library in FLAVORS.items()
+        if flavor not in (exclude_flavors or ()) and importlib.util.find_spec(library) is not None
+    ]
+    for flavor in installed:
+        importlib.import_module(f"trackwire.{flavor}").autolog(disable=disable, silent=silent)
+    if not installed and not (silent or disable):
+        log.warning("trackwire: autolog found none of %s installed", ", ".join(FLAVORS))

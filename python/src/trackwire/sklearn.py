@@ -2,74 +2,53 @@
 estimator logs its params (`get_params(deep=True)`), its class as tags, and training scores
 under MLflow's metric names (`training_score`, `training_accuracy_score`, ...).
 
-A fit with no active run gets a run of its own, ended when the fit returns (FAILED when it
-raises); inside an active run it logs there. Fits nested in another fit (a pipeline's steps,
-a search's candidates) are not logged on their own. Models are not logged (trackwire has no
-logged models yet).
+A fit with no active run gets a run of its own; fits nested in another fit (a pipeline's
+steps, a search's candidates) are not logged on their own. Models are not logged (trackwire
+has no logged models yet).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import threading
 from typing import Any
 
 from trackwire import fluent
+from trackwire._autolog import Patches, string_params, training_run
 
 log = logging.getLogger("trackwire")
 
-_state = threading.local()
-_patched: dict[Any, Any] = {}
+_patches = Patches()
 
 
 def autolog(disable: bool = False, silent: bool = False) -> None:
     """Turns scikit-learn autologging on (or off with `disable=True`)."""
     from sklearn.utils import all_estimators
 
+    _patches.undo()
     if disable:
-        for cls, original in _patched.items():
-            cls.fit = original
-        _patched.clear()
         return
-    estimators: list[Any] = [cls for _, cls in all_estimators()]
-    for cls in estimators:
-        if "fit" in vars(cls) and cls not in _patched:
-            _patched[cls] = cls.fit
-            cls.fit = _logging_fit(cls.fit)
+    for _, cls in all_estimators():
+        if "fit" in vars(cls):
+            _patches.patch(cls, "fit", _logging_fit)
     if not silent:
         log.info("trackwire: scikit-learn autologging is on")
 
 
 def _logging_fit(fit):
-    @functools.wraps(fit)
     def logged_fit(estimator, *args, **kwargs):
-        if getattr(_state, "fitting", False):
-            return fit(estimator, *args, **kwargs)
-        _state.fitting = True
-        own_run = fluent.active_run() is None
-        try:
-            if own_run:
-                fluent.start_run()
+        with training_run() as logging_this:
             result = fit(estimator, *args, **kwargs)
-            X = args[0] if args else kwargs.get("X")
-            y = args[1] if len(args) > 1 else kwargs.get("y")
-            _log_fit(estimator, X, y)
-        except BaseException:
-            if own_run:
-                fluent.end_run("FAILED")
-            raise
-        finally:
-            _state.fitting = False
-        if own_run:
-            fluent.end_run()
+            if logging_this:
+                X = args[0] if args else kwargs.get("X")
+                y = args[1] if len(args) > 1 else kwargs.get("y")
+                _log_fit(estimator, X, y)
         return result
 
     return logged_fit
 
 
 def _log_fit(estimator, X, y) -> None:
-    fluent.log_params({k: _param_value(v) for k, v in estimator.get_params(deep=True).items()})
+    fluent.log_params(string_params(estimator.get_params(deep=True)))
     fluent.set_tags(
         {
             "estimator_name": type(estimator).__name__,
@@ -80,26 +59,21 @@ def _log_fit(estimator, X, y) -> None:
         fluent.log_metrics(_training_scores(estimator, X, y))
 
 
-def _param_value(value: Any) -> str:
-    """Nested estimators and other objects are logged by their repr, cut to MLflow's limit."""
-    return str(value)[:6000]
-
-
 def _training_scores(estimator, X, y) -> dict[str, float]:
     from sklearn import base, metrics
 
-    scores: dict[str, float] = {}
+    scores: dict[str, Any] = {}
     if hasattr(estimator, "score"):
         try:
-            scores["training_score"] = float(estimator.score(X, y))
+            scores["training_score"] = estimator.score(X, y)
         except Exception as e:  # a score that cannot be computed is left out, not fatal
             log.debug("trackwire: training_score not computed: %s", e)
-    predicted = estimator.predict(X) if hasattr(estimator, "predict") else None
-    if predicted is None:
-        return scores
+    if not hasattr(estimator, "predict"):
+        return {k: float(v) for k, v in scores.items()}
+    predicted = estimator.predict(X)
     if base.is_classifier(estimator):
         scores["training_accuracy_score"] = metrics.accuracy_score(y, predicted)
-        averaged = {"average": "weighted", "zero_division": 0}
+        averaged: dict[str, Any] = {"average": "weighted", "zero_division": 0}
         scores["training_precision_score"] = metrics.precision_score(y, predicted, **averaged)
         scores["training_recall_score"] = metrics.recall_score(y, predicted, **averaged)
         scores["training_f1_score"] = metrics.f1_score(y, predicted, **averaged)
@@ -107,12 +81,11 @@ def _training_scores(estimator, X, y) -> dict[str, float]:
             try:
                 probabilities = estimator.predict_proba(X)
                 scores["training_log_loss"] = metrics.log_loss(y, probabilities)
-                if probabilities.shape[1] == 2:
-                    scores["training_roc_auc"] = metrics.roc_auc_score(y, probabilities[:, 1])
-                else:
-                    scores["training_roc_auc"] = metrics.roc_auc_score(
-                        y, probabilities, multi_class="ovr"
-                    )
+                scores["training_roc_auc"] = (
+                    metrics.roc_auc_score(y, probabilities[:, 1])
+                    if probabilities.shape[1] == 2
+                    else metrics.roc_auc_score(y, probabilities, multi_class="ovr")
+                )
             except Exception as e:  # e.g. a class missing from y
                 log.debug("trackwire: probability scores not computed: %s", e)
     elif base.is_regressor(estimator):
