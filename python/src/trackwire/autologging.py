@@ -26,6 +26,12 @@ def autolog(
         if flavor not in (exclude_flavors or ()) and importlib.util.find_spec(library) is not None
     ]
     for flavor in installed:
-        importlib.import_module(f"trackwire.{flavor}").autolog(disable=disable, silent=silent)
+        try:
+            integration = importlib.import_module(f"trackwire.{flavor}")
+        except Exception as e:  # installed but not importable here (e.g. no Keras backend)
+            if not silent:
+                log.warning("trackwire: %s autologging is off: %s", flavor, e)
+            continue
+        integration.autolog(disable=disable, silent=silent)
     if not installed and not (silent or disable):
         log.warning("trackwire: autolog found none of %s installed", ", ".join(FLAVORS))
