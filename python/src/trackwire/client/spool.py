@@ -11,12 +11,13 @@ overwrite.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
+
+from filelock import FileLock
 
 from trackwire.client.tracking import TrackingClient
 from trackwire.v1 import entities_pb2 as ent
@@ -52,8 +53,7 @@ def spool_run_tags(target_uri: str, experiment_name: str) -> dict[str, str]:
 def _exclusive(directory: Path) -> Iterator[None]:
     """One sync at a time per spool, across processes (the lock dies with its holder)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "sync.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(directory / "sync.lock"):
         yield
 
 
