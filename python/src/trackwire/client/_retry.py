@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from google.protobuf.descriptor import MethodDescriptor
@@ -24,6 +26,20 @@ T = TypeVar("T")
 # enough to ride through a server restart. The cap keeps recovery fast: once the server is
 # back, the next attempt comes within half a second.
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4) + (0.5,) * 19
+
+_no_retries: ContextVar[bool] = ContextVar("trackwire_no_retries", default=False)
+
+
+@contextmanager
+def single_attempt() -> Iterator[None]:
+    """Calls made inside (by this thread) are tried once: for a caller with a fallback of its
+    own, such as the fluent API's journal, that would rather not wait on a server that is
+    down."""
+    token = _no_retries.set(True)
+    try:
+        yield
+    finally:
+        _no_retries.reset(token)
 
 
 def retried_rpcs() -> list[str]:
@@ -45,7 +61,7 @@ def give_request_id(request: Any) -> None:
 def retrying(attempt: Callable[[], T], retry: bool) -> T:
     """The result of `attempt`, called again after each `errors.Unavailable` while `retry`
     and the delays allow; any other error is raised at once."""
-    delays = iter(RETRY_DELAYS_SECONDS if retry else ())
+    delays = iter(RETRY_DELAYS_SECONDS if retry and not _no_retries.get() else ())
     while True:
         try:
             return attempt()
