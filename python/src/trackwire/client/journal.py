@@ -85,12 +85,12 @@ class Journal:
     def delete(self) -> None:
         self.path.unlink(missing_ok=True)
         self.close()
+        _lock_path(self.path).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Releases the journal; what it holds stays for `trackwire sync`."""
         if self._lock.is_locked:
             self._lock.release()
-            _lock_path(self.path).unlink(missing_ok=True)
 
 
 def pending(spool_directory: Path) -> bool:
@@ -110,6 +110,8 @@ def replay_all(spool_directory: Path, tracking_uri: str | None = None) -> int:
         except Timeout:
             continue  # its writer is alive and replays it itself
         try:
+            if not path.exists():
+                continue  # sent by another process meanwhile
             with open(path, "rb") as f:
                 target = f.readline().decode().strip()
             with TrackingClient(tracking_uri or target) as client:
@@ -119,7 +121,7 @@ def replay_all(spool_directory: Path, tracking_uri: str | None = None) -> int:
             replayed += 1
         finally:
             lock.release()
-            _lock_path(path).unlink(missing_ok=True)
+        _lock_path(path).unlink(missing_ok=True)
     return replayed
 
 
