@@ -59,7 +59,7 @@ PROBE_INTERVAL_SECONDS = 0.25
 _lock = threading.RLock()
 _tracking_uri: str | None = None
 _client: TrackingClient | None = None
-_batcher: _MetricBatcher | None = None
+_writer: _RunWriter | None = None
 _experiment_id: str | None = None
 _experiment_name: str | None = None
 _active_runs: list[ActiveRun] = []
@@ -104,30 +104,30 @@ def get_tracking_uri() -> str:
 
 
 def _get_client() -> TrackingClient:
-    global _client, _batcher
+    global _client, _writer
     with _lock:
         if _client is None:
             uri = get_tracking_uri()
             _client = TrackingClient(uri)
-            _batcher = _MetricBatcher(_client)
+            _writer = _RunWriter(_client)
             if not uri.startswith("sqlite:") and spool.has_pending():
                 _sync_spool_in_background()
         return _client
 
 
-def _get_batcher() -> _MetricBatcher:
+def _get_writer() -> _RunWriter:
     _get_client()
-    assert _batcher is not None
-    return _batcher
+    assert _writer is not None
+    return _writer
 
 
 def _close_client() -> None:
-    global _client, _batcher
-    if _batcher is not None:
-        _batcher.close()
+    global _client, _writer
+    if _writer is not None:
+        _writer.close()
     if _client is not None:
         _client.close()
-    _client = _batcher = None
+    _client = _writer = None
 
 
 # Experiments
@@ -246,12 +246,12 @@ def _create_run(
 
 def _start_spooled_run(tags: dict[str, str], run_name: str | None) -> ent.Run:
     """Switches the fluent API to the offline spool and starts the run there."""
-    global _client, _batcher, _spooling
+    global _client, _writer, _spooling
     target = get_tracking_uri()
     with _lock:
         _close_client()
         _client = spool.open_spool()
-        _batcher = _MetricBatcher(_client)
+        _writer = _RunWriter(_client)
         _spooling = True
     experiment = _client.get_or_create_experiment(_experiment_name or "Default")
     tags = {**tags, **spool.spool_run_tags(target, experiment.name)}
@@ -296,13 +296,13 @@ def end_run(status: str = "FINISHED") -> None:
     if not _active_runs:
         return
     run = _active_runs.pop()
-    batcher = _get_batcher()
+    writer = _get_writer()
     try:
-        batcher.flush()
+        writer.flush()
     except errors.TrackwireError:
-        batcher.end_run(run.info.run_id, "FAILED")
+        writer.end_run(run.info.run_id, "FAILED")
         raise
-    batcher.end_run(run.info.run_id, status)
+    writer.end_run(run.info.run_id, status)
     if _spooling and not _active_runs:
         _leave_spool()
 
@@ -390,7 +390,7 @@ def log_param(key: str, value: Any) -> None:
 def log_params(params: Mapping[str, Any]) -> None:
     _raise_background_error()
     entries = [ent.Param(key=k, value=str(v)) for k, v in params.items()]
-    _get_batcher().log_batch(trk.LogBatchRequest(run_id=_run_id(), params=entries))
+    _get_writer().log_batch(trk.LogBatchRequest(run_id=_run_id(), params=entries))
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -400,7 +400,7 @@ def set_tag(key: str, value: Any) -> None:
 def set_tags(tags: Mapping[str, Any]) -> None:
     _raise_background_error()
     entries = [ent.RunTag(key=k, value=str(v)) for k, v in tags.items()]
-    _get_batcher().log_batch(trk.LogBatchRequest(run_id=_run_id(), tags=entries))
+    _get_writer().log_batch(trk.LogBatchRequest(run_id=_run_id(), tags=entries))
 
 
 def log_metric(
@@ -413,7 +413,7 @@ def log_metric(
         step=step or 0,
         timestamp=timestamp if timestamp is not None else now_millis(),
     )
-    _get_batcher().add(_run_id(), [metric])
+    _get_writer().add(_run_id(), [metric])
 
 
 def log_metrics(
@@ -424,7 +424,7 @@ def log_metrics(
         ent.Metric(key=k, value=float(v), step=step or 0, timestamp=timestamp)
         for k, v in metrics.items()
     ]
-    _get_batcher().add(_run_id(), points)
+    _get_writer().add(_run_id(), points)
 
 
 def get_metric_history(key: str, run_id: str | None = None) -> list[ent.Metric]:
@@ -495,13 +495,13 @@ def _run_id() -> str:
 
 
 def _flush() -> None:
-    if _batcher is not None:
-        _batcher.flush()
+    if _writer is not None:
+        _writer.flush()
 
 
 def _raise_background_error() -> None:
-    if _batcher is not None:
-        _batcher.raise_error()
+    if _writer is not None:
+        _writer.raise_error()
 
 
 _git_commit: str | None = None
@@ -543,7 +543,7 @@ def _find_git_commit(directory: Path) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-class _MetricBatcher:
+class _RunWriter:
     """Queues metric points and sends them from one background thread in LogBatch requests;
     sends the run's other writes for the caller; and keeps every write that the server does
     not answer in a journal, replayed by the thread once the server answers again."""
@@ -614,9 +614,11 @@ class _MetricBatcher:
                 self._thread.join()
             if self._journal is not None:
                 self._next_probe = 0.0
-                self._replay_journal()
-            if self._journal is not None:
-                self._journal.close()
+                try:
+                    self._replay_journal()
+                finally:
+                    if self._journal is not None:
+                        self._journal.close()
 
     def _start_thread(self) -> None:
         """Starts the sending thread if it is not running yet, and wakes it."""
