@@ -162,7 +162,7 @@ def _handler(
     request at a time, each with the caller identified anew (a token revoked mid-stream
     stops it)."""
     name = method.full_name
-    inline_lock = quick_writes.inline_lock(method.name, write_lock)
+    inline_lock = quick_writes.inline_lock(method, write_lock)
 
     async def unary_unary(request, context):
         try:
