@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from server_process import free_port
+from ports import free_port
 
 
 class Relay:
