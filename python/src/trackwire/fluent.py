@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from trackwire import errors
 from trackwire.client import TrackingClient, journal, spool
@@ -674,14 +674,17 @@ class _RunWriter:
         for run_id, metric in points:
             by_run.setdefault(run_id, []).append(metric)
         for run_id, metrics in by_run.items():
-            self.log_batch(trk.LogBatchRequest(run_id=run_id, metrics=metrics))
+            request = trk.LogBatchRequest(run_id=run_id, request_id=uuid.uuid4().hex)
+            self._write(request, metrics)
 
-    def _write(self, request: journal.Record) -> None:
+    def _write(self, request: journal.Record, metrics: list[ent.Metric] | None = None) -> None:
+        """Sends the request, or journals it; `metrics` are a LogBatch request's points, put
+        into the request only if it is journaled."""
         while True:
             online = self._journal is None
             if online:
                 try:
-                    journal.send(self._client, request)
+                    journal.send(self._client, request, metrics)
                     return
                 except errors.Unavailable:
                     pass
@@ -697,6 +700,8 @@ class _RunWriter:
                         self._journal.path,
                     )
                     self._start_thread()  # which replays it
+                if metrics is not None:
+                    cast(trk.LogBatchRequest, request).metrics.extend(metrics)
                 self._journal.append(request)
                 return
 

@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 from trackwire import errors
 from trackwire.client._retry import single_attempt
 from trackwire.client.tracking import TrackingClient
+from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as trk
 
 _LOG_BATCH, _UPDATE_RUN = b"B", b"U"
@@ -125,12 +126,13 @@ def replay_all(spool_directory: Path, tracking_uri: str | None = None) -> int:
     return replayed
 
 
-def send(client: TrackingClient, record: Record) -> None:
-    """Sends one journal record (retried as the client's transport allows)."""
+def send(client: TrackingClient, record: Record, metrics: list[ent.Metric] | None = None) -> None:
+    """Sends one journal record (retried as the client's transport allows). `metrics`, when
+    given, are the batch's points in place of the request's own (which spares a copy)."""
     if isinstance(record, trk.LogBatchRequest):
         client.log_batch(
             record.run_id,
-            metrics=record.metrics,
+            metrics=record.metrics if metrics is None else metrics,
             params=record.params,
             tags=record.tags,
             request_id_prefix=record.request_id,
