@@ -100,8 +100,12 @@ def test_no_point_is_lost_to_a_server_outage(own_server, spool_dir, caplog, outa
     assert own_server.tracking_uri in warning and "trackwire sync" in warning
 
 
-def test_a_server_that_stays_down_gets_the_journal_through_sync(own_server, spool_dir, caplog):
-    tw.set_tracking_uri(own_server.tracking_uri)
+@pytest.mark.parametrize("wire", ["grpc", "http"])
+def test_a_server_that_stays_down_gets_the_journal_through_sync(
+    own_server, spool_dir, caplog, wire
+):
+    uri = own_server.tracking_uri if wire == "grpc" else own_server.http_url
+    tw.set_tracking_uri(uri)
     tw.set_experiment(f"down-{uuid.uuid4().hex}")
     online, offline = 20_000, 150_000  # more than the fluent API keeps in memory
     with tw.start_run() as run:
@@ -117,7 +121,7 @@ def test_a_server_that_stays_down_gets_the_journal_through_sync(own_server, spoo
     [held] = _journals(spool_dir)
     assert held.stat().st_size > offline * 10  # the points went to disk
     [warning] = _warnings(caplog)
-    assert str(held) in warning and "trackwire sync" in warning
+    assert uri in warning and str(held) in warning and "trackwire sync" in warning
 
     own_server.start(same_ports=True)
     result = subprocess.run(
