@@ -9,9 +9,15 @@ default_tracking_uri <- "http://127.0.0.1:5000"
 #'
 #' `tw_set_tracking_uri()` points every later call in this session at a
 #' server. Without it, the `TRACKWIRE_TRACKING_URI` environment variable is
-#' used, and then `http://127.0.0.1:5000` (the default of `trackwire server`).
+#' used, then `MLFLOW_TRACKING_URI`, and then `http://127.0.0.1:5000` (where
+#' `trackwire server` and `make run` serve HTTP), as in every trackwire
+#' client.
 #'
-#' @param uri The server's HTTP(S) address.
+#' The R client speaks the server's HTTP/JSON API: a `grpc://` or `grpcs://`
+#' URI, which other clients accept, signals `trackwire_error_tracking_uri`
+#' naming the HTTP address to use instead (see [trackwire_error]).
+#'
+#' @param uri The server's HTTP(S) address, e.g. `"http://127.0.0.1:5000"`.
 #' @return `tw_set_tracking_uri()` returns the previous URI invisibly;
 #'   `tw_get_tracking_uri()` the current one.
 #' @examples
@@ -31,7 +37,7 @@ tw_get_tracking_uri <- function() {
   if (!is.null(state$tracking_uri)) {
     return(state$tracking_uri)
   }
-  from_env <- Sys.getenv("TRACKWIRE_TRACKING_URI")
+  from_env <- env_first("TRACKWIRE_TRACKING_URI", "MLFLOW_TRACKING_URI")
   if (nzchar(from_env)) from_env else default_tracking_uri
 }
 

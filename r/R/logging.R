@@ -51,8 +51,7 @@ tw_log_metric <- function(key, value, step = 0, timestamp = NULL, run_id = NULL,
   rpc_log_metric(
     client,
     run_id = resolve_run_id(run_id), key = key, value = json_double(value),
-    timestamp = json_int(to_ms(or_default(timestamp, Sys.time()))), step = json_int(step),
-    request_id = new_request_id()
+    timestamp = json_int(to_ms(or_default(timestamp, Sys.time()))), step = json_int(step)
   )
   invisible()
 }
@@ -91,8 +90,7 @@ tw_log_batch <- function(metrics = NULL, params = NULL, tags = NULL, run_id = NU
     rpc_log_batch(
       client,
       run_id = run_id, metrics = metrics[seq_len(n_metrics)],
-      params = params[seq_len(n_params)], tags = tags[seq_len(n_tags)],
-      request_id = new_request_id()
+      params = params[seq_len(n_params)], tags = tags[seq_len(n_tags)]
     )
     metrics <- metrics[-seq_len(n_metrics)]
     params <- params[-seq_len(n_params)]
