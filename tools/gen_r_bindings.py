@@ -51,9 +51,12 @@ Imports:
     jsonlite,
     openssl
 Suggests:
+    knitr,
+    markdown,
     processx,
     testthat (>= 3.0.0),
     withr
+VignetteBuilder: knitr
 Config/testthat/edition: 3
 Roxygen: list(markdown = TRUE)
 RoxygenNote: 7.2.3
@@ -146,8 +149,8 @@ def retry_table() -> str:
     entries = [f"  {m.name} = {r_string(retry_of(m))}" for s in SERVICES for m in s.methods]
     return (
         "# Whether each RPC may be sent again when its answer did not arrive (the\n"
-        "# retry of its (trackwire.v1.policy) option): \"never\", \"safe\", or\n"
-        "# \"request_id\" (safe, resent with the same idempotency key).\n"
+        '# retry of its (trackwire.v1.policy) option): "never", "safe", or\n'
+        '# "request_id" (safe, resent with the same idempotency key).\n'
         "rpc_retry <- c(\n" + ",\n".join(entries) + "\n)"
     )
 
