@@ -70,8 +70,8 @@ fetch_pages <- function(fetch, max_results, page_token, largest_page) {
   items <- list()
   token <- page_token
   repeat {
-    missing <- max_results - length(items)
-    page <- fetch(if (is.finite(missing)) min(missing, largest_page) else largest_page, token)
+    wanted <- max_results - length(items)
+    page <- fetch(if (is.finite(wanted)) min(wanted, largest_page) else largest_page, token)
     items <- c(items, page$items)
     token <- non_empty(page$next_page_token)
     if (is.null(token) || length(items) >= max_results) break
