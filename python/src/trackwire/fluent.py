@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 from trackwire import errors
 from trackwire.client import TrackingClient, journal, spool
 from trackwire.client._transport import resolve_tracking_uri
-from trackwire.client.tracking import _run_status, now_millis
+from trackwire.client.tracking import now_millis, run_status
 from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as trk
 
@@ -582,7 +582,7 @@ class _RunWriter:
 
     def end_run(self, run_id: str, status: str) -> None:
         request = trk.UpdateRunRequest(
-            run_id=run_id, status=_run_status(status), end_time=now_millis()
+            run_id=run_id, status=run_status(status), end_time=now_millis()
         )
         self._write(request)
 

@@ -32,7 +32,7 @@ class Page(list, Generic[T]):
         self.token = token
 
 
-def _run_status(status: str | int) -> ent.RunStatus.ValueType:
+def run_status(status: str | int) -> ent.RunStatus.ValueType:
     """A RunStatus enum value from its short name ("FINISHED") or the value itself."""
     return ent.RunStatus.ValueType(_enum(ent.RunStatus, "RUN_STATUS_", status))
 
@@ -239,7 +239,7 @@ class TrackingClient:
     ) -> ent.RunInfo:
         request = trk.UpdateRunRequest(run_id=run_id)
         if status is not None:
-            request.status = _run_status(status)
+            request.status = run_status(status)
         if end_time is not None:
             request.end_time = end_time
         if run_name is not None:
