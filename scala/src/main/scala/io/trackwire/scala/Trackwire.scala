@@ -5,8 +5,8 @@ import java.nio.file.Path
 import scala.jdk.CollectionConverters._
 import scala.jdk.OptionConverters._
 import scala.util.control.NonFatal
-import trackwire.v1.{Entities => pb}
-import trackwire.v1.TrackingServiceOuterClass.{SearchExperimentsRequest, SearchRunsRequest}
+import io.trackwire.{v1 => pb}
+import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
 
 /**
  * Scala client of a trackwire server: the Java [[io.trackwire.client.TrackwireClient]] with Scala

@@ -1,13 +1,13 @@
 package io.trackwire.client;
 
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
 import java.nio.file.Path;
 import java.util.List;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
 
 /**
  * A run being logged to, ended when closed: FAILED when an exception escapes the

@@ -1,13 +1,13 @@
 package io.trackwire.client;
 
 import io.grpc.Status;
+import io.trackwire.v1.ArtifactServiceGrpc;
+import io.trackwire.v1.TrackingServiceGrpc;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import trackwire.v1.ArtifactServiceGrpc;
-import trackwire.v1.TrackingServiceGrpc;
 
 /**
  * When calls are retried. Idempotent reads: by the channel's service config, on UNAVAILABLE with

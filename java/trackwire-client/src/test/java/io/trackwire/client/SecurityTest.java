@@ -3,12 +3,12 @@ package io.trackwire.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.trackwire.v1.ExperimentPermission;
+import io.trackwire.v1.Permission;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import trackwire.v1.Entities.ExperimentPermission;
-import trackwire.v1.Entities.Permission;
 
 /** Tokens and TLS against servers started with --auth and --tls-cert. */
 class SecurityTest {

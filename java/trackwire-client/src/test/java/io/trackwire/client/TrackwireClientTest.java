@@ -7,6 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.trackwire.v1.Experiment;
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
+import io.trackwire.v1.SearchRunsRequest;
+import io.trackwire.v1.ViewType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,15 +30,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import trackwire.v1.Entities.Experiment;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.Entities.ViewType;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
 
 /** The Java client against a real server process. */
 class TrackwireClientTest {

@@ -2,26 +2,26 @@ package io.trackwire.conformance;
 
 import io.trackwire.client.Page;
 import io.trackwire.client.TrackwireClient;
+import io.trackwire.v1.Dataset;
+import io.trackwire.v1.DatasetInput;
+import io.trackwire.v1.Experiment;
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.InputTag;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunInfo;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
+import io.trackwire.v1.SearchExperimentsRequest;
+import io.trackwire.v1.SearchRunsRequest;
+import io.trackwire.v1.ViewType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import trackwire.v1.Entities.Dataset;
-import trackwire.v1.Entities.DatasetInput;
-import trackwire.v1.Entities.Experiment;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.InputTag;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunInfo;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.Entities.ViewType;
-import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsRequest;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
 
 /** The Java conformance testee: each action is one call of {@link TrackwireClient}. */
 public final class JavaTestee {
