@@ -399,8 +399,19 @@ public final class TrackwireClient implements AutoCloseable {
    * returns, FAILED when it throws (the exception is rethrown).
    */
   public void withRun(String experimentId, Consumer<ActiveRun> body) {
-    try (ActiveRun run = startRun(experimentId)) {
-      run.failOnException(() -> body.accept(run));
+    withRun(experimentId, null, Map.of(), body);
+  }
+
+  /** As {@link #withRun(String, Consumer)}, for a named run with tags. */
+  public void withRun(
+      String experimentId, String runName, Map<String, String> tags, Consumer<ActiveRun> body) {
+    try (ActiveRun run = startRun(experimentId, runName, tags)) {
+      try {
+        body.accept(run);
+      } catch (RuntimeException | Error e) {
+        run.fail();
+        throw e;
+      }
     }
   }
 

@@ -251,114 +251,77 @@ class TrackwireClientTest {
     assertFalse(Files.exists(missing));
   }
 
-  @Test
-  void activeRunEndsFinishedOrFailed() {
-    String experimentId = client.createExperiment(unique("active"));
-    String finished;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      run.logParam("k", "v").logMetric("m", 1.0, 3);
-      finished = run.runId();
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(finished).getInfo().getStatus());
-
-    String[] failed = new String[1];
-    assertThrows(IllegalStateException.class, () -> {
-      try (ActiveRun run = client.startRun(experimentId)) {
-        failed[0] = run.runId();
-        run.failOnException(() -> {
-          throw new IllegalStateException("boom");
-        });
-      }
-    });
-    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
-
-    assertThrows(IllegalStateException.class, () -> client.withRun(experimentId, run -> {
-      failed[0] = run.runId();
-      throw new IllegalStateException("boom");
-    }));
-    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
-
-    String[] ok = new String[1];
-    client.withRun(experimentId, run -> ok[0] = run.runId());
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(ok[0]).getInfo().getStatus());
-  }
-
   private static RunStatus status(String runId) {
     return client.getRun(runId).getInfo().getStatus();
   }
 
   @Test
-  void tryWithResourcesEndsFailedWhenTheBodyThrows() {
-    String experimentId = client.createExperiment(unique("twr-throws"));
+  void closingAnActiveRunEndsItFinished() {
+    String experimentId = client.createExperiment(unique("close"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      run.logParam("k", "v").logMetric("m", 1.0, 3);
+      runId = run.runId();
+      assertEquals(RunStatus.RUN_STATUS_RUNNING, status(runId));
+    }
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  }
+
+  @Test
+  void closingARunMarkedFailedEndsItFailed() {
+    String experimentId = client.createExperiment(unique("fail"));
     String[] runId = new String[1];
     IllegalStateException boom = new IllegalStateException("boom");
     IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> {
       try (ActiveRun run = client.startRun(experimentId)) {
         runId[0] = run.runId();
-        throw boom;
+        try {
+          throw boom;
+        } catch (IllegalStateException e) {
+          run.fail();
+          throw e;
+        }
       }
     });
+    assertSame(boom, thrown);
+    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId[0]));
+  }
+
+  @Test
+  void anExplicitEndIsNotOverwrittenByClose() {
+    String experimentId = client.createExperiment(unique("end"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      runId = run.runId();
+      run.end(RunStatus.RUN_STATUS_KILLED);
+      run.fail();
+    }
+    assertEquals(RunStatus.RUN_STATUS_KILLED, status(runId));
+  }
+
+  @Test
+  void withRunEndsFailedAndRethrowsWhenTheBodyThrows() {
+    String experimentId = client.createExperiment(unique("with-run-throws"));
+    String[] runId = new String[1];
+    IllegalStateException boom = new IllegalStateException("boom");
+    IllegalStateException thrown = assertThrows(IllegalStateException.class,
+        () -> client.withRun(experimentId, run -> {
+          runId[0] = run.runId();
+          throw boom;
+        }));
     assertSame(boom, thrown);
     assertEquals(0, thrown.getSuppressed().length);
     assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId[0]));
   }
 
   @Test
-  void tryWithResourcesEndsFinishedOnNormalCompletion() {
-    String experimentId = client.createExperiment(unique("twr-normal"));
-    String runId;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
-  }
-
-  @Test
-  void tryWithResourcesEndsFinishedWhenAnExceptionIsCaughtInsideTheBlock() {
-    String experimentId = client.createExperiment(unique("twr-caught-inside"));
-    String runId;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-      try {
-        throw new IllegalStateException("handled");
-      } catch (IllegalStateException handled) {
-        run.setTag("handled", "yes");
-      }
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
-  }
-
-  @Test
-  void tryWithResourcesEndsFailedWhenItsCatchClauseSwallowsTheException() {
-    String experimentId = client.createExperiment(unique("twr-catch-clause"));
-    String runId = null;
-    boolean caught = false;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-      throw new IllegalStateException("swallowed");
-    } catch (IllegalStateException swallowed) {
-      caught = true;
-    }
-    assertTrue(caught);
-    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId));
-  }
-
-  @Test
-  void nestedTryWithResourcesEndEachRunByWhatEscapedItsOwnBlock() {
-    String experimentId = client.createExperiment(unique("twr-nested"));
-    String outerId;
-    String innerId = null;
-    try (ActiveRun outer = client.startRun(experimentId)) {
-      outerId = outer.runId();
-      try (ActiveRun inner = client.startRun(experimentId)) {
-        innerId = inner.runId();
-        throw new IllegalStateException("inner");
-      } catch (IllegalStateException fromInner) {
-        outer.setTag("inner", "failed");
-      }
-    }
-    assertEquals(RunStatus.RUN_STATUS_FAILED, status(innerId));
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(outerId));
+  void withRunEndsFinishedWhenTheBodyReturns() {
+    String experimentId = client.createExperiment(unique("with-run"));
+    String[] runId = new String[1];
+    client.withRun(experimentId, "named", Map.of("team", "ml"), run -> runId[0] = run.runId());
+    Run run = client.getRun(runId[0]);
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, run.getInfo().getStatus());
+    assertEquals("named", run.getInfo().getRunName());
   }
 
   @Test
