@@ -8,6 +8,7 @@ import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A run being logged to, ended when closed: FINISHED, or FAILED when {@link #fail()} marked it.
@@ -68,6 +69,26 @@ public final class ActiveRun implements AutoCloseable {
 
   public ActiveRun setTag(String key, String value) {
     client.setTag(runId(), key, value);
+    return this;
+  }
+
+  public ActiveRun logParams(Map<String, String> params) {
+    client.logParams(runId(), params);
+    return this;
+  }
+
+  public ActiveRun logMetrics(Map<String, Double> values) {
+    client.logMetrics(runId(), values);
+    return this;
+  }
+
+  public ActiveRun logMetrics(Map<String, Double> values, long step) {
+    client.logMetrics(runId(), values, step);
+    return this;
+  }
+
+  public ActiveRun setTags(Map<String, String> tags) {
+    client.setTags(runId(), tags);
     return this;
   }
 
