@@ -21,7 +21,8 @@ interface Transport extends AutoCloseable {
 
   /**
    * A client-streaming call: {@code head}, then {@code data} in chunks of the server's chunk
-   * size, each sent as the message {@code chunk} makes of it.
+   * size, each sent as the message {@code chunk} makes of it (over HTTP, the head's fields go in
+   * the query and {@code data} is the raw body, as the method's HTTP rule says).
    */
   <Q extends Message, R extends Message> R clientStream(
       MethodDescriptor<Q, R> method, Q head, InputStream data, Function<ByteString, Q> chunk);
