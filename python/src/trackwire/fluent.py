@@ -10,6 +10,11 @@ Metrics are queued and sent in the background by one thread in LogBatch requests
 (and the `with` block, and interpreter exit) flushes them, and an error of a background send is
 raised by the next fluent call or by `end_run`.
 
+Nothing accepted is lost to an outage: writes to a run (metrics, params, tags, its end) that
+the server does not answer within the client's retries go to a journal on disk (see
+trackwire.client.journal), and the training loop goes on. The journal is sent as soon as the
+server answers again, or, if the process ends first, by `trackwire sync`. One warning says so.
+
 When the server cannot be reached as a run starts, the run is logged to the offline spool
 (see trackwire.client.spool) and uploaded later by `trackwire sync`, or in the background by
 the next process that reaches the server.
@@ -27,18 +32,20 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from trackwire import errors, limits
-from trackwire.client import TrackingClient, rich_artifacts, spool
+from trackwire.client import TrackingClient, journal, rich_artifacts, spool
 from trackwire.client._transport import resolve_tracking_uri
-from trackwire.client.tracking import now_millis
+from trackwire.client.tracking import now_millis, run_status
 from trackwire.entities import Experiment, FileInfo, Metric, Run, ViewType
 from trackwire.server import validation
 from trackwire.system_metrics import SystemMetricsMonitor
 from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import tracking_service_pb2 as trk
 
 if TYPE_CHECKING:
     from typing import Self
@@ -49,11 +56,13 @@ FLUSH_POINTS = 1000
 FLUSH_INTERVAL_SECONDS = 0.1
 # Callers block (rather than grow memory without bound) when the server falls this far behind.
 MAX_QUEUED_POINTS = 100 * FLUSH_POINTS
+# While writes go to the journal, how often the server is tried again.
+PROBE_INTERVAL_SECONDS = 0.25
 
 _lock = threading.RLock()
 _tracking_uri: str | None = None
 _client: TrackingClient | None = None
-_batcher: _MetricBatcher | None = None
+_writer: _RunWriter | None = None
 _experiment_id: str | None = None
 _experiment_name: str | None = None
 _active_runs: list[ActiveRun] = []
@@ -112,30 +121,30 @@ def is_tracking_uri_set() -> bool:
 
 
 def _get_client() -> TrackingClient:
-    global _client, _batcher
+    global _client, _writer
     with _lock:
         if _client is None:
             uri = get_tracking_uri()
             _client = TrackingClient(uri)
-            _batcher = _MetricBatcher(_client)
+            _writer = _RunWriter(_client)
             if not uri.startswith("sqlite:") and spool.has_pending():
                 _sync_spool_in_background()
         return _client
 
 
-def _get_batcher() -> _MetricBatcher:
+def _get_writer() -> _RunWriter:
     _get_client()
-    assert _batcher is not None
-    return _batcher
+    assert _writer is not None
+    return _writer
 
 
 def _close_client() -> None:
-    global _client, _batcher
-    if _batcher is not None:
-        _batcher.close()
+    global _client, _writer
+    if _writer is not None:
+        _writer.close()
     if _client is not None:
         _client.close()
-    _client = _batcher = None
+    _client = _writer = None
 
 
 # Experiments
@@ -313,7 +322,7 @@ def _start_system_metrics(run_id: str) -> SystemMetricsMonitor:
         points = [
             ent.Metric(key=k, value=v, step=step, timestamp=timestamp) for k, v in values.items()
         ]
-        _get_batcher().add(run_id, points)
+        _get_writer().add(run_id, points)
 
     monitor = SystemMetricsMonitor(log_sample)
     monitor.start()
@@ -347,12 +356,12 @@ def _create_run(
 
 def _start_spooled_run(tags: dict[str, str], run_name: str | None) -> ent.Run:
     """Switches the fluent API to the offline spool and starts the run there."""
-    global _client, _batcher, _spooling
+    global _client, _writer, _spooling
     target = get_tracking_uri()
     with _lock:
         _close_client()
         _client = spool.open_spool()
-        _batcher = _MetricBatcher(_client)
+        _writer = _RunWriter(_client)
         _spooling = True
     experiment = _client.get_or_create_experiment(_experiment_name or "Default")
     tags = {**tags, **spool.spool_run_tags(target, experiment.name)}
@@ -401,13 +410,13 @@ def end_run(status: str = "FINISHED") -> None:
     _last_active_run_id = run.info.run_id
     if run.system_metrics is not None:
         run.system_metrics.stop()
-    client = _get_client()
+    writer = _get_writer()
     try:
-        _get_batcher().flush()
+        writer.flush()
     except errors.TrackwireError:
-        client.set_terminated(run.info.run_id, "FAILED")
+        writer.end_run(run.info.run_id, "FAILED")
         raise
-    client.set_terminated(run.info.run_id, status)
+    writer.end_run(run.info.run_id, status)
     if _spooling and not _active_runs:
         _leave_spool()
 
@@ -531,8 +540,7 @@ def _runs_frame(runs: list[Run]):
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     """Logs a param of the active run; returns `value`, as MLflow does."""
-    _raise_background_error()
-    _get_client().log_param(_run_id(), key, value)
+    log_params({key: value})
     return value
 
 
@@ -540,17 +548,18 @@ def log_params(
     params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
     _raise_background_error()
-    _get_client().log_batch(run_id or _run_id(), params=_strings(params) or {})
+    entries = [ent.Param(key=k, value=v) for k, v in (_strings(params) or {}).items()]
+    _get_writer().log_batch(trk.LogBatchRequest(run_id=run_id or _run_id(), params=entries))
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    _raise_background_error()
-    _get_client().set_tag(_run_id(), key, value)
+    set_tags({key: value})
 
 
 def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
     _raise_background_error()
-    _get_client().log_batch(_run_id(), tags=_strings(tags) or {})
+    entries = [ent.RunTag(key=k, value=v) for k, v in (_strings(tags) or {}).items()]
+    _get_writer().log_batch(trk.LogBatchRequest(run_id=_run_id(), tags=entries))
 
 
 def delete_tag(key: str) -> None:
@@ -596,7 +605,7 @@ def _metric(key: str, value: Any, step: int | None, timestamp: int) -> ent.Metri
 
 
 def _add_points(run_id: str, points: list[ent.Metric], synchronous: bool | None) -> None:
-    _get_batcher().add(run_id, points)
+    _get_writer().add(run_id, points)
     if synchronous:
         _flush()
 
@@ -722,13 +731,13 @@ def _run_id() -> str:
 
 
 def _flush() -> None:
-    if _batcher is not None:
-        _batcher.flush()
+    if _writer is not None:
+        _writer.flush()
 
 
 def _raise_background_error() -> None:
-    if _batcher is not None:
-        _batcher.raise_error()
+    if _writer is not None:
+        _writer.raise_error()
 
 
 # The source's git tags, found once per process.
@@ -785,8 +794,10 @@ def _git(directory: Path, *args: str) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-class _MetricBatcher:
-    """Queues metric points and sends them from one background thread in LogBatch requests."""
+class _RunWriter:
+    """Queues metric points and sends them from one background thread in LogBatch requests;
+    sends the run's other writes for the caller; and keeps every write that the server does
+    not answer in a journal, replayed by the thread once the server answers again."""
 
     def __init__(self, client: TrackingClient):
         self._client = client
@@ -797,6 +808,10 @@ class _MetricBatcher:
         self._closed = False
         self._error: errors.TrackwireError | None = None
         self._thread: threading.Thread | None = None
+        # Set while the server cannot be reached; guarded by _journal_lock.
+        self._journal: journal.Journal | None = None
+        self._journal_lock = threading.Lock()
+        self._next_probe = 0.0
 
     def add(self, run_id: str, metrics: list[ent.Metric]) -> None:
         with self._cond:
@@ -806,15 +821,25 @@ class _MetricBatcher:
             self._take_error()
             self._queue.extend((run_id, m) for m in metrics)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="trackwire-metrics", daemon=True
-                )
-                self._thread.start()
-            if len(self._queue) >= FLUSH_POINTS:
+                self._start_thread()
+            elif len(self._queue) >= FLUSH_POINTS:
                 self._cond.notify_all()
 
+    def log_batch(self, request: trk.LogBatchRequest) -> None:
+        """Sends params, tags or metrics of a run now; journals them if the server cannot be
+        reached. Errors other than that are raised."""
+        request.request_id = uuid.uuid4().hex  # the prefix of its requests' keys
+        self._write(request)
+
+    def end_run(self, run_id: str, status: str) -> None:
+        request = trk.UpdateRunRequest(
+            run_id=run_id, status=run_status(status), end_time=now_millis()
+        )
+        self._write(request)
+
     def flush(self) -> None:
-        """Returns once every queued point is stored; raises the error of a failed send."""
+        """Returns once every queued point is stored or journaled; raises the error of a
+        failed send."""
         with self._cond:
             self._flush_requested = True
             self._cond.notify_all()
@@ -828,7 +853,8 @@ class _MetricBatcher:
             self._take_error()
 
     def close(self) -> None:
-        """Flushes, then stops the thread. An unreported send error is raised here."""
+        """Flushes, then stops the thread. An unreported send error is raised here. A journal
+        still held is sent if the server answers, else left for `trackwire sync`."""
         try:
             self.flush()
         finally:
@@ -837,6 +863,23 @@ class _MetricBatcher:
                 self._cond.notify_all()
             if self._thread is not None:
                 self._thread.join()
+            if self._journal is not None:
+                self._next_probe = 0.0
+                try:
+                    self._replay_journal()
+                finally:
+                    if self._journal is not None:
+                        self._journal.close()
+
+    def _start_thread(self) -> None:
+        """Starts the sending thread if it is not running yet, and wakes it."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="trackwire-metrics", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
 
     def _take_error(self) -> None:
         if self._error is not None:
@@ -846,13 +889,17 @@ class _MetricBatcher:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
+                while not (self._queue or self._closed or self._journal):
                     self._cond.wait()
                 if self._closed and not self._queue:
                     return
+                if not self._queue:  # nothing to send: time to try the server again
+                    self._cond.wait(PROBE_INTERVAL_SECONDS)
                 deadline = time.monotonic() + FLUSH_INTERVAL_SECONDS
-                while len(self._queue) < FLUSH_POINTS and not (
-                    self._flush_requested or self._closed
+                while (
+                    self._queue
+                    and len(self._queue) < FLUSH_POINTS
+                    and not (self._flush_requested or self._closed)
                 ):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -863,6 +910,7 @@ class _MetricBatcher:
                 self._cond.notify_all()
             try:
                 self._send(points)
+                self._replay_journal()
             except Exception as e:  # raised by the caller's next call, never swallowed
                 error = e if isinstance(e, errors.TrackwireError) else errors.InternalError(repr(e))
                 with self._cond:
@@ -877,7 +925,53 @@ class _MetricBatcher:
         for run_id, metric in points:
             by_run.setdefault(run_id, []).append(metric)
         for run_id, metrics in by_run.items():
-            self._client.log_batch(run_id, metrics=metrics)
+            request = trk.LogBatchRequest(run_id=run_id, request_id=uuid.uuid4().hex)
+            self._write(request, metrics)
+
+    def _write(self, request: journal.Record, metrics: list[ent.Metric] | None = None) -> None:
+        """Sends the request, or journals it; `metrics` are a LogBatch request's points, put
+        into the request only if it is journaled."""
+        while True:
+            online = self._journal is None
+            if online:
+                try:
+                    journal.send(self._client, request, metrics)
+                    return
+                except errors.Unavailable:
+                    pass
+            with self._journal_lock:
+                if self._journal is None and not online:
+                    continue  # the journal was sent meanwhile: the server answers again
+                if self._journal is None:
+                    self._journal = journal.Journal(spool.spool_dir(), self._client.tracking_uri)
+                    log.warning(
+                        "trackwire: %s is unreachable; the run's writes are kept in %s and "
+                        "sent when it answers again, by this process or else by `trackwire sync`",
+                        self._client.tracking_uri,
+                        self._journal.path,
+                    )
+                    self._start_thread()  # which replays it
+                if metrics is not None:
+                    cast(trk.LogBatchRequest, request).metrics.extend(metrics)
+                self._journal.append(request)
+                return
+
+    def _replay_journal(self) -> None:
+        """Sends the journal once the server answers again, and then writes go straight to
+        it again. Tried at most every PROBE_INTERVAL_SECONDS."""
+        held = self._journal
+        if held is None or time.monotonic() < self._next_probe:
+            return
+        self._next_probe = time.monotonic() + PROBE_INTERVAL_SECONDS
+        try:
+            held.try_replay(self._client)
+        except errors.Unavailable:
+            return
+        with self._journal_lock:
+            if held.all_sent():
+                held.delete()
+                self._journal = None
+                log.info("trackwire: %s answers again; its journal was sent", held.path)
 
 
 def _end_runs_at_exit() -> None:
