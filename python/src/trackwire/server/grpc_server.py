@@ -30,9 +30,9 @@ from grpc_status import rpc_status
 from trackwire import limits
 from trackwire.errors import InternalError, InvalidArgument, TrackwireError
 from trackwire.server import quick_writes
-from trackwire.server.app import Services
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.tokens import TokenStore
+from trackwire.server.services import Services
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 _new_event_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
@@ -307,7 +307,7 @@ class GrpcServer:
     async def _start(self) -> None:
         services = self.services
         blocking = _Blocking(self.executor)
-        write_lock = services.store.driver.serial_lock
+        write_lock = services.store.db.write_lock
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES),

@@ -131,7 +131,7 @@ class _Router(Router):
 
 
 def create_app(services) -> Starlette:
-    """The gateway over `services` (from trackwire.server.app.open_services).
+    """The gateway over `services` (from trackwire.server.services.open_services).
 
     Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
     MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
@@ -142,8 +142,8 @@ def create_app(services) -> Starlette:
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
         *rpc_routes(
-            {tracking: services.tracking, artifacts: services.artifacts},
-            services.store.driver.serial_lock,
+            {tracking: services.tracking_fields, artifacts: services.artifacts},
+            services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
         *(

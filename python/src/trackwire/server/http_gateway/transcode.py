@@ -18,9 +18,11 @@ This module walks precompiled per-message field tables instead:
   strings are left out so an empty `next_page_token` reads as "no more pages".
 
 Speed: each message type's `to_dict` is generated Python code, straight-line over its fields,
-compiled on first use; input takes a fast path (orjson, exact JSON types only) and falls back to
-the generic, error-reporting walk (on the json module's decoding) for anything else, so the fast
-path never changes a result, only how quickly the common one is reached.
+compiled on first use (and so is `fields_to_dict`, the same rules over a response's fields,
+which the largest reads answer with instead of a message: server/responses.py). Input takes
+a fast path (orjson, exact JSON types only) and falls back to the generic, error-reporting walk
+(on the json module's decoding) for anything else, so the fast path never changes a result,
+only how quickly the common one is reached.
 """
 
 from __future__ import annotations
@@ -192,9 +194,18 @@ class MessageCodec:
         compiled = self.to_dict = self._compile_to_dict()  # type: ignore[method-assign,assignment]
         return compiled(message)
 
-    def _compile_to_dict(self) -> Callable[[Message], dict[str, Any]]:
+    def fields_to_dict(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The JSON object of a message given as its constructor's fields (field name ->
+        value, messages as such dicts; see server/responses.py): what `to_dict` writes for
+        the message they build, without building it (compiled on first use)."""
+        compiled = self.fields_to_dict = self._compile_to_dict(from_fields=True)  # type: ignore[method-assign,assignment]
+        return compiled(fields)
+
+    def _compile_to_dict(self, from_fields: bool = False) -> Callable[[Any], dict[str, Any]]:
         """Straight-line Python for this message type's fields, with the rules of the module
-        docstring decided here once instead of per field per message."""
+        docstring decided here once instead of per field per message. The same rules read a
+        message's attributes, or (`from_fields`) a dict of its constructor's fields, where a
+        field left out or None is a field not set."""
         env: dict[str, Any] = {"_INF": _INF, "non_finite": non_finite, "_b64": _b64}
         lines = ["def to_dict(m):", "    out = {}"]
         for i, f in enumerate(self.fields):
@@ -203,7 +214,7 @@ class MessageCodec:
                 convert = "(x if -_INF < x < _INF else non_finite(x))"
             elif f.kind == _MESSAGE:
                 env[f"c{i}"] = self.sub(f)
-                convert = f"c{i}.to_dict(x)"
+                convert = f"c{i}.{'fields_to_dict' if from_fields else 'to_dict'}(x)"
             elif f.kind == _ENUM:
                 env[f"e{i}"] = f.enum.name_of  # type: ignore[union-attr]
                 convert = f"e{i}.get(x, x)"
@@ -212,20 +223,29 @@ class MessageCodec:
             else:
                 convert = "x"
             key = repr(name)
+            if from_fields:
+                default = {_FLOAT: "0.0", _BOOL: "False", _INT: "0"}.get(f.kind, "None")
+                read = f"m.get({key}, {default})"
+            else:
+                read = f"m.{name}"
             if f.repeated:
                 each = "list(x)" if convert == "x" else f"[{convert} for x in x]"
-                lines += [f"    x = m.{name}", "    if x:", f"        out[{key}] = {each}"]
+                lines += [f"    x = {read}", "    if x:", f"        out[{key}] = {each}"]
             elif f.presence:
-                lines += [f"    if m.HasField({key}):", f"        x = m.{name}"]
+                if from_fields:
+                    lines += [f"    x = m.get({key})", "    if x is not None:"]
+                else:
+                    lines += [f"    if m.HasField({key}):", f"        x = m.{name}"]
                 lines.append(f"        out[{key}] = {convert}")
             elif f.kind in (_STRING, _BYTES, _ENUM):
-                lines += [f"    x = m.{name}", "    if x:", f"        out[{key}] = {convert}"]
+                lines += [f"    x = {read}", "    if x:", f"        out[{key}] = {convert}"]
             elif convert == "x":
-                lines.append(f"    out[{key}] = m.{name}")
+                lines.append(f"    out[{key}] = {read}")
             else:
-                lines += [f"    x = m.{name}", f"    out[{key}] = {convert}"]
+                lines += [f"    x = {read}", f"    out[{key}] = {convert}"]
         lines.append("    return out")
-        exec(compile("\n".join(lines), f"<to_dict {self.descriptor.full_name}>", "exec"), env)
+        source = f"<{'fields_to_dict' if from_fields else 'to_dict'} {self.descriptor.full_name}>"
+        exec(compile("\n".join(lines), source, "exec"), env)
         return env["to_dict"]
 
     # --- input ---------------------------------------------------------------------------
