@@ -48,6 +48,7 @@ class TrackingService:
         for tag in request.tags:
             validation.tag(tag.key, tag.value, "experiment tag")
         if request.artifact_location:
+            validation.text(request.artifact_location, "artifact_location")
             self.locations.check_experiment_location(request.artifact_location)
 
         def location_for(experiment_id: str) -> str:
@@ -134,9 +135,8 @@ class TrackingService:
     def CreateRun(self, request: rpc.CreateRunRequest) -> rpc.CreateRunResponse:
         for tag in request.tags:
             validation.tag(tag.key, tag.value)
-        if len(request.run_name) > limits.MAX_KEY_LENGTH:
-            validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
-        user_id, tags = request.user_id, list(request.tags)
+        validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        user_id, tags = validation.text(request.user_id, "user_id"), list(request.tags)
         identity = current_identity.get()
         if identity is not None:
             # With authentication on, the run's user is who logs it, not who it claims to be.
@@ -269,6 +269,8 @@ class TrackingService:
             validation.value_length(dataset.name, "dataset.name", 500)
             validation.value_length(dataset.digest, "dataset.digest", 36)
             validation.value_length(dataset.source_type, "dataset.source_type", 36)
+            validation.text(dataset.schema, "dataset.schema")
+            validation.text(dataset.profile, "dataset.profile")
             for tag in dataset_input.tags:
                 validation.tag(tag.key, tag.value, "input tag")
         self.store.inputs.log(run_id, request.datasets)

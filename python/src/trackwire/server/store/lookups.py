@@ -15,18 +15,21 @@ _RUN_BY_ID = select(t.runs).where(t.runs.c.run_id == bindparam("run_id"))
 _EXPERIMENT_STAGE = select(t.experiments.c.lifecycle_stage).where(
     t.experiments.c.experiment_id == bindparam("experiment_id")
 )
-# The largest experiment id a BIGINT column holds.
+# The largest value of a BIGINT column.
 _MAX_ID = 2**63 - 1
 
 
 def experiment_key(experiment_id: str) -> int:
-    """The stored key of an experiment id; an id that cannot exist is not found."""
+    """The stored key of an experiment id: NotFound for one that is not a number, and
+    InvalidArgument for a number no experiment id can be (beyond a 64-bit key)."""
     try:
         key = int(experiment_id)
     except (TypeError, ValueError):
         raise NotFound(f"No Experiment with id={experiment_id!r} exists.") from None
-    if not 0 <= key <= _MAX_ID:
-        raise NotFound(f"No Experiment with id={experiment_id!r} exists.")
+    if not -_MAX_ID <= key <= _MAX_ID:
+        raise InvalidArgument(
+            f"Invalid experiment id {experiment_id!r}: experiment ids are 64-bit integers."
+        )
     return key
 
 

@@ -20,7 +20,6 @@ from trackwire.server.store.rows import RUN_NAME_TAG, MetricPoint, now_millis
 _METRIC_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
 _ENTRY_COLUMNS = ("run_id", "key", "value")  # params and tags
 _INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
-_RUN_STAGE = select(t.runs.c.lifecycle_stage).where(t.runs.c.run_id == bindparam("run_id"))
 _RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
     t.params.c.run_id == bindparam("run_id")
 )
@@ -113,11 +112,12 @@ class RunLogging:
         after a lost response), nothing is stored.
         """
         rows = _metric_rows(run_id, metrics)  # before the write lock: hold it for SQL only
-        # Params and tags count against quotas: their writers to one run go one at a time.
-        read_stage = LOCK_RUN if params or tags else _RUN_STAGE
         with self.db.write() as transaction:
             conn = self.db.driver(transaction)
-            stage = conn.execute(read_stage, {"run_id": run_id}).fetchone()
+            # The run's row first: the quota counts of its writers go one at a time, and
+            # every writer of a run takes its locks in one order (the row's metric counter
+            # is updated last), so concurrent batches never deadlock.
+            stage = conn.execute(LOCK_RUN, {"run_id": run_id}).fetchone()
             if stage is None:
                 raise run_not_found(run_id)
             require_active(run_id, stage[0])

@@ -214,7 +214,7 @@ class Runs:
         for experiment_id in experiment_ids:
             try:
                 ids.append(experiment_key(experiment_id))
-            except NotFound:
+            except (NotFound, InvalidArgument):
                 raise InvalidArgument(
                     f"Invalid experiment id {experiment_id!r}: experiment ids are integers."
                 ) from None
