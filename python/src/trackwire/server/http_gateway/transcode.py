@@ -208,6 +208,8 @@ class MessageCodec:
         field left out or None is a field not set."""
         env: dict[str, Any] = {"_INF": _INF, "non_finite": non_finite, "_b64": _b64}
         lines = ["def to_dict(m):", "    out = {}"]
+        if from_fields:
+            lines.append("    get = m.get")
         for i, f in enumerate(self.fields):
             name = f.name
             if f.kind == _FLOAT:
@@ -225,7 +227,7 @@ class MessageCodec:
             key = repr(name)
             if from_fields:
                 default = {_FLOAT: "0.0", _BOOL: "False", _INT: "0"}.get(f.kind, "None")
-                read = f"m.get({key}, {default})"
+                read = f"get({key}, {default})"
             else:
                 read = f"m.{name}"
             if f.repeated:
@@ -233,7 +235,7 @@ class MessageCodec:
                 lines += [f"    x = {read}", "    if x:", f"        out[{key}] = {each}"]
             elif f.presence:
                 if from_fields:
-                    lines += [f"    x = m.get({key})", "    if x is not None:"]
+                    lines += [f"    x = get({key})", "    if x is not None:"]
                 else:
                     lines += [f"    if m.HasField({key}):", f"        x = m.{name}"]
                 lines.append(f"        out[{key}] = {convert}")
