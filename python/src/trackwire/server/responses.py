@@ -5,8 +5,9 @@ message for each, only for the HTTP gateway to read every one back into JSON, co
 times the query. The service therefore answers those RPCs with `ResponseFields`: the
 response message's constructor arguments (field name -> Python value, messages as dicts),
 mapped once from the store's rows (store/rows.py). The gRPC wire and the embedded client get
-`message()`; the HTTP gateway writes JSON straight from `fields` by the rules it applies to
-messages, generated from the same descriptor (http_gateway/transcode.py).
+`message()`; the HTTP gateway turns `fields` into JSON in place, by the rules it applies to
+messages, generated from the same descriptor (http_gateway/transcode.py). Either way a
+response is answered once.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Row types of the store and their one mapping to the schema's entities.
 
 A run is mapped once, from its rows to the constructor fields of `Run` (field name ->
-Python value, messages as dicts): `pb.Run(**fields)` is its protobuf, and the HTTP gateway
-writes its JSON straight from the same fields (see server/responses.py). A field added to
-`Run` is added here, for both wires.
+Python value, messages as dicts, in the schema's order; None for a field not set):
+`pb.Run(**fields)` is its protobuf, and the HTTP gateway writes its JSON straight from the
+same fields (see server/responses.py). A field added to `Run` is added here, for both wires.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def as_run_row(row: Sequence[Any]) -> RunRow:
 
 
 def run_info_fields(row: RunRow) -> Fields:
-    """RunInfo's fields of a run."""
-    info = {
+    """RunInfo's fields of a run, in the schema's order (JSON keeps it)."""
+    return {
         "run_id": row.run_id,
         "run_uuid": row.run_id,
         "run_name": row.run_name,
@@ -88,12 +88,10 @@ def run_info_fields(row: RunRow) -> Fields:
         "user_id": row.user_id,
         "status": _STATUS_VALUES[row.status],
         "start_time": row.start_time,
+        "end_time": row.end_time,  # None: not set
         "artifact_uri": row.artifact_uri,
         "lifecycle_stage": row.lifecycle_stage,
     }
-    if row.end_time is not None:
-        info["end_time"] = row.end_time
-    return info
 
 
 def run_info(row: RunRow) -> pb.RunInfo:
