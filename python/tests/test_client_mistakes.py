@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import sqlite3
 
+import grpc
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +18,8 @@ from hypothesis import strategies as st
 from server_process import LiveServer, backend_for_tests
 
 from trackwire.server.http_gateway.routes import bindings
-from trackwire.v1 import tracking_service_pb2
+from trackwire.v1 import tracking_service_pb2, tracking_service_pb2_grpc
+from trackwire.v1 import tracking_service_pb2 as rpc
 
 API = "/api/2.0/mlflow"
 HUGE_ID = "99999999999999999999999"
@@ -204,3 +208,35 @@ def test_hostile_values_in_any_field_never_get_a_5xx(http, target, binding, data
         message = response.json()["message"]
         assert not any(word in message for word in SQL_WORDS), message
     assert http.get("/health").status_code == 200
+
+
+def test_a_genuine_internal_error_names_an_incident_the_log_repeats(tmp_path):
+    """A store broken behind the server's back (a table dropped) is the server's failure:
+    500 / INTERNAL on both wires, saying only that it happened and under which incident id;
+    the details (the SQL error) are in the server's log beside that id."""
+    server = LiveServer(tmp_path).start()
+    try:
+        with httpx.Client(base_url=server.http_url, timeout=60) as http:
+            run = http.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]
+            with sqlite3.connect(tmp_path / "trackwire.db") as db:
+                db.execute("DROP TABLE params")
+            body = {"run_id": run["info"]["run_id"], "key": "lr", "value": "0.1"}
+            response = http.post(f"{API}/runs/log-parameter", json=body)
+            assert response.status_code == 500
+            assert response.json()["error_code"] == "INTERNAL_ERROR"
+            http_message = response.json()["message"]
+        with server.grpc_channel() as channel:
+            stub = tracking_service_pb2_grpc.TrackingServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.LogParam(rpc.LogParamRequest(**body))
+            assert caught.value.code() == grpc.StatusCode.INTERNAL
+            grpc_message = caught.value.details()
+        for message in (http_message, grpc_message):
+            incident = re.search(r"incident ([0-9a-f]{12})", message)
+            assert incident, message
+            assert "params" not in message and not any(w in message for w in SQL_WORDS)
+            logged = [line for line in server.read_log().splitlines() if incident[1] in line]
+            assert logged, message
+        assert "no such table: params" in server.read_log()
+    finally:
+        server.stop()
