@@ -266,8 +266,8 @@ class MessageCodec:
                 env[f"c{name}"] = sub
                 if f.repeated and inline_entries:
                     entry = f"y{name}"
-                    each = sub._json_statements(entry, env, f"{name}_", inline_entries=False)
-                    loop = [f"for {entry} in x:", *("    " + line for line in each or ["pass"])]
+                    inner = sub._json_statements(entry, env, f"{name}_", inline_entries=False)
+                    loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
                     lines += [get, "if x:", *("    " + line for line in loop)]
                 elif f.repeated:
                     lines += [get, "if x:", "    for y in x:", f"        c{name}.fields_as_json(y)"]
