@@ -103,6 +103,12 @@ NUL = "a\x00b"
             {"experiment_ids": ["{experiment_id}"], "filter": f"params.lr = '{NUL}'"},
         ),
         ("post", "/runs/search", {"experiment_ids": ["{experiment_id}"], "order_by": [NUL]}),
+        (
+            "post",
+            "/runs/search",
+            {"experiment_ids": ["{experiment_id}"], "columns": {"param_keys": [NUL]}},
+        ),
+        ("get", "/metrics/get-history-bulk-interval", {"run_ids": NUL, "metric_key": "loss"}),
         ("post", "/experiments/search", {"filter": f"name = '{NUL}'"}),
         ("get", "/experiments/get", {"experiment_id": HUGE_ID}),
         ("post", "/runs/create", {"experiment_id": HUGE_ID}),
@@ -131,6 +137,8 @@ def test_mistakes_are_invalid_parameter_values(http, target, method, path, body)
 def _fill(value, target):
     if isinstance(value, list):
         return [_fill(v, target) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, target) for k, v in value.items()}
     return value.format(**target) if isinstance(value, str) and "{" in value else value
 
 

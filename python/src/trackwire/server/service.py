@@ -195,6 +195,9 @@ class TrackingService:
         return rpc.GetRunResponse(run=self.store.runs.get(_run_id(request)))
 
     def SearchRuns(self, request: rpc.SearchRunsRequest) -> ResponseFields[rpc.SearchRunsResponse]:
+        columns = request.columns
+        for key in (*columns.param_keys, *columns.tag_keys, *columns.metric_keys):
+            validation.text(key, "columns")
         runs, token = self.store.runs.search(
             list(request.experiment_ids),
             request.filter,
@@ -304,6 +307,8 @@ class TrackingService:
     ) -> ResponseFields[rpc.GetMetricHistoryBulkIntervalResponse]:
         validation.require(request.metric_key, "metric_key")
         run_ids = list(dict.fromkeys(request.run_ids))
+        for run_id in run_ids:
+            validation.text(run_id, "run_ids")
         if not run_ids:
             raise validation.InvalidArgument("Missing value for required parameter 'run_ids'.")
         if len(run_ids) > limits.MAX_BULK_INTERVAL_RUNS:
