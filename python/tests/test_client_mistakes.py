@@ -88,6 +88,7 @@ NUL = "a\x00b"
         ("get", "/experiments/get-by-name", {"experiment_name": NUL}),
         ("post", "/runs/create", {"experiment_id": "{experiment_id}", "run_name": NUL}),
         ("post", "/runs/create", {"experiment_id": "{experiment_id}", "user_id": NUL}),
+        ("post", "/runs/create", {"experiment_id": "{experiment_id}", "user_id": "u" * 257}),
         ("post", "/runs/update", {"run_id": "{run_id}", "run_name": NUL}),
         ("post", "/runs/log-parameter", {"run_id": "{run_id}", "key": "p", "value": NUL}),
         ("post", "/runs/set-tag", {"run_id": "{run_id}", "key": "t", "value": NUL}),

@@ -24,6 +24,8 @@ from trackwire.v1 import tracking_service_pb2 as rpc
 
 _HISTORY_CHUNK = 10_000
 _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # store's MetricPoint
+# The longest user name the store keeps (its user columns).
+_MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
 _MAX_DELETE_RUNS = 10_000
 
@@ -136,7 +138,8 @@ class TrackingService:
         for tag in request.tags:
             validation.tag(tag.key, tag.value)
         validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
-        user_id, tags = validation.text(request.user_id, "user_id"), list(request.tags)
+        validation.value_length(request.user_id, "user_id", _MAX_USER_LENGTH)
+        user_id, tags = request.user_id, list(request.tags)
         identity = current_identity.get()
         if identity is not None:
             # With authentication on, the run's user is who logs it, not who it claims to be.
@@ -400,5 +403,5 @@ def _columnar_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
 def _grant_target(request) -> tuple[str, str]:
     experiment_id = validation.require(request.experiment_id, "experiment_id")
     user = validation.require(request.username, "username")
-    validation.value_length(user, "username", 256)
+    validation.value_length(user, "username", _MAX_USER_LENGTH)
     return experiment_id, user
