@@ -42,7 +42,7 @@ $(BUF): package.json
 # googleapis' http annotations come from the googleapis-common-protos wheel.
 $(GOOGLEAPIS)/annotations.proto: $(VENV)/.installed
 	mkdir -p $(GOOGLEAPIS)
-	cp "$$($(PY) -c 'import os, google.api.annotations_pb2 as a; print(os.path.dirname(a.__file__))')"/{annotations,http}.proto $(GOOGLEAPIS)/
+	cp "$$($(PY) -c 'import os, google.api.annotations_pb2 as a; print(os.path.dirname(a.__file__))')"/{annotations,field_behavior,http}.proto $(GOOGLEAPIS)/
 
 buf-tools: $(BUF) $(GOOGLEAPIS)/annotations.proto
 

@@ -321,7 +321,7 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
         400,
         "INVALID_PARAMETER_VALUE",
     )
-    assert "ACTIVE_ONLY" in message
+    assert "'run_view_type'" in message
     message = error(
         http.get(f"{API}/metrics/get-history", params={"run_id": "r", "max_results": "many"}),
         400,

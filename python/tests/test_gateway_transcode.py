@@ -37,7 +37,8 @@ def test_enums_lose_their_type_prefix_and_accept_both_forms():
     for value in ("DELETED_ONLY", "VIEW_TYPE_DELETED_ONLY", 2):
         request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
         assert request.run_view_type == e.VIEW_TYPE_DELETED_ONLY
-    with pytest.raises(InvalidArgument, match="run_view_type.*ACTIVE_ONLY, DELETED_ONLY, ALL"):
+    message = """Invalid value "SOME" for parameter 'run_view_type'"""
+    with pytest.raises(InvalidArgument, match=message):
         from_json('{"run_view_type": "SOME"}', t.SearchRunsRequest)
 
 
@@ -51,7 +52,8 @@ def test_non_finite_doubles_are_written_as_mlflow_reads_them():
     "literal", ["NaN", '"NaN"', "Infinity", '"Infinity"', "-Infinity", '"-Infinity"', "1e308"]
 )
 def test_non_finite_doubles_are_read_as_bare_literals_and_strings(literal):
-    request = from_json(f'{{"run_id": "r", "key": "k", "value": {literal}}}', t.LogMetricRequest)
+    body = f'{{"run_id": "r", "key": "k", "value": {literal}, "timestamp": 1}}'
+    request = from_json(body, t.LogMetricRequest)
     expected = float(json.loads(literal)) if literal[0] != '"' else float(literal.strip('"'))
     assert (math.isnan(request.value) and math.isnan(expected)) or request.value == expected
 
@@ -70,14 +72,16 @@ def test_empty_responses_are_empty_objects():
 
 def test_unknown_fields_and_nulls_are_ignored_camel_case_is_accepted():
     request = from_json(
-        '{"run_id": "r", "runUuid": "u", "no_such_field": {"x": 1}, "metric_key": null}',
+        '{"run_id": "r", "runUuid": "u", "no_such_field": {"x": 1}, "metric_key": "m", '
+        '"max_results": null}',
         t.GetMetricHistoryRequest,
     )
-    assert request == t.GetMetricHistoryRequest(run_id="r", run_uuid="u")
+    assert request == t.GetMetricHistoryRequest(run_id="r", run_uuid="u", metric_key="m")
 
 
 def test_int64_is_read_from_numbers_and_numeric_strings():
-    body = '{"metrics": [{"key": "a", "timestamp": "1700000000000", "step": 3.0}]}'
+    body = '{"run_id": "r", "metrics": [{"key": "a", "value": 1, "timestamp": "1700000000000", '
+    body += '"step": 3.0}]}'
     request = from_json(body, t.LogBatchRequest)
     assert request.metrics[0].timestamp == 1_700_000_000_000
     assert request.metrics[0].step == 3
@@ -86,13 +90,26 @@ def test_int64_is_read_from_numbers_and_numeric_strings():
 @pytest.mark.parametrize(
     "body, message",
     [
-        ('{"run_id": 5}', "field 'run_id': 5 is not a valid string"),
-        ('{"metrics": {"key": "a"}}', "field 'metrics': expected a JSON array"),
-        ('{"metrics": [{"step": "x"}]}', r"field 'metrics\[0\].step': 'x' is not a valid integer"),
-        ('{"metrics": [{"step": 1.5}]}', "is not a valid integer"),
-        ('{"metrics": [{"step": 9223372036854775808}]}', "out of range"),
-        ('{"metrics": [{"value": true}]}', "is not a valid number"),
-        ('{"metrics": ["a"]}', r"field 'metrics\[0\]': expected a JSON object"),
+        (
+            '{"run_id": 5}',
+            "^Invalid value 5 for parameter 'run_id' supplied:  Hint: Value was of "
+            "type 'int'. See the API docs for more information about request parameters.$",
+        ),
+        ('{"metrics": {"key": "a"}}', """Invalid value {"key":"a"} for parameter 'metrics'"""),
+        ('{"metrics": [{"step": "x"}]}', r"""Invalid value "x" for parameter 'metrics\[0\].step"""),
+        ('{"metrics": [{"step": 1.5}]}', "Invalid value 1.5 for parameter"),
+        ('{"metrics": [{"step": 9223372036854775808}]}', "Invalid value 9223372036854775808 "),
+        ('{"metrics": [{"value": true}]}', "Invalid value true .* type 'bool'"),
+        ('{"metrics": ["a"]}', r"""Invalid value "a" for parameter 'metrics\[0\]'"""),
+        ('{"metrics": [{"value": 1, "timestamp": 0}]}', r"required parameter 'run_id'"),
+        (
+            '{"run_id": "r", "metrics": [{"key": "m", "value": 1}]}',
+            r"^Missing value for required parameter 'metrics\[0\].timestamp'\. See the API docs",
+        ),
+        (
+            '{"run_id": "r", "params": [{"key": "", "value": "v"}]}',
+            r"Missing value for required parameter 'params\[0\].key'",
+        ),
         ("[1, 2]", "the request body: expected a JSON object"),
         ("{bad json", "Malformed JSON"),
     ],
@@ -155,7 +172,9 @@ def test_routes_come_from_the_annotations_with_additional_bindings():
 def generic(body: bytes, cls):
     """The reference: the json module's decoding walked by the generic, error-reporting path."""
     codec = transcode.codec_for(cls.DESCRIPTOR)
-    return codec.message_class(**codec._kwargs(transcode.loads_body(body), ""))
+    kwargs = codec._kwargs(transcode.loads_body(body), "")
+    codec.check_required(kwargs, "")
+    return codec.message_class(**kwargs)
 
 
 json_scalars = (
@@ -202,10 +221,10 @@ def test_fast_path_agrees_with_the_generic_walk(data):
 @pytest.mark.parametrize(
     "body",
     [
-        '{"metrics": [{"key": "m", "value": 18446744073709551616, "step": 2}]}',  # beyond 64 bits
-        '{"metrics": [{"key": "m", "value": 1e19}]}',
-        '{"metrics": [{"key": "m", "value": NaN, "timestamp": "5"}]}',
-        '{"runId": "r", "metrics": [{"key": "\\u00e9\\u2713", "value": -0.0}]}',
+        '{"run_id": "r", "metrics": [{"key": "m", "value": 18446744073709551616, "timestamp": 2}]}',
+        '{"run_id": "r", "metrics": [{"key": "m", "value": 1e19, "timestamp": 2}]}',
+        '{"run_id": "r", "metrics": [{"key": "m", "value": NaN, "timestamp": "5"}]}',
+        '{"runId": "r", "metrics": [{"key": "\\u00e9\\u2713", "value": -0.0, "timestamp": 0}]}',
         '"{\\"run_id\\": \\"double-encoded\\"}"',
     ],
 )
@@ -214,7 +233,7 @@ def test_bodies_off_the_fast_path_decode_as_before(body):
 
 
 def test_integers_beyond_64_bits_are_reported_exactly():
-    with pytest.raises(InvalidArgument, match="18446744073709551616 is out of range"):
+    with pytest.raises(InvalidArgument, match="Invalid value 18446744073709551616 for"):
         from_json('{"metrics": [{"step": 18446744073709551616}]}', t.LogBatchRequest)
 
 

@@ -190,7 +190,7 @@ def test_max_results(engine):
     assert plan.max_results == limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS
     with pytest.raises(InvalidArgument, match=str(limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS)):
         search(engine, max_results=limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS + 1)
-    with pytest.raises(InvalidArgument, match="Invalid value -3 for max_results"):
+    with pytest.raises(InvalidArgument, match="Invalid value -3 for parameter 'max_results'"):
         search(engine, max_results=-3)
 
 

@@ -594,7 +594,7 @@ def log_metrics(
 
 
 def _metric(key: str, value: Any, step: int | None, timestamp: int) -> ent.Metric:
-    validation.key(key, "metric")
+    validation.key(key, "name", "Metric name")
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -48,7 +48,7 @@ class TrackingService:
     ) -> rpc.CreateExperimentResponse:
         validation.experiment_name(request.name)
         for tag in request.tags:
-            validation.tag(tag.key, tag.value, "experiment tag")
+            validation.tag(tag.key, tag.value)
         if request.artifact_location:
             validation.text(request.artifact_location, "artifact_location")
             self.locations.check_experiment_location(request.artifact_location)
@@ -120,7 +120,7 @@ class TrackingService:
         self, request: rpc.SetExperimentTagRequest
     ) -> rpc.SetExperimentTagResponse:
         validation.require(request.experiment_id, "experiment_id")
-        validation.tag(request.key, request.value, "experiment tag")
+        validation.tag(request.key, request.value)
         self.store.experiments.set_tag(request.experiment_id, request.key, request.value)
         return rpc.SetExperimentTagResponse()
 
@@ -216,8 +216,8 @@ class TrackingService:
 
     def LogMetric(self, request: rpc.LogMetricRequest) -> rpc.LogMetricResponse:
         run_id = _run_id(request)
-        validation.key(request.key, "metric")
         metric = (request.key, request.step, request.timestamp, request.value)
+        validation.metric(metric)
         request_id = validation.request_id(request.request_id)
         self.store.logging.log_batch(run_id, [metric], {}, {}, request_id)
         return rpc.LogMetricResponse()
@@ -246,12 +246,11 @@ class TrackingService:
         # The points as the store takes them, read from the message once: each field access
         # on a message costs more than the row costs to store.
         metrics = list(map(_METRIC_POINT, request.metrics))
-        for key in {point[0] for point in metrics}:  # a batch has few distinct keys
-            validation.key(key, "metric")
-        for param in request.params:
-            validation.param(param.key, param.value)
-        for tag in request.tags:
-            validation.tag(tag.key, tag.value)
+        validation.metrics(metrics)
+        for i, param in enumerate(request.params):
+            validation.param(param.key, param.value, f"params[{i}]")
+        for i, tag in enumerate(request.tags):
+            validation.tag(tag.key, tag.value, f"tags[{i}]")
         params = validation.distinct_param_values((p.key, p.value) for p in request.params)
         tags = {tag.key: tag.value for tag in request.tags}
         request_id = validation.request_id(request.request_id)
@@ -278,7 +277,7 @@ class TrackingService:
             validation.text(dataset.schema, "dataset.schema")
             validation.text(dataset.profile, "dataset.profile")
             for tag in dataset_input.tags:
-                validation.tag(tag.key, tag.value, "input tag")
+                validation.tag(tag.key, tag.value)
         self.store.inputs.log(run_id, request.datasets)
         return rpc.LogInputsResponse()
 

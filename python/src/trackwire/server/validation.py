@@ -1,11 +1,13 @@
 """Validation of request values against MLflow's rules and trackwire's limits.
 
-Every check raises InvalidArgument with a message naming the field and the limit,
-before anything is written.
+Every check raises InvalidArgument before anything is written, with MLflow's server's own
+message (clients and tests parse them): the same field paths (`key`, `metrics[0].timestamp`),
+the same order of checks and the same words.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Iterable
@@ -13,7 +15,7 @@ from collections.abc import Iterable
 from trackwire import limits
 from trackwire.errors import InvalidArgument
 
-_KEY_CHARS = re.compile(r"^[/\w.\- ]*$")
+_KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
 
 
 def text(value: str, field: str) -> str:
@@ -26,56 +28,118 @@ def text(value: str, field: str) -> str:
     return value
 
 
+_SEE_DOCS = " See the API docs for more information about request parameters."
+
+
+def _json(value: object) -> str:
+    """A value as MLflow's messages show it: compact JSON, keys sorted."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def missing_value(path: str) -> str:
+    return f"Missing value for required parameter '{path}'.{_SEE_DOCS}"
+
+
+def invalid_type(path: str, value: object) -> str:
+    """A JSON value of the wrong type for its field."""
+    return (
+        f"Invalid value {_json(value)} for parameter '{path}' supplied:  Hint: Value was of "
+        f"type '{type(value).__name__}'.{_SEE_DOCS}"
+    )
+
+
+def invalid_value(path: str, value: object, reason: str) -> str:
+    return f"Invalid value {_json(value)} for parameter '{path}' supplied: {reason}"
+
+
+def exceeds_length(what: str, limit: int) -> str:
+    return f"'{what}' exceeds the maximum length of {limit} characters"
+
+
 def require(value: str, field: str) -> str:
     if not value:
-        raise InvalidArgument(f"Missing value for required parameter '{field}'.")
+        raise InvalidArgument(missing_value(field))
     return text(value, field)
 
 
-def key(value: str, what: str) -> None:
-    """A metric, param or tag key: MLflow's characters, length and path rules."""
+def key(value: str, path: str, length_name: str | None = None) -> None:
+    """A metric, param or tag key: MLflow's characters, path rules and length, in MLflow's order
+    and words. `path` names the key in the request; `length_name` in the length message."""
     if not value:
-        raise InvalidArgument(f"Missing value for required parameter '{what} key'.")
-    if len(value) > limits.MAX_KEY_LENGTH:
-        raise InvalidArgument(
-            f"'{what} key' exceeds the maximum length of {limits.MAX_KEY_LENGTH} characters "
-            f"(got {len(value)}): {value[:40]!r}..."
-        )
+        raise InvalidArgument(missing_value(path))
     if not _KEY_CHARS.match(value):
         raise InvalidArgument(
-            f"Invalid {what} key {value!r}: keys may only contain alphanumerics, underscores "
-            "(_), dashes (-), periods (.), spaces ( ), and slashes (/)."
+            invalid_value(
+                path,
+                value,
+                "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
+                "spaces ( ), colon(:) and slashes (/).",
+            )
         )
     # Keys may become file names: they must not resolve to another name.
-    if value.startswith("/") or posixpath.normpath(value) != value or ".." in value.split("/"):
+    normalized = posixpath.normpath(value)
+    if normalized != value or normalized.startswith(("..", "/")):
         raise InvalidArgument(
-            f"Invalid {what} key {value!r}: keys must be normalized relative paths "
-            "(no leading '/', no '..', '.', or '//' segments)."
+            invalid_value(
+                path,
+                value,
+                "Names may be treated as files in certain cases, and must not resolve to other "
+                f"names when treated as such. This name would resolve to {normalized!r}",
+            )
         )
+    if len(value) > limits.MAX_KEY_LENGTH:
+        raise InvalidArgument(exceeds_length(length_name or path, limits.MAX_KEY_LENGTH))
 
 
 def value_length(value: str, what: str, limit: int) -> None:
     text(value, what)
     if len(value) > limit:
+        raise InvalidArgument(exceeds_length(what, limit))
+
+
+def metric(point: tuple[str, int, int, float], path: str = "") -> None:
+    """One metric point (key, step, timestamp, value)."""
+    key_, _, timestamp, value = point
+    key(key_, _join(path, "name"), "Metric name")
+    if timestamp < 0:
         raise InvalidArgument(
-            f"'{what}' of length {len(value)} exceeds the maximum length of {limit} characters."
+            invalid_value(
+                _join(path, "timestamp"),
+                timestamp,
+                f"metric '{key_}' (value={value}). Timestamp must be a nonnegative long "
+                "(64-bit integer) ",
+            )
         )
 
 
-def param(key_: str, value: str) -> None:
-    key(key_, "param")
-    value_length(value, f"param value of {key_!r}", limits.MAX_PARAM_VALUE_LENGTH)
+def metrics(points: list[tuple[str, int, int, float]]) -> None:
+    """The points of a batch, each named by its index; a key is checked once (a batch has few
+    distinct keys), timestamps all."""
+    seen: set[str] = set()
+    for i, point in enumerate(points):
+        if point[0] not in seen or point[2] < 0:
+            metric(point, f"metrics[{i}]")
+            seen.add(point[0])
 
 
-def tag(key_: str, value: str, what: str = "tag") -> None:
-    key(key_, what)
-    value_length(value, f"{what} value of {key_!r}", limits.MAX_TAG_VALUE_LENGTH)
+def param(key_: str, value: str, path: str = "") -> None:
+    key(key_, _join(path, "key"), "Param key")
+    value_length(value, "Param value", limits.MAX_PARAM_VALUE_LENGTH)
+
+
+def tag(key_: str, value: str, path: str = "") -> None:
+    key(key_, _join(path, "key"))
+    value_length(value, _join(path, "value"), limits.MAX_TAG_VALUE_LENGTH)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def experiment_name(name: str) -> None:
     if not name or not name.strip():
-        raise InvalidArgument("Missing value for required parameter 'name'.")
-    value_length(name, "experiment name", limits.MAX_EXPERIMENT_NAME_LENGTH)
+        raise InvalidArgument(missing_value("name"))
+    value_length(name, "name", limits.MAX_EXPERIMENT_NAME_LENGTH)
 
 
 def request_id(value: str) -> str:

@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrackwire/v1/entities.proto\x12\x0ctrackwire.v1\"E\n\x06Metric\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04step\x18\x04 \x01(\x03\"^\n\x0fMetricWithRunId\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0e\n\x06run_id\x18\x05 \x01(\t\"#\n\x05Param\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"$\n\x06RunTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"+\n\rExperimentTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xf9\x01\n\x07RunInfo\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x14\n\x08run_uuid\x18\x02 \x01(\tB\x02\x18\x01\x12\x10\n\x08run_name\x18\x03 \x01(\t\x12\x15\n\rexperiment_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.trackwire.v1.RunStatus\x12\x12\n\nstart_time\x18\x07 \x01(\x03\x12\x15\n\x08\x65nd_time\x18\x08 \x01(\x03H\x00\x88\x01\x01\x12\x14\n\x0c\x61rtifact_uri\x18\t \x01(\t\x12\x17\n\x0flifecycle_stage\x18\n \x01(\tB\x0b\n\t_end_time\"y\n\x07RunData\x12%\n\x07metrics\x18\x01 \x03(\x0b\x32\x14.trackwire.v1.Metric\x12#\n\x06params\x18\x02 \x03(\x0b\x32\x13.trackwire.v1.Param\x12\"\n\x04tags\x18\x03 \x03(\x0b\x32\x14.trackwire.v1.RunTag\"&\n\x08InputTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"m\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x13\n\x0bsource_type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06schema\x18\x05 \x01(\t\x12\x0f\n\x07profile\x18\x06 \x01(\t\"\\\n\x0c\x44\x61tasetInput\x12$\n\x04tags\x18\x01 \x03(\x0b\x32\x16.trackwire.v1.InputTag\x12&\n\x07\x64\x61taset\x18\x02 \x01(\x0b\x32\x15.trackwire.v1.Dataset\"?\n\tRunInputs\x12\x32\n\x0e\x64\x61taset_inputs\x18\x01 \x03(\x0b\x32\x1a.trackwire.v1.DatasetInput\"x\n\x03Run\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x15.trackwire.v1.RunInfo\x12#\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x15.trackwire.v1.RunData\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.trackwire.v1.RunInputs\"\xc1\x01\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x19\n\x11\x61rtifact_location\x18\x03 \x01(\t\x12\x17\n\x0flifecycle_stage\x18\x04 \x01(\t\x12\x18\n\x10last_update_time\x18\x05 \x01(\x03\x12\x15\n\rcreation_time\x18\x06 \x01(\x03\x12)\n\x04tags\x18\x07 \x03(\x0b\x32\x1b.trackwire.v1.ExperimentTag\"N\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06is_dir\x18\x02 \x01(\x08\x12\x16\n\tfile_size\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x0c\n\n_file_size\"m\n\x14\x45xperimentPermission\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12,\n\npermission\x18\x03 \x01(\x0e\x32\x18.trackwire.v1.Permission*\xa0\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x18\n\x14RUN_STATUS_SCHEDULED\x10\x02\x12\x17\n\x13RUN_STATUS_FINISHED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x15\n\x11RUN_STATUS_KILLED\x10\x05*o\n\x08ViewType\x12\x19\n\x15VIEW_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15VIEW_TYPE_ACTIVE_ONLY\x10\x01\x12\x1a\n\x16VIEW_TYPE_DELETED_ONLY\x10\x02\x12\x11\n\rVIEW_TYPE_ALL\x10\x03*\x88\x01\n\nPermission\x12\x1a\n\x16PERMISSION_UNSPECIFIED\x10\x00\x12\x13\n\x0fPERMISSION_READ\x10\x01\x12\x13\n\x0fPERMISSION_EDIT\x10\x02\x12\x15\n\x11PERMISSION_MANAGE\x10\x03\x12\x1d\n\x19PERMISSION_NO_PERMISSIONS\x10\x04\x42\"\n\x0fio.trackwire.v1B\rEntitiesProtoP\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrackwire/v1/entities.proto\x12\x0ctrackwire.v1\x1a\x1fgoogle/api/field_behavior.proto\"W\n\x06Metric\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05value\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x17\n\ttimestamp\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x0c\n\x04step\x18\x04 \x01(\x03\"^\n\x0fMetricWithRunId\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0e\n\x06run_id\x18\x05 \x01(\t\")\n\x05Param\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x02 \x01(\t\"*\n\x06RunTag\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05value\x18\x02 \x01(\t\"+\n\rExperimentTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xf9\x01\n\x07RunInfo\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x14\n\x08run_uuid\x18\x02 \x01(\tB\x02\x18\x01\x12\x10\n\x08run_name\x18\x03 \x01(\t\x12\x15\n\rexperiment_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\'\n\x06status\x18\x06 \x01(\x0e\x32\x17.trackwire.v1.RunStatus\x12\x12\n\nstart_time\x18\x07 \x01(\x03\x12\x15\n\x08\x65nd_time\x18\x08 \x01(\x03H\x00\x88\x01\x01\x12\x14\n\x0c\x61rtifact_uri\x18\t \x01(\t\x12\x17\n\x0flifecycle_stage\x18\n \x01(\tB\x0b\n\t_end_time\"y\n\x07RunData\x12%\n\x07metrics\x18\x01 \x03(\x0b\x32\x14.trackwire.v1.Metric\x12#\n\x06params\x18\x02 \x03(\x0b\x32\x13.trackwire.v1.Param\x12\"\n\x04tags\x18\x03 \x03(\x0b\x32\x14.trackwire.v1.RunTag\"&\n\x08InputTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"m\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x13\n\x0bsource_type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06schema\x18\x05 \x01(\t\x12\x0f\n\x07profile\x18\x06 \x01(\t\"\\\n\x0c\x44\x61tasetInput\x12$\n\x04tags\x18\x01 \x03(\x0b\x32\x16.trackwire.v1.InputTag\x12&\n\x07\x64\x61taset\x18\x02 \x01(\x0b\x32\x15.trackwire.v1.Dataset\"?\n\tRunInputs\x12\x32\n\x0e\x64\x61taset_inputs\x18\x01 \x03(\x0b\x32\x1a.trackwire.v1.DatasetInput\"x\n\x03Run\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x15.trackwire.v1.RunInfo\x12#\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x15.trackwire.v1.RunData\x12\'\n\x06inputs\x18\x03 \x01(\x0b\x32\x17.trackwire.v1.RunInputs\"\xc1\x01\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x19\n\x11\x61rtifact_location\x18\x03 \x01(\t\x12\x17\n\x0flifecycle_stage\x18\x04 \x01(\t\x12\x18\n\x10last_update_time\x18\x05 \x01(\x03\x12\x15\n\rcreation_time\x18\x06 \x01(\x03\x12)\n\x04tags\x18\x07 \x03(\x0b\x32\x1b.trackwire.v1.ExperimentTag\"N\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06is_dir\x18\x02 \x01(\x08\x12\x16\n\tfile_size\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\x0c\n\n_file_size\"m\n\x14\x45xperimentPermission\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12,\n\npermission\x18\x03 \x01(\x0e\x32\x18.trackwire.v1.Permission*\xa0\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x18\n\x14RUN_STATUS_SCHEDULED\x10\x02\x12\x17\n\x13RUN_STATUS_FINISHED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x15\n\x11RUN_STATUS_KILLED\x10\x05*o\n\x08ViewType\x12\x19\n\x15VIEW_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15VIEW_TYPE_ACTIVE_ONLY\x10\x01\x12\x1a\n\x16VIEW_TYPE_DELETED_ONLY\x10\x02\x12\x11\n\rVIEW_TYPE_ALL\x10\x03*\x88\x01\n\nPermission\x12\x1a\n\x16PERMISSION_UNSPECIFIED\x10\x00\x12\x13\n\x0fPERMISSION_READ\x10\x01\x12\x13\n\x0fPERMISSION_EDIT\x10\x02\x12\x15\n\x11PERMISSION_MANAGE\x10\x03\x12\x1d\n\x19PERMISSION_NO_PERMISSIONS\x10\x04\x42\"\n\x0fio.trackwire.v1B\rEntitiesProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,42 +33,52 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackwire.v1.entities_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017io.trackwire.v1B\rEntitiesProtoP\001'
+  _globals['_METRIC'].fields_by_name['key']._loaded_options = None
+  _globals['_METRIC'].fields_by_name['key']._serialized_options = b'\342A\001\002'
+  _globals['_METRIC'].fields_by_name['value']._loaded_options = None
+  _globals['_METRIC'].fields_by_name['value']._serialized_options = b'\342A\001\002'
+  _globals['_METRIC'].fields_by_name['timestamp']._loaded_options = None
+  _globals['_METRIC'].fields_by_name['timestamp']._serialized_options = b'\342A\001\002'
+  _globals['_PARAM'].fields_by_name['key']._loaded_options = None
+  _globals['_PARAM'].fields_by_name['key']._serialized_options = b'\342A\001\002'
+  _globals['_RUNTAG'].fields_by_name['key']._loaded_options = None
+  _globals['_RUNTAG'].fields_by_name['key']._serialized_options = b'\342A\001\002'
   _globals['_RUNINFO'].fields_by_name['run_uuid']._loaded_options = None
   _globals['_RUNINFO'].fields_by_name['run_uuid']._serialized_options = b'\030\001'
-  _globals['_RUNSTATUS']._serialized_start=1527
-  _globals['_RUNSTATUS']._serialized_end=1687
-  _globals['_VIEWTYPE']._serialized_start=1689
-  _globals['_VIEWTYPE']._serialized_end=1800
-  _globals['_PERMISSION']._serialized_start=1803
-  _globals['_PERMISSION']._serialized_end=1939
-  _globals['_METRIC']._serialized_start=45
-  _globals['_METRIC']._serialized_end=114
-  _globals['_METRICWITHRUNID']._serialized_start=116
-  _globals['_METRICWITHRUNID']._serialized_end=210
-  _globals['_PARAM']._serialized_start=212
-  _globals['_PARAM']._serialized_end=247
-  _globals['_RUNTAG']._serialized_start=249
-  _globals['_RUNTAG']._serialized_end=285
-  _globals['_EXPERIMENTTAG']._serialized_start=287
-  _globals['_EXPERIMENTTAG']._serialized_end=330
-  _globals['_RUNINFO']._serialized_start=333
-  _globals['_RUNINFO']._serialized_end=582
-  _globals['_RUNDATA']._serialized_start=584
-  _globals['_RUNDATA']._serialized_end=705
-  _globals['_INPUTTAG']._serialized_start=707
-  _globals['_INPUTTAG']._serialized_end=745
-  _globals['_DATASET']._serialized_start=747
-  _globals['_DATASET']._serialized_end=856
-  _globals['_DATASETINPUT']._serialized_start=858
-  _globals['_DATASETINPUT']._serialized_end=950
-  _globals['_RUNINPUTS']._serialized_start=952
-  _globals['_RUNINPUTS']._serialized_end=1015
-  _globals['_RUN']._serialized_start=1017
-  _globals['_RUN']._serialized_end=1137
-  _globals['_EXPERIMENT']._serialized_start=1140
-  _globals['_EXPERIMENT']._serialized_end=1333
-  _globals['_FILEINFO']._serialized_start=1335
-  _globals['_FILEINFO']._serialized_end=1413
-  _globals['_EXPERIMENTPERMISSION']._serialized_start=1415
-  _globals['_EXPERIMENTPERMISSION']._serialized_end=1524
+  _globals['_RUNSTATUS']._serialized_start=1590
+  _globals['_RUNSTATUS']._serialized_end=1750
+  _globals['_VIEWTYPE']._serialized_start=1752
+  _globals['_VIEWTYPE']._serialized_end=1863
+  _globals['_PERMISSION']._serialized_start=1866
+  _globals['_PERMISSION']._serialized_end=2002
+  _globals['_METRIC']._serialized_start=78
+  _globals['_METRIC']._serialized_end=165
+  _globals['_METRICWITHRUNID']._serialized_start=167
+  _globals['_METRICWITHRUNID']._serialized_end=261
+  _globals['_PARAM']._serialized_start=263
+  _globals['_PARAM']._serialized_end=304
+  _globals['_RUNTAG']._serialized_start=306
+  _globals['_RUNTAG']._serialized_end=348
+  _globals['_EXPERIMENTTAG']._serialized_start=350
+  _globals['_EXPERIMENTTAG']._serialized_end=393
+  _globals['_RUNINFO']._serialized_start=396
+  _globals['_RUNINFO']._serialized_end=645
+  _globals['_RUNDATA']._serialized_start=647
+  _globals['_RUNDATA']._serialized_end=768
+  _globals['_INPUTTAG']._serialized_start=770
+  _globals['_INPUTTAG']._serialized_end=808
+  _globals['_DATASET']._serialized_start=810
+  _globals['_DATASET']._serialized_end=919
+  _globals['_DATASETINPUT']._serialized_start=921
+  _globals['_DATASETINPUT']._serialized_end=1013
+  _globals['_RUNINPUTS']._serialized_start=1015
+  _globals['_RUNINPUTS']._serialized_end=1078
+  _globals['_RUN']._serialized_start=1080
+  _globals['_RUN']._serialized_end=1200
+  _globals['_EXPERIMENT']._serialized_start=1203
+  _globals['_EXPERIMENT']._serialized_end=1396
+  _globals['_FILEINFO']._serialized_start=1398
+  _globals['_FILEINFO']._serialized_end=1476
+  _globals['_EXPERIMENTPERMISSION']._serialized_start=1478
+  _globals['_EXPERIMENTPERMISSION']._serialized_end=1587
 # @@protoc_insertion_point(module_scope)

@@ -12,6 +12,9 @@ This module walks precompiled per-message field tables instead:
   server writes and its clients parse); on input the strings and the bare JSON literals that
   Python's json module emits are both accepted;
 - unknown fields are ignored, as MLflow does;
+- fields annotated `(google.api.field_behavior) = REQUIRED` must be present and not empty
+  (MLflow's server checks the JSON the same way: 0 is a value, "" and null are not);
+- errors in the input are worded as MLflow's server words them (server/validation.py);
 - on output, repeated fields are written when non-empty, fields with presence when set,
   strings and enums when not empty/unspecified, and numbers and booleans always (MLflow's
   server sets them explicitly, and clients index `file_info["is_dir"]` directly). Empty
@@ -35,11 +38,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from google.api import field_behavior_pb2
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from trackwire.errors import InvalidArgument
+from trackwire.server.validation import invalid_type, missing_value
 
 _INT_RANGES = {
     FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
@@ -113,6 +118,15 @@ class _Field:
         self.int_range = _INT_RANGES.get(field.type)
 
 
+def _required(field: FieldDescriptor) -> bool:
+    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+    return field_behavior_pb2.REQUIRED in behaviors
+
+
+def _path(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
 class _Slow(Exception):
     """Raised by the fast input path for anything it does not handle; the generic walk does."""
 
@@ -178,6 +192,14 @@ class MessageCodec:
         for field in self.fields:
             self.by_name[field.desc.json_name] = field
             self.by_name[field.name] = field
+        self.required = [f for f in self.fields if _required(f.desc)]
+        # Message fields whose own fields include required ones: checked item by item.
+        self.with_required = [
+            f
+            for f in self.fields
+            if f.desc.message_type is not None
+            and any(_required(g) for g in f.desc.message_type.fields)
+        ]
 
     def sub(self, field: _Field) -> MessageCodec:
         if field.codec is None:
@@ -312,6 +334,7 @@ class MessageCodec:
             kwargs = self.fast_kwargs(data)
         except _Slow:
             kwargs = self._kwargs(data, "")
+        self.check_required(kwargs, "")
         return self._build(kwargs)
 
     def from_json(self, body: bytes) -> Message:
@@ -322,7 +345,26 @@ class MessageCodec:
             # Anything unusual, malformed JSON included, is decoded again by the json module
             # and walked by the generic path: its results and error messages are the reference.
             kwargs = self._kwargs(loads_body(body), "")
+        self.check_required(kwargs, "")
         return self._build(kwargs)
+
+    def check_required(self, kwargs: dict[str, Any], path: str) -> None:
+        """Raises MLflow's "Missing value" for the first required field absent or empty, in
+        field order, then looks into the sub-messages that have required fields."""
+        for f in self.required:
+            value = kwargs.get(f.name)
+            if value is None or value == "":
+                raise InvalidArgument(missing_value(_path(path, f.name)))
+        for f in self.with_required:
+            value = kwargs.get(f.name)
+            if value is None:
+                continue
+            codec, name = self.sub(f), _path(path, f.name)
+            if f.repeated:
+                for i, item in enumerate(value):
+                    codec.check_required(item, f"{name}[{i}]")
+            else:
+                codec.check_required(value, name)
 
     def _build(self, kwargs: dict[str, Any]) -> Message:
         try:
@@ -391,8 +433,9 @@ class MessageCodec:
 
     def _kwargs(self, data: Any, path: str) -> dict[str, Any]:
         if not isinstance(data, dict):
-            where = f"field '{path}'" if path else "the request body"
-            raise InvalidArgument(f"Invalid value for {where}: expected a JSON object")
+            if path:
+                raise InvalidArgument(invalid_type(path, data))
+            raise InvalidArgument("Invalid value for the request body: expected a JSON object")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             f = self.by_name.get(key)
@@ -401,9 +444,7 @@ class MessageCodec:
             name = f"{path}.{f.name}" if path else f.name
             if f.repeated:
                 if not isinstance(value, list):
-                    raise InvalidArgument(
-                        f"Invalid value for field '{name}': expected a JSON array"
-                    )
+                    raise InvalidArgument(invalid_type(name, value))
                 kwargs[f.name] = [self._in_value(f, v, f"{name}[{i}]") for i, v in enumerate(value)]
             else:
                 kwargs[f.name] = self._in_value(f, value, name)
@@ -430,9 +471,6 @@ class MessageCodec:
                 low, high = f.int_range  # type: ignore[misc]
                 if low <= number <= high:
                     return number
-                raise InvalidArgument(
-                    f"Invalid value for field '{name}': {value} is out of range [{low}, {high}]"
-                )
         elif kind == _MESSAGE:
             return self.sub(f)._kwargs(value, name)
         elif kind == _BOOL:
@@ -444,18 +482,12 @@ class MessageCodec:
                 return enum.number_of[value]  # type: ignore[union-attr]
             if isinstance(value, int) and not isinstance(value, bool):
                 return value  # proto3 enums are open: unknown numbers are kept
-            names = ", ".join(n for n in enum.name_of.values() if not n.endswith("UNSPECIFIED"))  # type: ignore[union-attr]
-            raise InvalidArgument(
-                f"Invalid value for field '{name}': {value!r} is not one of {names}"
-            )
         elif kind == _BYTES and isinstance(value, str):
             try:
                 return base64.b64decode(value, validate=True)
             except binascii.Error:
                 pass
-        raise InvalidArgument(
-            f"Invalid value for field '{name}': {value!r} is not a valid {_type_name(f)}"
-        )
+        raise InvalidArgument(invalid_type(name, value))
 
     def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
         """The message for URL query parameters; repeated fields take every occurrence."""
@@ -498,22 +530,9 @@ def _query_scalar(f: _Field, raw: str) -> Any:
     if f.kind == _BOOL:
         lowered = raw.lower()
         if lowered not in ("true", "false"):
-            raise InvalidArgument(
-                f"Invalid value for field '{f.name}': {raw!r} must be 'true' or 'false'"
-            )
+            raise InvalidArgument(f"Invalid boolean value: {raw}, must be 'true' or 'false'.")
         return lowered == "true"
     return raw
-
-
-def _type_name(f: _Field) -> str:
-    return {
-        _INT: "integer",
-        _FLOAT: "number",
-        _BOOL: "boolean",
-        _STRING: "string",
-        _BYTES: "base64 string",
-        _MESSAGE: "object",
-    }.get(f.kind, "value")
 
 
 _CODECS: dict[str, MessageCodec] = {}

@@ -51,14 +51,18 @@ def lifecycle_stages(view_type: int) -> tuple[str, ...]:
         ) from None
 
 
-def check_max_results(max_results: int, *, default: int, maximum: int, limit_name: str) -> int:
+def check_max_results(
+    max_results: int, *, default: int, maximum: int, over_limit: str | None = None
+) -> int:
+    """The page size for `max_results` (0: the default), refused in MLflow's words; `over_limit`
+    replaces the message for a value above the maximum where MLflow words it otherwise."""
     if max_results == 0:
         return default
-    if max_results < 0 or max_results > maximum:
-        raise InvalidArgument(
-            f"Invalid value {max_results} for max_results: it must be between 1 and "
-            f"{maximum} ({limit_name}), or 0 for the default of {default}"
-        )
+    invalid = f"Invalid value {max_results} for parameter 'max_results' supplied."
+    if max_results < 0:
+        raise InvalidArgument(f"{invalid} It must be a positive integer")
+    if max_results > maximum:
+        raise InvalidArgument(over_limit or f"{invalid} It must be at most {maximum}")
     return max_results
 
 

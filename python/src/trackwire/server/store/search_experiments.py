@@ -57,7 +57,6 @@ def plan_experiment_search(
         max_results,
         default=limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS,
         maximum=limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS,
-        limit_name="LIMIT_MAX_SEARCH_EXPERIMENTS_MAX_RESULTS",
     )
     stages = lifecycle_stages(view_type)
     context = FilterContext("filter", filter_string)

@@ -49,6 +49,7 @@ from trackwire.server.store.keyset import (
 )
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.schema import latest_metrics, params, runs, tags
+from trackwire.server.validation import invalid_type
 
 NUMERIC_COMPARATORS: dict[str, Callable] = {
     "=": operator.eq,
@@ -100,7 +101,8 @@ def plan_run_search(
         max_results,
         default=limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS,
         maximum=limits.MAX_SEARCH_RUNS_MAX_RESULTS,
-        limit_name="LIMIT_MAX_SEARCH_RUNS_MAX_RESULTS",
+        # MLflow's server refuses this one by the generic type check of its request schema.
+        over_limit=invalid_type("max_results", max_results),
     )
     stages = lifecycle_stages(view_type)
     context = FilterContext("filter", filter_string)
