@@ -16,17 +16,17 @@ $(MLFLOW_VENV)/.installed: mk/mlflow.mk
 	  'pandas>=2' 'pytest>=8'
 	touch $@
 
-# MLflow's server (for the side-by-side benchmark) needs the full `mlflow` package on top of
-# mlflow-skinny.
+# MLflow's server (the side-by-side benchmark, the validation table of the compat tests) needs
+# the full `mlflow` package on top of mlflow-skinny.
 mlflow-server: $(MLFLOW_VENV)/.server-installed ## MLflow's tracking server in its virtualenv
 
 $(MLFLOW_VENV)/.server-installed: $(MLFLOW_VENV)/.installed
 	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==$(MLFLOW_VERSION)'
 	touch $@
 
-test-mlflow-compat: venv mlflow-venv ## the mlflow client against a live trackwire server
+test-mlflow-compat: venv mlflow-server ## the mlflow client against a live trackwire server
 	TRACKWIRE_SERVER_BIN=$(abspath $(VENV))/bin/trackwire \
 	  $(MLFLOW_VENV)/bin/pytest -q --confcutdir=python/tests/mlflow_compat python/tests/mlflow_compat
 
-CI_DEPS      += mlflow-venv
+CI_DEPS      += mlflow-server
 TEST_TARGETS += test-mlflow-compat
