@@ -100,7 +100,7 @@ class ActiveRun(Run):
 
 def set_tracking_uri(uri: str | None) -> None:
     """Where the fluent API logs: grpc://host:port, grpcs://host:port or sqlite:///path.db
-    (None: back to $TRACKWIRE_TRACKING_URI or the embedded default)."""
+    (None: back to $TRACKWIRE_TRACKING_URI, $MLFLOW_TRACKING_URI or the embedded default)."""
     global _tracking_uri
     with _lock:
         _close_client()

@@ -7,10 +7,12 @@ $TRACKWIRE_SERVER_BIN. Under trackwire's own virtualenv (no mlflow) they are not
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +22,23 @@ if importlib.util.find_spec("mlflow") is None:
     collect_ignore_glob = ["test_*.py"]
 
 
-@pytest.fixture(scope="session")
-def trackwire_server(tmp_path_factory) -> dict[str, str]:
-    """Starts one trackwire server for the session: its "http" and "grpc" URIs."""
+def trackwire_binary() -> str:
     binary = os.environ.get("TRACKWIRE_SERVER_BIN")
     if not binary:
         pytest.fail(
             "set TRACKWIRE_SERVER_BIN to the trackwire executable (make test-mlflow-compat)"
         )
-    root: Path = tmp_path_factory.mktemp("trackwire")
+    return binary
+
+
+@contextlib.contextmanager
+def running_trackwire(root: Path, *flags: str) -> Iterator[dict[str, str]]:
+    """A trackwire server on a SQLite store under `root`, with extra `flags`, while in use:
+    its "http" and "grpc" URIs."""
     http_port, grpc_port = free_port(), free_port()
     process = subprocess.Popen(
         [
-            binary,
+            trackwire_binary(),
             "server",
             "--backend-store-uri",
             f"sqlite:///{root / 'tracking.db'}",
@@ -44,6 +50,7 @@ def trackwire_server(tmp_path_factory) -> dict[str, str]:
             str(grpc_port),
             "--http-port",
             str(http_port),
+            *flags,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -64,12 +71,32 @@ def trackwire_server(tmp_path_factory) -> dict[str, str]:
     if not any("trackwire server listening" in line for line in output):
         process.kill()
         pytest.fail("trackwire server did not start:\n" + "".join(output))
-    yield {"http": f"http://127.0.0.1:{http_port}", "grpc": f"grpc://127.0.0.1:{grpc_port}"}
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield {"http": f"http://127.0.0.1:{http_port}", "grpc": f"grpc://127.0.0.1:{grpc_port}"}
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def start_trackwire():
+    """`running_trackwire`, for tests that need a server of their own (other flags)."""
+    return running_trackwire
+
+
+@pytest.fixture(scope="session")
+def trackwire_bin() -> str:
+    return trackwire_binary()
+
+
+@pytest.fixture(scope="session")
+def trackwire_server(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """Starts one trackwire server for the session: its "http" and "grpc" URIs."""
+    with running_trackwire(tmp_path_factory.mktemp("trackwire")) as uris:
+        yield uris
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from trackwire import errors, limits
 from trackwire.client._batch_streams import BatchStreams
+from trackwire.client._environment import tracking_token
 from trackwire.client._retry import give_request_id, keyed, retrying
 from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import (
@@ -58,7 +59,7 @@ class GrpcTransport:
             self.channel = grpc.secure_channel(target, _tls_credentials(), options=options)
         else:
             self.channel = grpc.insecure_channel(target, options=options)
-        token = os.environ.get("TRACKWIRE_TOKEN")
+        token = tracking_token()
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         tracking = tracking_service_pb2_grpc.TrackingServiceStub(self.channel)
         self._batch_streams = BatchStreams(self.channel, tracking, metadata)

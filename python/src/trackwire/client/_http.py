@@ -23,6 +23,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 
 from trackwire import errors, limits
+from trackwire.client._environment import tracking_token
 from trackwire.client._retry import give_request_id, keyed, retrying
 from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
@@ -37,7 +38,7 @@ class HttpTransport:
     def __init__(self, tracking_uri: str):
         endpoint = _Endpoint(tracking_uri)
         self._endpoint = endpoint
-        token = os.environ.get("TRACKWIRE_TOKEN")
+        token = tracking_token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.tracking = _HttpService(
             endpoint, tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"], headers

@@ -7,11 +7,11 @@ RPCs, take request messages and return response messages (or iterators of them),
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlparse
 
 from trackwire import errors
 from trackwire.client._embedded import EmbeddedTransport
+from trackwire.client._environment import env_first
 from trackwire.client._grpc import GrpcTransport
 from trackwire.client._http import HttpTransport
 
@@ -19,8 +19,13 @@ DEFAULT_TRACKING_URI = "sqlite:///trackwire.db"
 
 
 def resolve_tracking_uri(tracking_uri: str | None) -> str:
-    """The URI to use: the one given, else $TRACKWIRE_TRACKING_URI, else the embedded default."""
-    return tracking_uri or os.environ.get("TRACKWIRE_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """The URI to use: the one given, else $TRACKWIRE_TRACKING_URI, else $MLFLOW_TRACKING_URI,
+    else the embedded default."""
+    return (
+        tracking_uri
+        or env_first("TRACKWIRE_TRACKING_URI", "MLFLOW_TRACKING_URI")
+        or DEFAULT_TRACKING_URI
+    )
 
 
 def open_transport(tracking_uri: str, artifacts_destination: str | None = None):

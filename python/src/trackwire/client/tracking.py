@@ -83,9 +83,9 @@ class TrackingClient:
     """A client of one tracking server (`grpc://`, `grpcs://`, or `http(s)://` through the
     HTTP/JSON gateway) or of an embedded store (`sqlite:///path.db`, no server).
 
-    With no URI, uses $TRACKWIRE_TRACKING_URI, else `sqlite:///trackwire.db` in the working
-    directory. `artifacts_destination` only matters in embedded mode (default
-    `./trackwire-artifacts`).
+    With no URI, uses $TRACKWIRE_TRACKING_URI, else $MLFLOW_TRACKING_URI, else
+    `sqlite:///trackwire.db` in the working directory. `artifacts_destination` only matters in
+    embedded mode (default `./trackwire-artifacts`).
     """
 
     def __init__(

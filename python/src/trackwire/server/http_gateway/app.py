@@ -62,8 +62,18 @@ async def _no_logged_models(request: Request) -> Response:
     return Response(b"{}", media_type="application/json")
 
 
-# Paths served without a token: load balancers probe them.
-_OPEN_PATHS = frozenset({"/health", "/version"})
+async def _workspace_config(request: Request) -> Response:
+    """The discovery document a hosted-workspace client (the Databricks SDK under
+    `mlflow.set_tracking_uri("databricks")`) reads before anything else; it warns when it cannot.
+    trackwire has no OIDC provider, account or workspace id to announce: the client then uses
+    the host and token it was given."""
+    return Response(b"{}", media_type="application/json")
+
+
+_WORKSPACE_CONFIG_PATH = "/.well-known/databricks-config"
+# Paths served without a token: load balancers probe them, and clients read the discovery
+# document before they authenticate.
+_OPEN_PATHS = frozenset({"/health", "/version", _WORKSPACE_CONFIG_PATH})
 
 
 class _AuthMiddleware:
@@ -131,13 +141,15 @@ def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.services.open_services).
 
     Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
-    MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
+    MLflow's artifact proxy API, `/health`, `/version`, the hosted-workspace discovery document
+    and an empty logged-model search.
     """
     tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
     artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
     routes = [
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
+        Route(_WORKSPACE_CONFIG_PATH, _workspace_config, methods=["GET"]),
         *rpc_routes(
             {tracking: services.tracking_fields, artifacts: services.artifacts},
             services.store.db.write_lock,
