@@ -170,6 +170,14 @@ rpc_get_metric_history_bulk_interval <- function(client, run_ids = NULL,
                  end_step = end_step, max_results = max_results))
 }
 
+# TrackingService.GetMetricBuckets: GET /api/2.0/trackwire/metrics/get-buckets
+rpc_get_metric_buckets <- function(client, run_ids = NULL, metric_key = NULL,
+                                   start_step = NULL, end_step = NULL, buckets = NULL) {
+  tw_request(client, "GET", "/api/2.0/trackwire/metrics/get-buckets",
+    query = list(run_ids = run_ids, metric_key = metric_key, start_step = start_step,
+                 end_step = end_step, buckets = buckets))
+}
+
 # TrackingService.DeleteRuns: POST /api/2.0/mlflow/databricks/runs/delete-runs
 rpc_delete_runs <- function(client, experiment_id = NULL, max_timestamp_millis = NULL,
                             max_runs = NULL) {

@@ -47,10 +47,11 @@ from trackwire.errors import AlreadyExists, InvalidArgument, NotFound
 from trackwire.server.quotas import Quotas
 from trackwire.server.search.experiments import plan_experiment_search
 from trackwire.server.search.runs import plan_run_search
+from trackwire.server.store import chart_buckets
 from trackwire.server.store import schema as t
 from trackwire.server.store.driver import DriverConnection, DriverWrites
 from trackwire.v1 import entities_pb2 as pb
-from trackwire.v1.tracking_service_pb2 import RunColumns
+from trackwire.v1.tracking_service_pb2 import GetMetricBucketsResponse, RunColumns
 
 ACTIVE = "active"
 DELETED = "deleted"
@@ -874,6 +875,18 @@ class SqlStore:
                         for row in rows
                     )
         return points
+
+    def metric_buckets(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None,
+        end_step: int | None,
+        buckets: int,
+    ) -> GetMetricBucketsResponse:
+        """Per run, the metric summarised in `buckets` step buckets (see chart_buckets)."""
+        with self._read() as conn:
+            return chart_buckets.metric_buckets(conn, run_ids, key, start_step, end_step, buckets)
 
 
 def _encode_history_token(run_id: str, key: str, after: tuple[int, int, int]) -> str:
