@@ -19,6 +19,7 @@ from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
+from trackwire.server.http_gateway.web_ui import is_open, web_ui_routes
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class _AuthMiddleware:
         self.tokens = tokens
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or is_open(scope["path"]):
             return await self.app(scope, receive, send)
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         authorization = header.decode("latin-1") if header else None
@@ -150,6 +151,7 @@ def create_app(services) -> Starlette:
             Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])
             for prefix in ("api", "ajax-api")
         ),
+        *web_ui_routes(),
     ]
     middleware = []
     if services.tokens is not None:
