@@ -20,8 +20,8 @@ def test_the_page_and_its_assets_are_served_with_the_right_caching(ui_server):
     assert asset.status_code == 200
     assert "immutable" in asset.headers["cache-control"]
     assert asset.headers["content-type"].startswith(("text/javascript", "application/javascript"))
-    missing = httpx.get(ui_server.http_url + "/assets/nothing-here.js")
-    assert missing.status_code == 404
+    for missing in ("nothing-here.js", "..%2F..%2Fserver.log", "%2e%2e%2findex.html"):
+        assert httpx.get(f"{ui_server.http_url}/assets/{missing}").status_code == 404
 
 
 def test_experiments_list_search_create_rename_delete_restore(page, ui_server, seeded, screenshot):

@@ -11,8 +11,7 @@ from importlib import resources
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from trackwire.server.auth.identity import current_identity
 
@@ -22,12 +21,15 @@ OPEN_PATHS = frozenset({"/", "/index.html"})
 OPEN_PREFIX = "/assets/"
 
 
-class _HashedAssets(StaticFiles):
-    async def get_response(self, path: str, scope) -> Response:
-        response = await super().get_response(path, scope)
-        if response.status_code == 200:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
+async def _asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    asset = ASSETS / "assets" / name
+    # The bundle is flat: a name with a separator or a dot prefix is nothing of ours.
+    if "/" in name or "\\" in name or name.startswith(".") or not asset.is_file():
+        return PlainTextResponse("Not Found", status_code=404)
+    return FileResponse(
+        str(asset), headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )
 
 
 async def _index(request: Request) -> Response:
@@ -52,14 +54,10 @@ def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
 
 
-def web_ui_routes() -> list[BaseRoute]:
+def web_ui_routes() -> list[Route]:
     return [
         Route("/", _index, methods=["GET"]),
         Route("/index.html", _index, methods=["GET"]),
         Route("/ui/session", _session, methods=["GET"]),
-        Mount(
-            "/assets",
-            app=_HashedAssets(directory=str(ASSETS / "assets"), check_dir=False),
-            name="ui-assets",
-        ),
+        Route("/assets/{name:path}", _asset, methods=["GET"]),
     ]

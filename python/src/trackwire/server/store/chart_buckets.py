@@ -116,7 +116,7 @@ def metric_buckets(
             func.max(p.timestamp).label("last_timestamp"),
             func.min(p.value).label("min_value"),
             func.max(p.value).label("max_value"),
-            func.count().label("count"),
+            func.count().label("points"),
         )
         .group_by(p.run_id, p.bucket)
         .subquery()
@@ -136,7 +136,7 @@ def metric_buckets(
                 last_value=nan if row.last_value is None else row.last_value,
                 min_value=nan if row.min_value is None else row.min_value,
                 max_value=nan if row.max_value is None else row.max_value,
-                count=row.count,
+                count=row.points,
             )
         )
     return response
