@@ -25,8 +25,10 @@ ui-browser: ## install the headless browser the UI tests drive (Debian package)
 test-ui: ui venv ## browser tests of the web UI (screenshots in build/ui-screenshots)
 	cd python && ../$(VENV)/bin/pytest -q tests/ui
 
+# Smaller counts: make bench-ui BENCH_UI_ARGS="--runs 1000 --large-runs 20000"
+BENCH_UI_ARGS ?=
 bench-ui: ui venv mlflow-server ## the UI against MLflow's own, same browser, same data (figures)
-	$(VENV)/bin/python bench/ui_bench.py
+	$(VENV)/bin/python bench/ui_bench.py $(BENCH_UI_ARGS)
 
 CI_DEPS      += ui-browser
 TEST_TARGETS += test-ui
