@@ -46,7 +46,9 @@ class Rest:
         return response.json()
 
     def experiment(self, name: str) -> str:
-        return self.call("experiments/create", {"name": name})["experiment_id"]
+        # MLflow 3's UI opens experiments of this kind on their training runs, not on traces.
+        kind = {"key": "mlflow.experimentKind", "value": "custom_model_development"}
+        return self.call("experiments/create", {"name": name, "tags": [kind]})["experiment_id"]
 
     def run(self, experiment_id: str, name: str, start: int) -> str:
         body = {"experiment_id": experiment_id, "run_name": name, "start_time": start}
@@ -206,7 +208,7 @@ def main() -> None:
                     browser, f"{tw_url}/#/experiments/{ids['tw']['runs']}", first_row, r
                 )
                 ml_table, ml_facts = timed_page(
-                    browser, f"{ml_url}/#/experiments/{ids['ml']['runs']}", first_row, r
+                    browser, f"{ml_url}/#/experiments/{ids['ml']['runs']}/runs", first_row, r
                 )
                 rows.append(
                     (
@@ -246,7 +248,7 @@ def main() -> None:
                 try:
                     ml_chart, facts = timed_page(
                         browser,
-                        f"{ml_url}/#/experiments/{ids['ml']['chart']}?compareRunsMode=CHART",
+                        f"{ml_url}/#/experiments/{ids['ml']['chart']}/runs?compareRunsMode=CHART",
                         mlflow_chart,
                         r,
                     )
