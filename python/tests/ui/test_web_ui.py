@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
 from seed import MANY_RUNS, SPIKE_VALUE
+
+import trackwire
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -194,3 +197,71 @@ def test_compare_highlights_what_differs(page, ui_server, seeded, screenshot):
     screenshot(page, "compare")
     page.get_by_label("Only differences").check()
     expect(table.locator("tr", has_text="optimizer")).to_have_count(0)
+
+
+def test_dragging_across_a_chart_zooms_and_fetches_that_range(page, ui_server, seeded):
+    spiky = seeded.runs["spiky"]
+    page.goto(f"{ui_server.http_url}/#/experiments/{seeded.experiment_id}?sel={spiky}")
+    chart = page.locator("figure.chart[data-metric='loss']")
+    expect(chart).to_have_attribute("data-ready", "true")
+    box = chart.locator(".u-over").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2, y, steps=5)
+    page.mouse.up()
+    reset = chart.get_by_role("button", name="Reset zoom")
+    expect(reset).to_be_visible()
+    # The spike at step 31,337 lies outside the first fifth of 100,000 steps.
+    expect(chart).not_to_have_attribute("data-ymax", "1000")
+    reset.click()
+    expect(chart).to_have_attribute("data-ymax", "1000")
+
+
+def test_keyboard_columns_scatter_and_run_lifecycle(page, ui_server, seeded):
+    page.goto(f"{ui_server.http_url}/#/experiments/{seeded.experiment_id}")
+    grid = page.get_by_role("grid", name="Runs")
+    expect(grid).to_contain_text("trial-0")
+
+    page.get_by_role("button", name="Columns").click()
+    page.get_by_role("dialog", name="Columns").get_by_label("m loss").uncheck()
+    expect(grid.locator(".runs-head")).not_to_contain_text("loss")
+    assert "cols=" in page.url
+    page.get_by_role("button", name="Done").click()
+
+    page.get_by_role("tab", name="Scatter").click()
+    expect(page.get_by_role("img", name="Scatter of")).to_be_visible()
+
+    # Space selects the row the arrows reached; Delete moves it to the deleted runs.
+    grid.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Space")
+    selected = grid.locator(".runs-row.selected .cell.name a")
+    expect(selected).to_have_count(1)
+    name = selected.inner_text()
+    page.get_by_role("button", name="Delete").click()
+    expect(grid.locator(".cell.name a", has_text=name)).to_have_count(0)
+    page.get_by_label("Deleted runs").check()
+    row = grid.locator(".runs-row", has_text=name)
+    row.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Restore").click()
+    expect(grid.locator(".cell.name a", has_text=name)).to_have_count(0)
+    page.get_by_label("Deleted runs").uncheck()
+    expect(grid.locator(".cell.name a", has_text=name)).to_have_count(1)
+
+    grid.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#/experiments/\d+/runs/[0-9a-f]{32}$"))
+
+
+def test_running_runs_refresh_live(page, ui_server, seeded):
+    live = seeded.runs["live"]
+    page.goto(f"{ui_server.http_url}/#/experiments/{seeded.experiment_id}")
+    grid = page.get_by_role("grid", name="Runs")
+    expect(grid).to_contain_text("live")
+    client = trackwire.TrackingClient(ui_server.tracking_uri)
+    client.log_metric(live, "loss", 0.123456, step=10)
+    client.close()
+    row = grid.locator(".runs-row", has_text="live")
+    expect(row).to_contain_text("0.1235", timeout=15_000)
