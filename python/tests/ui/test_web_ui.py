@@ -217,6 +217,19 @@ def test_dragging_across_a_chart_zooms_and_fetches_that_range(page, ui_server, s
     reset.click()
     expect(chart).to_have_attribute("data-ymax", "1000")
 
+    # The other x axes, log scale and smoothing draw the same buckets again.
+    points = chart.get_attribute("data-points")
+    for x_axis in ("wall", "relative"):
+        page.get_by_label("X axis").select_option(x_axis)
+        expect(chart.locator(".u-legend")).to_contain_text(
+            "Wall time" if x_axis == "wall" else "Relative time"
+        )
+        assert chart.get_attribute("data-points") == points
+    page.get_by_label("Log scale").check()
+    page.get_by_label("Smoothing").fill("0.9")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(chart).to_have_attribute("data-ymax", "1000")
+
 
 def test_keyboard_columns_scatter_and_run_lifecycle(page, ui_server, seeded):
     page.goto(f"{ui_server.http_url}/#/experiments/{seeded.experiment_id}")
