@@ -153,7 +153,7 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
         scales: { x: { time: options.x === "wall" }, y: { distr: log ? 3 : 1 } },
         series: [
           { label: X_LABELS[options.x] },
-          ...runs.map((run, i) => ({
+          ...runs.map((run) => ({
             label: run.name,
             stroke: run.color,
             width: 1.5,

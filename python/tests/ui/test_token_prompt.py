@@ -4,10 +4,8 @@ token may not do."""
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS  # noqa: F401 - the screenshot fixture writes there
+from playwright.sync_api import expect
 from server_process import LiveServer
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")

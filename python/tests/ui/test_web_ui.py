@@ -6,12 +6,10 @@ import json
 import re
 
 import httpx
-import pytest
+from playwright.sync_api import expect
 from seed import MANY_RUNS, SPIKE_VALUE
 
 import trackwire
-
-expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def test_the_page_and_its_assets_are_served_with_the_right_caching(ui_server):
