@@ -102,18 +102,23 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   const [error, setError] = useState("");
   const runIds = runs.map((r) => r.id).join(",");
 
+  // A result is shown when it answers what the chart shows now (runs, metric, zoom); a live
+  // refresh never cancels a fetch still on its way, it only skips a turn.
+  const wanted = `${runIds}|${metricKey}|${zoom?.start}|${zoom?.end}`;
+  const latest = useRef({ wanted, inflight: null });
+  latest.current.wanted = wanted;
   useEffect(() => {
-    if (!visible || !runs.length) return;
-    let current = true;
+    if (!visible || !runs.length || latest.current.inflight === wanted) return;
+    latest.current.inflight = wanted;
     const width = (plotRef.current && plotRef.current.clientWidth) || 400;
     const buckets = Math.max(50, Math.min(5000, Math.round(width)));
     metricBuckets(runs.map((r) => r.id), metricKey, buckets, zoom?.start, zoom?.end)
-      .then((body) => current && (setResult(body), setError("")))
-      .catch((e) => current && setError(e.message));
-    return () => {
-      current = false;
-    };
-  }, [visible, runIds, metricKey, zoom?.start, zoom?.end, refreshKey]);
+      .then((body) => latest.current.wanted === wanted && (setResult(body), setError("")))
+      .catch((e) => latest.current.wanted === wanted && setError(e.message))
+      .finally(() => {
+        if (latest.current.inflight === wanted) latest.current.inflight = null;
+      });
+  }, [visible, wanted, refreshKey]);
 
   useEffect(() => {
     const target = plotRef.current;

@@ -52,8 +52,13 @@ def _step_range(
         lows, highs = [], []
         for run_id in run_ids:
             of_run = (_m.run_id == run_id, _m.key == key)
+            # Two scalar subqueries: each is a seek to one end of the primary key (a single
+            # query with both aggregates would read the whole history).
             low, high = conn.execute(
-                select(func.min(_m.step), func.max(_m.step)).where(*of_run)
+                select(
+                    select(func.min(_m.step)).where(*of_run).scalar_subquery(),
+                    select(func.max(_m.step)).where(*of_run).scalar_subquery(),
+                )
             ).one()
             if low is not None:
                 lows.append(low)
