@@ -186,7 +186,7 @@ def main() -> None:
         ]
         try:
             for server in servers:
-                server.wait_ready()
+                server.wait_ready(timeout=600)  # MLflow starts 15 processes
             tw, ml = (Rest(s.base_url) for s in servers)
             ids: dict[str, dict[str, str]] = {"tw": {}, "ml": {}}
             for key, rest in (("tw", tw), ("ml", ml)):
