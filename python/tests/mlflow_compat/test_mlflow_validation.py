@@ -109,9 +109,9 @@ def mlflow_server(tmp_path_factory):
     deadline = time.monotonic() + 180  # its first start migrates the database
     while True:
         try:
-            if requests.get(f"{url}/health", timeout=2).ok:
+            if requests.get(f"{url}/health", timeout=10).ok:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

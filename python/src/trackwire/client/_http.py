@@ -210,7 +210,11 @@ def _raw_chunks(response: urllib3.BaseHTTPResponse, response_class, field: str) 
 
 def _to_json(message) -> dict:
     # Enum names with their prefix and int64 as strings are both accepted by the gateway.
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    # Zeros are written too: the gateway, like MLflow's server, takes an absent required field
+    # (a metric's value or timestamp) for a missing one, and 0 is a value.
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def _query(message) -> list[tuple[str, str]]:

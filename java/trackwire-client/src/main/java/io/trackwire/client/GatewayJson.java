@@ -25,22 +25,41 @@ import java.util.Map;
 final class GatewayJson {
   private GatewayJson() {}
 
-  /** The JSON object of a message's set fields. */
+  /**
+   * The JSON object of a message's set fields, and of its numbers and booleans even when zero:
+   * the gateway, like MLflow's server, takes an absent required field (a metric's value or
+   * timestamp) for a missing one, and 0 is a value.
+   */
   static JsonObject write(MessageOrBuilder message) {
     JsonObject json = new JsonObject();
-    for (Map.Entry<FieldDescriptor, Object> entry : message.getAllFields().entrySet()) {
-      FieldDescriptor field = entry.getKey();
+    for (FieldDescriptor field : message.getDescriptorForType().getFields()) {
       if (field.isRepeated()) {
+        if (message.getRepeatedFieldCount(field) == 0) {
+          continue;
+        }
         JsonArray values = new JsonArray();
-        for (Object value : (Iterable<?>) entry.getValue()) {
+        for (Object value : (Iterable<?>) message.getField(field)) {
           values.add(writeValue(field, value));
         }
         json.add(field.getName(), values);
-      } else {
-        json.add(field.getName(), writeValue(field, entry.getValue()));
+      } else if (message.hasField(field) || (!field.hasPresence() && isNumberOrBoolean(field))) {
+        json.add(field.getName(), writeValue(field, message.getField(field)));
       }
     }
     return json;
+  }
+
+  private static boolean isNumberOrBoolean(FieldDescriptor field) {
+    switch (field.getJavaType()) {
+      case INT:
+      case LONG:
+      case FLOAT:
+      case DOUBLE:
+      case BOOLEAN:
+        return true;
+      default:
+        return false;
+    }
   }
 
   private static JsonElement writeValue(FieldDescriptor field, Object value) {
