@@ -444,7 +444,7 @@ def test_max_results_bounds(engine):
     assert plan.max_results == limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS
     for bad in (-1, limits.MAX_SEARCH_RUNS_MAX_RESULTS + 1):
         with pytest.raises(
-            InvalidArgument, match=f"between 1 and {limits.MAX_SEARCH_RUNS_MAX_RESULTS}"
+            InvalidArgument, match=f"Invalid value {bad} for parameter 'max_results'"
         ):
             search(engine, max_results=bad)
     assert search(engine, max_results=limits.MAX_SEARCH_RUNS_MAX_RESULTS)[0] == ["r3", "r2", "r1"]
