@@ -21,3 +21,12 @@ mlflow-postgres: $(MLFLOW_VENV)/.postgres-installed
 $(MLFLOW_VENV)/.postgres-installed: $(MLFLOW_VENV)/.server-installed
 	$(MLFLOW_VENV)/bin/python -m pip install -q 'psycopg[binary]>=3.1'
 	touch $@
+
+# Team scale (issue 21): a million runs, a hundred million points, on BACKEND. Seeding stops at
+# its count or its time budget (an hour each by default); the stores are deleted at the end.
+# make bench-scale BACKEND=postgresql SCALE_ARGS='--runs-budget-s 900 --points-budget-s 900'
+SCALE_ARGS ?=
+
+.PHONY: bench-scale
+bench-scale: venv mlflow-venv mlflow-server mlflow-postgres ## a million runs and 100M points (figures, no assertions)
+	$(PY) bench/scale.py --backend $(BACKEND) $(SCALE_ARGS)
