@@ -15,7 +15,10 @@ bench: venv ## benchmark trackwire alone, quick counts (figures, no assertions)
 bench-compare: venv mlflow-venv mlflow-server mlflow-postgres ## full benchmark side by side with MLflow's server
 	$(PY) bench/run.py --compare --backend $(BACKEND) $(BENCH_ARGS)
 
-# MLflow's server reaches PostgreSQL through psycopg 3 (postgresql+psycopg://).
+# MLflow's server reaches PostgreSQL through psycopg 3 (postgresql+psycopg://). mk/mlflow.mk
+# names the venv too; set here as well, so that this fragment's rules do not depend on the
+# order the fragments are included in.
+MLFLOW_VENV ?= .venv-mlflow
 mlflow-postgres: $(MLFLOW_VENV)/.postgres-installed
 
 $(MLFLOW_VENV)/.postgres-installed: $(MLFLOW_VENV)/.server-installed
