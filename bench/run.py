@@ -197,7 +197,8 @@ class Bench:
                 tmp, "mlflow-w1", 1, store("mlflow-w1", PSYCOPG)
             )
         for server in self.servers.values():
-            server.wait_ready()
+            # MLflow upgrades a fresh PostgreSQL database for minutes on a loaded machine.
+            server.wait_ready(timeout=900)
         tw = self.servers["trackwire"]
         self.targets = {
             "tw-rest": ([tw], "rest", tw.base_url),
