@@ -196,9 +196,14 @@ class Bench:
             self.servers["mlflow-w1"] = start_mlflow(
                 tmp, "mlflow-w1", 1, store("mlflow-w1", PSYCOPG)
             )
-        for server in self.servers.values():
-            # MLflow upgrades a fresh PostgreSQL database for minutes on a loaded machine.
-            server.wait_ready(timeout=900)
+        try:
+            for server in self.servers.values():
+                # MLflow upgrades a fresh PostgreSQL database for minutes on a loaded machine.
+                server.wait_ready(timeout=900)
+        except BaseException:
+            for server in self.servers.values():  # none is left running
+                server.stop()
+            raise
         tw = self.servers["trackwire"]
         self.targets = {
             "tw-rest": ([tw], "rest", tw.base_url),

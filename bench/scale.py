@@ -122,7 +122,11 @@ class Store:
 
     def start(self) -> float:
         self.server = start_trackwire(self.tmp, "trackwire", store_uri=self.uri)
-        self.server.wait_ready(timeout=1800)
+        try:
+            self.server.wait_ready(timeout=1800)
+        except BaseException:
+            self.server.stop()
+            raise
         self.grpc = GrpcClient(self.server.grpc_port)
         self.rest = RestClient(self.server.base_url)
         return self.server.startup_s
@@ -320,7 +324,11 @@ def mlflow_bytes_per_point(tmp: Path, cluster: Cluster | None, points: int) -> d
         else None
     )
     server = start_mlflow(tmp, "mlflow", None, uri)
-    server.wait_ready()
+    try:
+        server.wait_ready(timeout=900)
+    except BaseException:
+        server.stop()
+        raise
 
     def size() -> int:
         if cluster:
