@@ -41,6 +41,7 @@ from servers import MLFLOW_BIN, ROOT, TRACKWIRE_BIN, start_mlflow, start_trackwi
 from trackwire.v1 import tracking_service_pb2 as ts
 
 PAGE = 100  # the runs table's page
+COUNT_PAGE = 10_000  # the count pages the matching runs; its tokens give the deep page
 CHART_RUNS, CHART_STEPS, CHART_POINTS = 10, 1_000_000, 1000
 KEYS, STEPS = 10, 10_000  # the filler runs of the points store
 BATCH = 1000  # points per LogBatch (MLflow's limit, and trackwire's default)
@@ -210,7 +211,7 @@ def runs_part(store: Store, n: int, budget: float) -> dict:
     # The count: every matching run paged with no columns. Its pages give a deep token.
     t0, count, token, tokens = time.perf_counter(), 0, None, []
     while True:
-        page = no_columns(token, 50_000)
+        page = no_columns(token, COUNT_PAGE)
         count += len(page.runs)
         token = page.next_page_token
         if not token:
