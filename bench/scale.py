@@ -41,7 +41,7 @@ from servers import MLFLOW_BIN, ROOT, TRACKWIRE_BIN, start_mlflow, start_trackwi
 from trackwire.v1 import tracking_service_pb2 as ts
 
 PAGE = 100  # the runs table's page
-COUNT_PAGE = 10_000  # the count pages the matching runs; its tokens give the deep page
+DEEP_STEP = 10_000  # the deep page is reached by pages of this many runs
 CHART_RUNS, CHART_STEPS, CHART_POINTS = 10, 1_000_000, 1000
 KEYS, STEPS = 10, 10_000  # the filler runs of the points store
 BATCH = 1000  # points per LogBatch (MLflow's limit, and trackwire's default)
@@ -196,30 +196,33 @@ def runs_part(store: Store, n: int, budget: float) -> dict:
     def first_page(client):
         return lambda: client.search(experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE)
 
-    def no_columns(token: str | None, size: int) -> ts.SearchRunsResponse:
+    def no_columns(token: str | None, size: int, order_by=()) -> ts.SearchRunsResponse:
         return store.grpc.stub.SearchRuns(
             ts.SearchRunsRequest(
                 experiment_ids=[experiment],
                 filter=wl.SEARCH_FILTER,
-                order_by=wl.SEARCH_ORDER,
+                order_by=order_by,
                 max_results=size,
                 page_token=token or "",
                 columns=ts.RunColumns(),
             )
         )
 
-    # The count: every matching run paged with no columns. Its pages give a deep token.
-    t0, count, token, tokens = time.perf_counter(), 0, None, []
+    # The count: every matching run, in the default order, paged with no columns.
+    t0, count, token = time.perf_counter(), 0, None
     while True:
-        page = no_columns(token, COUNT_PAGE)
+        page = no_columns(token, 50_000)
         count += len(page.runs)
         token = page.next_page_token
         if not token:
             break
-        tokens.append((count, token))
     found["count_s"] = time.perf_counter() - t0
     found["matching"] = count
-    deep_at, deep = tokens[len(tokens) // 2] if tokens else (0, None)
+    # The deep page: the table's order, reached through page tokens half-way down.
+    deep_at, deep = 0, None
+    while deep_at + DEEP_STEP <= count // 2:
+        deep = no_columns(deep, DEEP_STEP, wl.SEARCH_ORDER).next_page_token
+        deep_at += DEEP_STEP
     found["deep_offset"] = deep_at
     for wire, client in (("grpc", store.grpc), ("rest", store.rest)):
         found[f"first_page_s_{wire}"] = median_time(first_page(client))
