@@ -295,7 +295,7 @@ def points_part(store: Store, total: int, budget: float) -> dict:
     before = point_queries(store, chart_runs, probe)
     before.pop("_chart")
     found["small"] = before
-    found["small_bytes_per_point"] = store.size_bytes() / small
+    small_bytes = store.size_bytes()
     print("  " + json.dumps(found))
 
     fillers = max(0, (total - small) // (KEYS * STEPS))
@@ -304,6 +304,8 @@ def points_part(store: Store, total: int, budget: float) -> dict:
     jobs = [(port, experiment, filler[i::SEEDERS], deadline) for i in range(SEEDERS)]
     added, seconds = parallel(_seed_points, jobs)
     found.update(
+        # The fill's growth only: the store also holds the runs part's runs.
+        bytes_per_point=(store.size_bytes() - small_bytes) / added if added else None,
         points=small + added,
         seed_s=seconds,
         seed_points_per_s=added / seconds,
