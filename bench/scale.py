@@ -256,6 +256,14 @@ def point_queries(store: Store, chart_runs: list[str], probe: str) -> dict:
         got = store.rest._call("GET", "metrics/get-history-bulk-interval?" + query)
         assert len(got["metrics"]) == CHART_POINTS * len(chart_runs), len(got["metrics"])
 
+    def buckets():
+        # The web UI's chart query (GetMetricBuckets): one bucket per pixel of a chart.
+        query = urlencode(
+            {"run_ids": chart_runs, "metric_key": "loss", "buckets": CHART_POINTS}, doseq=True
+        )
+        got = store.rest._call_path("GET", "/api/2.0/trackwire/metrics/get-buckets?" + query)
+        assert len(got["runs"]) == len(chart_runs), got.keys()
+
     def history_rest():
         assert store.rest.read_history(probe, "k0") == STEPS
 
@@ -266,6 +274,7 @@ def point_queries(store: Store, chart_runs: list[str], probe: str) -> dict:
         assert store.grpc.read_history(chart_runs[0], "loss") == CHART_STEPS
 
     return {
+        "buckets_per_run_s": median_time(buckets) / len(chart_runs),
         "chart_per_run_s": median_time(chart) / len(chart_runs),
         "history_10k_rest_s": median_time(history_rest),
         "history_10k_grpc_s": median_time(history_grpc),
