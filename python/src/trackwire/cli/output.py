@@ -22,6 +22,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 OUTPUTS = ("table", "json", "csv")
 
@@ -54,7 +55,8 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Non
     above when piped, so that `awk` and `cut` work on it."""
     table = Table(*headers, box=None, header_style="bold", pad_edge=False)
     for row in rows:
-        table.add_row(*("-" if cell is None or cell == "" else str(cell) for cell in row))
+        # Text, not str: a value is never read as rich markup ("[bold]" in a run name).
+        table.add_row(*(Text("-" if cell is None or cell == "" else str(cell)) for cell in row))
     console = stdout
     if not stdout.is_terminal:
         # Never wrap or cut a row when piped: the table takes the width it needs.

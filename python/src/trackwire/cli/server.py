@@ -65,15 +65,11 @@ def register(commands) -> None:
     )
     security.add_argument("--tls-cert", help="PEM certificate (chain): both ports speak TLS")
     security.add_argument("--tls-key", help="PEM private key of --tls-cert")
-    quotas = server.add_argument_group("quotas")
-    try:
-        from trackwire.server.quotas import Quotas
-    except ModuleNotFoundError:  # a client-only install; `server` says what is missing
-        Quotas = None
-    for flag, name in QUOTA_FLAGS:
-        quotas.add_argument(
-            flag, type=int, default=getattr(Quotas, name, None), help="default: %(default)s"
-        )
+    quotas = server.add_argument_group(
+        "quotas", "defaults: the hosted service's (see the README); a write over one is refused"
+    )
+    for flag, _ in QUOTA_FLAGS:
+        quotas.add_argument(flag, type=int)
     server.set_defaults(run=serve)
 
 
@@ -85,6 +81,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.grpc_port == args.http_port:
         raise CommandError(f"--grpc-port and --http-port are both {args.http_port}: use two ports")
     check_artifacts_destination(args.artifacts_destination)
+    quota_flags = [(flag, name) for flag, name in QUOTA_FLAGS if getattr(args, name) is not None]
     check_can_listen(args.host, args.grpc_port, "gRPC")
     check_can_listen(args.host, args.http_port, "HTTP")
     serve(
@@ -97,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
             auth=AuthSettings(default_permission=args.auth_default_permission)
             if args.auth
             else None,
-            quotas=Quotas(**{name: getattr(args, name) for _, name in QUOTA_FLAGS}),
+            quotas=Quotas(**{name: getattr(args, name) for _, name in quota_flags}),
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
             fsync_commits=args.fsync_commits,
