@@ -113,7 +113,7 @@ def _key(entry) -> str:
     return entry.key
 
 
-def status_name(status: int) -> str:
+def status_name(status: ent.RunStatus.ValueType) -> str:
     return ent.RunStatus.Name(status).removeprefix("RUN_STATUS_")
 
 
@@ -157,7 +157,7 @@ def describe_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nested(record: dict[str, object]) -> dict[str, object]:
+def _nested(record: dict[str, object]) -> dict[str, dict]:
     """{"info": {...}, "data": {"metrics": {...}, "params": {...}, "tags": {...}}}: the shape
     of MLflow's `runs describe`."""
     nested: dict[str, dict] = {"info": {}, "data": {"metrics": {}, "params": {}, "tags": {}}}
