@@ -103,8 +103,10 @@ def write_csv(records: Sequence[Mapping[str, object]], stream) -> None:
 
 
 def transfer_progress() -> Progress:
-    """A progress display of bytes moved, with speed and time left."""
+    """A progress display of bytes moved, with speed and time left; it advances file by file
+    (the spinner shows a large file is moving)."""
     return Progress(
+        SpinnerColumn(finished_text="✓"),
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
