@@ -108,7 +108,7 @@ def test_runs_list_filters_orders_and_formats(wire, unique):
     ]
 
     table = ok(*search, "--columns", "metrics.acc,params.lr", env=wire).splitlines()
-    assert table[0].split() == ["RUN", "ID", "NAME", "STATUS", "STARTED", "USER"] + [
+    assert table[0].split() == ["ID", "NAME", "STATUS", "STARTED", "USER"] + [
         "metrics.acc",
         "params.lr",
     ]

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from rich.progress import Progress
 
 from trackwire.cli.output import working
-from trackwire.cli.stores import require_existing_store
+from trackwire.cli.stores import require_existing_store, without_password
 
 # Alembic announces each migration it applies on this logger, at INFO.
 _MIGRATION_LOGGER = "alembic.runtime.migration"
@@ -41,7 +41,7 @@ def upgrade_store(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     done = f"{len(applied)} migration(s) applied" if applied else "nothing to do"
-    print(f"schema of {args.uri} is up to date ({done})")
+    print(f"schema of {without_password(args.uri)} is up to date ({done})")
     return 0
 
 

@@ -16,7 +16,7 @@ EXPERIMENT_COLUMNS = (
     ("name", "NAME"),
     ("lifecycle_stage", "STAGE"),
     ("creation_time", "CREATED"),
-    ("artifact_location", "ARTIFACT LOCATION"),
+    ("artifact_location", "ARTIFACTS"),
 )
 
 

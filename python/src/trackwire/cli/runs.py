@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from operator import attrgetter
 
-from trackwire.cli.output import iso_time, print_records, print_table, short_time
+from trackwire.cli.output import iso_time, print_records, print_table
 from trackwire.cli.tracking import VIEWS, add_output_flag, all_pages, open_client, tracking_command
 from trackwire.v1 import entities_pb2 as ent
 
 RUN_COLUMNS = (
-    ("run_id", "RUN ID"),
+    ("run_id", "ID"),
     ("run_name", "NAME"),
     ("status", "STATUS"),
     ("start_time", "STARTED"),
@@ -102,15 +103,11 @@ def run_record(run: ent.Run) -> dict[str, object]:
         "lifecycle_stage": info.lifecycle_stage,
         "artifact_uri": info.artifact_uri,
     }
-    data = run.data
-    record.update({f"metrics.{m.key}": m.value for m in sorted(data.metrics, key=_key)})
-    record.update({f"params.{p.key}": p.value for p in sorted(data.params, key=_key)})
-    record.update({f"tags.{t.key}": t.value for t in sorted(data.tags, key=_key)})
+    by_key = attrgetter("key")
+    record.update({f"metrics.{m.key}": m.value for m in sorted(run.data.metrics, key=by_key)})
+    record.update({f"params.{p.key}": p.value for p in sorted(run.data.params, key=by_key)})
+    record.update({f"tags.{t.key}": t.value for t in sorted(run.data.tags, key=by_key)})
     return record
-
-
-def _key(entry) -> str:
-    return entry.key
 
 
 def status_name(status: ent.RunStatus.ValueType) -> str:
@@ -129,31 +126,15 @@ def list_runs(args: argparse.Namespace) -> int:
 
 def describe_run(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        run = client.get_run(args.run_id)
-    record = run_record(run)
+        described = _nested(run_record(client.get_run(args.run_id)))
     if args.output == "json":
-        print(json.dumps(_nested(record), indent=2))
+        print(json.dumps(described, indent=2))
         return 0
-    info = run.info
-    print_table(
-        ("FIELD", "VALUE"),
-        [
-            ("run_id", info.run_id),
-            ("run_name", info.run_name),
-            ("experiment_id", info.experiment_id),
-            ("status", status_name(info.status)),
-            ("started", short_time(info.start_time)),
-            ("ended", short_time(info.end_time) if info.HasField("end_time") else None),
-            ("user", info.user_id),
-            ("lifecycle_stage", info.lifecycle_stage),
-            ("artifact_uri", info.artifact_uri),
-        ],
-    )
-    for kind in ("params", "metrics", "tags"):
-        entries = [(k.split(".", 1)[1], v) for k, v in record.items() if k.startswith(kind + ".")]
-        if entries:
+    print_table(("FIELD", "VALUE"), described["info"].items())
+    for kind, values in described["data"].items():
+        if values:
             print()
-            print_table((kind.upper(), "VALUE"), entries)
+            print_table((kind.upper(), "VALUE"), values.items())
     return 0
 
 

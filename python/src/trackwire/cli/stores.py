@@ -29,6 +29,16 @@ def add_store_flags(parser: argparse.ArgumentParser, artifacts: bool = True) -> 
         )
 
 
+def without_password(uri: str) -> str:
+    """A store URI fit to print: its password replaced by ***."""
+    parsed = urlparse(uri)
+    if parsed.password is None:
+        return uri
+    return parsed._replace(
+        netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    ).geturl()
+
+
 def sqlite_path(uri: str) -> Path | None:
     """The file of a `sqlite:///path` URI; None for other URIs and in-memory databases."""
     if not uri.startswith("sqlite:"):

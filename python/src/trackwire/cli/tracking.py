@@ -12,9 +12,8 @@ from typing import TypeVar
 from trackwire import errors
 from trackwire.cli.failures import CommandError
 from trackwire.cli.output import OUTPUTS
-from trackwire.cli.stores import require_existing_store
+from trackwire.cli.stores import DEFAULT_BACKEND_STORE_URI, require_existing_store
 from trackwire.client import Page, TrackingClient
-from trackwire.client._transport import DEFAULT_TRACKING_URI
 
 T = TypeVar("T")
 
@@ -48,7 +47,7 @@ def tracking_uri(args: argparse.Namespace) -> str:
         args.tracking_uri
         or os.environ.get("TRACKWIRE_TRACKING_URI")
         or os.environ.get("MLFLOW_TRACKING_URI")
-        or DEFAULT_TRACKING_URI
+        or DEFAULT_BACKEND_STORE_URI  # the embedded store, as for the Python client
     )
 
 
