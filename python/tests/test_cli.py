@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 from cli_process import failed_with_one_line, ok, trackwire
-from server_process import LiveServer, free_port
+from ports import free_port
+from server_process import LiveServer
 
 import trackwire as tw
 from trackwire.client import TrackingClient

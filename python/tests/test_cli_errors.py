@@ -7,7 +7,7 @@ import socket
 
 import pytest
 from cli_process import failed_with_one_line, ok, trackwire
-from server_process import free_port
+from ports import free_port
 
 
 def _closed_port() -> int:

@@ -10,7 +10,8 @@ import sys
 import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from server_process import LiveServer, free_port
+from ports import free_port
+from server_process import LiveServer
 
 from trackwire.server.store.engine import SchemaTooNew, create_store_engine, upgrade_schema
 from trackwire.v1 import tracking_service_pb2 as rpc
