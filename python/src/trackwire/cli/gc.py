@@ -23,7 +23,7 @@ def register(commands) -> None:
 
 
 def collect(args: argparse.Namespace) -> int:
-    from trackwire.server.gc import collect_garbage, parse_age
+    from trackwire.server.garbage_collection import collect_garbage, parse_age
 
     older_than = parse_age(args.older_than) if args.older_than else 0
     require_existing_store(args.backend_store_uri)

@@ -74,9 +74,9 @@ def register(commands) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from trackwire.server.app import AuthSettings
     from trackwire.server.main import ServerSettings, serve
-    from trackwire.server.quotas import Quotas
+    from trackwire.server.services import AuthSettings
+    from trackwire.server.store.quotas import Quotas
 
     if args.grpc_port == args.http_port:
         raise CommandError(f"--grpc-port and --http-port are both {args.http_port}: use two ports")

@@ -26,12 +26,13 @@ def register(commands) -> None:
 
 def _token_store(uri: str):
     from trackwire.server.auth.tokens import TokenStore
+    from trackwire.server.store.database import Database
     from trackwire.server.store.engine import create_store_engine, upgrade_schema
 
     require_existing_store(uri)
     engine = create_store_engine(uri)
     upgrade_schema(engine)
-    return TokenStore(engine)
+    return TokenStore(Database(engine))
 
 
 def create_token(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ class EmbeddedTransport:
 
     def __init__(self, tracking_uri: str, artifacts_destination: str | None):
         try:
-            from trackwire.server.app import open_services
+            from trackwire.server.services import open_services
         except ModuleNotFoundError as e:
             raise ImportError(
                 f"the embedded tracking URI {tracking_uri!r} runs the store in this process "
