@@ -37,9 +37,7 @@ def test_register_search_and_fetch(client, unique):
     assert client.get_model_version_by_alias(unique, "champion").version == "1"
     model = client.get_registered_model(unique)
     assert [(a.alias, a.version) for a in model.aliases] == [("champion", "1")]
-    assert client.get_model_version_download_uri(unique, 2).endswith(
-        f"/{run_id}/artifacts/model"
-    )
+    assert client.get_model_version_download_uri(unique, 2).endswith(f"/{run_id}/artifacts/model")
 
     page = client.search_registered_models(f"name = '{unique}'")
     assert [m.name for m in page] == [unique]

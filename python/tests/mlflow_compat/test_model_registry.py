@@ -41,8 +41,8 @@ def test_registered_model_lifecycle(client):
     assert fetched.description == "second"
     assert fetched.tags == {"stage": "dev"}
 
-    renamed = client.rename_registered_model(name, name + "-renamed")
-    assert renamed.name == name + "-renamed"
+    client.rename_registered_model(name, name + "-renamed")
+    assert client.get_registered_model(name + "-renamed").tags == {"stage": "dev"}
     with pytest.raises(MlflowException) as missing:
         client.get_registered_model(name)
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"

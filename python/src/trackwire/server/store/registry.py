@@ -7,6 +7,7 @@ MLflow's filter grammar (search/grammar.py) and page by offset, as MLflow's regi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Sequence
 
@@ -553,14 +554,22 @@ def _string_condition(context: FilterContext, comparison: Comparison, column) ->
     return compare(column, comparison.value)
 
 
+def _equality(comparison: Comparison) -> Comparison:
+    """`tags.k != 'v'` holds for what has no tag `k` too (MLflow 3's clients exclude prompts
+    with `tags.mlflow.prompt.is_prompt != 'true'`): it is the negation of `=`."""
+    return dataclasses.replace(comparison, comparator="=")
+
+
 def _model_condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
     identifier = comparison.identifier
     if identifier.entity == TAG:
         c = registered_model_tags.c
+        negated = comparison.comparator == "!="
         matching = select(c.name).where(
-            c.key == identifier.key, _string_condition(context, comparison, c.value)
+            c.key == identifier.key,
+            _string_condition(context, _equality(comparison) if negated else comparison, c.value),
         )
-        return _rm.name.in_(matching)
+        return _rm.name.not_in(matching) if negated else _rm.name.in_(matching)
     if identifier.entity == ATTRIBUTE and identifier.key == "name":
         return _string_condition(context, comparison, _rm.name)
     raise context.fail(
@@ -576,16 +585,20 @@ def _version_condition(context: FilterContext, comparison: Comparison) -> Column
     identifier = comparison.identifier
     if identifier.entity == TAG:
         c = model_version_tags.c
-        return (
+        negated = comparison.comparator == "!="
+        tagged = (
             select(c.key)
             .where(
                 c.name == _mv.name,
                 c.version == _mv.version,
                 c.key == identifier.key,
-                _string_condition(context, comparison, c.value),
+                _string_condition(
+                    context, _equality(comparison) if negated else comparison, c.value
+                ),
             )
             .exists()
         )
+        return ~tagged if negated else tagged
     if identifier.entity == ATTRIBUTE and identifier.key in _VERSION_ATTRIBUTES:
         return _string_condition(context, comparison, _VERSION_ATTRIBUTES[identifier.key])
     if identifier.entity == ATTRIBUTE and identifier.key == "version_number":
