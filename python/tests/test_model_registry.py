@@ -137,3 +137,29 @@ def test_model_permissions(auth_server, unique):
     assert [m["name"] for m in found.json()["registered_models"]] == [unique]
 
     assert owner.request("DELETE", "/registered-models/delete", json=name).status_code == 200
+
+
+def test_mlflow_shaped_client_and_fluent_register(server, unique):
+    import trackwire
+    from trackwire import MlflowClient
+
+    client = MlflowClient(server.http_url)
+    experiment_id = client.create_experiment(unique)
+    run_id = client.create_run(experiment_id).info.run_id
+    trackwire.set_tracking_uri(server.tracking_uri)
+    try:
+        registered = trackwire.register_model(f"runs:/{run_id}/model", unique)
+    finally:
+        trackwire.set_tracking_uri(None)
+    assert (registered.name, registered.version, registered.status) == (unique, "1", "READY")
+
+    client.set_registered_model_alias(unique, "champion", "1")
+    model = client.get_registered_model(unique)
+    assert model.aliases == {"champion": "1"}
+    assert [v.version for v in model.latest_versions] == ["1"]
+    assert client.get_model_version_by_alias(unique, "champion").run_id == run_id
+    found = client.search_registered_models(f"name = '{unique}'")
+    assert [m.name for m in found] == [unique] and found.token is None
+    versions = client.search_model_versions(f"run_id = '{run_id}'")
+    assert [(v.name, v.version, v.aliases) for v in versions] == [(unique, "1", ["champion"])]
+    client.close()
