@@ -3,11 +3,13 @@ package io.trackwire.scala
 import scala.jdk.CollectionConverters._
 import io.trackwire.{v1 => pb}
 
-/** One registered version of a model (from a source such as `runs:/<run_id>/model`). */
+/** One registered version of a model (from a source such as `runs:/<run_id>/model`); its
+  * status is READY once registered. */
 final case class ModelVersion(
     name: String,
     version: String,
     currentStage: String,
+    status: String,
     source: String,
     runId: Option[String],
     description: String,
@@ -17,7 +19,8 @@ final case class ModelVersion(
 
 object ModelVersion {
   private[scala] def fromProto(v: pb.ModelVersion): ModelVersion =
-    ModelVersion(v.getName, v.getVersion, v.getCurrentStage, v.getSource,
+    ModelVersion(v.getName, v.getVersion, v.getCurrentStage,
+      v.getStatus.name.stripPrefix("MODEL_VERSION_STATUS_"), v.getSource,
       Option(v.getRunId).filter(_.nonEmpty), v.getDescription, v.getCreationTimestamp,
       v.getTagsList.asScala.map(t => t.getKey -> t.getValue).toMap,
       v.getAliasesList.asScala.toSeq)
