@@ -163,3 +163,22 @@ def test_mlflow_shaped_client_and_fluent_register(server, unique):
     versions = client.search_model_versions(f"run_id = '{run_id}'")
     assert [(v.name, v.version, v.aliases) for v in versions] == [(unique, "1", ["champion"])]
     client.close()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, name: c.get_model_version(name, "99999999999999999999"),
+        lambda c, name: c.get_model_version(name, "-1"),
+        lambda c, name: c.create_registered_model(name + "\x00"),
+        lambda c, name: c.create_model_version(name, "s3://b/m", description="a\x00b"),
+        lambda c, name: c.search_model_versions(page_token="eyJvZmZzZXQiOiAxZTMwMH0="),
+        lambda c, name: c.search_registered_models(max_results=10**6),
+        lambda c, name: c.search_registered_models(order_by=["metrics.acc"]),
+    ],
+)
+def test_hostile_values_are_invalid_arguments(client, unique, call):
+    client.create_registered_model(unique)
+    with pytest.raises(errors.InvalidArgument):
+        call(client, unique)
+    assert client.get_registered_model(unique).name == unique

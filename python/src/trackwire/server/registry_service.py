@@ -16,6 +16,8 @@ from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import model_registry_service_pb2 as rpc
 
+# The longest model id the store keeps (its column).
+_MAX_MODEL_ID_LENGTH = 64
 # MLflow's default and largest page sizes of the registry's searches.
 _MODELS_PAGE = 100
 _MAX_MODELS_PAGE = 1000
@@ -62,6 +64,7 @@ class ModelRegistryService:
         validation.value_length(name, "name", limits.MAX_KEY_LENGTH)
         for tag in request.tags:
             validation.tag(tag.key, tag.value, "registered model tag")
+        validation.text(request.description, "description")
         model = self.registry.create_model(
             name, request.description, [(t.key, t.value) for t in request.tags], _caller()
         )
@@ -78,7 +81,8 @@ class ModelRegistryService:
     def UpdateRegisteredModel(
         self, request: rpc.UpdateRegisteredModelRequest
     ) -> rpc.UpdateRegisteredModelResponse:
-        model = self.registry.update_model(_name(request), request.description)
+        description = validation.text(request.description, "description")
+        model = self.registry.update_model(_name(request), description)
         return rpc.UpdateRegisteredModelResponse(registered_model=model)
 
     def DeleteRegisteredModel(
@@ -116,6 +120,9 @@ class ModelRegistryService:
     ) -> rpc.CreateModelVersionResponse:
         _name(request)
         validation.require(request.source, "source")
+        validation.text(request.description, "description")
+        validation.text(request.run_link, "run_link")
+        validation.value_length(request.model_id, "model_id", _MAX_MODEL_ID_LENGTH)
         for tag in request.tags:
             validation.tag(tag.key, tag.value, "model version tag")
         if request.run_id:
@@ -126,9 +133,8 @@ class ModelRegistryService:
     def UpdateModelVersion(
         self, request: rpc.UpdateModelVersionRequest
     ) -> rpc.UpdateModelVersionResponse:
-        version = self.registry.update_version(
-            _name(request), _version(request), request.description
-        )
+        description = validation.text(request.description, "description")
+        version = self.registry.update_version(_name(request), _version(request), description)
         return rpc.UpdateModelVersionResponse(model_version=version)
 
     def TransitionModelVersionStage(

@@ -39,6 +39,8 @@ from trackwire.v1 import model_registry_service_pb2 as pb
 STAGES = ("None", "Staging", "Production", "Archived")
 _STAGE_BY_LOWER = {stage.lower(): stage for stage in STAGES}
 
+_MAX_VERSION = 2**31 - 1
+
 _rm = registered_models.c
 _mv = model_versions.c
 
@@ -54,10 +56,10 @@ def canonical_stage(stage: str) -> str:
 
 
 def _version_number(version: str) -> int:
-    try:
-        return int(version)
-    except ValueError:
-        raise InvalidArgument(f"Model version must be an integer, got '{version}'") from None
+    """A version as stored: a positive integer within the column's (32-bit) range."""
+    if not version.isdecimal() or not 0 < int(version) <= _MAX_VERSION:
+        raise InvalidArgument(f"Model version must be a positive integer, got '{version}'")
+    return int(version)
 
 
 def _model_missing(name: str) -> NotFound:
@@ -659,6 +661,6 @@ def _offset(token: str, filter_string: str, order_by: Sequence[str]) -> int:
         same_query = payload["query"] == _fingerprint(filter_string, order_by)
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument(f"Invalid page token '{token}'") from None
-    if not isinstance(offset, int) or offset < 0 or not same_query:
+    if not isinstance(offset, int) or not 0 <= offset <= _MAX_VERSION or not same_query:
         raise InvalidArgument(f"Invalid page token '{token}'")
     return offset
