@@ -182,3 +182,21 @@ def test_hostile_values_are_invalid_arguments(client, unique, call):
     with pytest.raises(errors.InvalidArgument):
         call(client, unique)
     assert client.get_registered_model(unique).name == unique
+
+
+def test_model_permissions_over_grpc(auth_server, unique, monkeypatch):
+    """The same guard on the native wire: the creator manages, others read only."""
+    monkeypatch.setenv("TRACKWIRE_TOKEN", _token(auth_server, "erin", "write"))
+    owner = TrackingClient(f"grpc://{auth_server.grpc_target}")
+    monkeypatch.setenv("TRACKWIRE_TOKEN", _token(auth_server, "frank", "write"))
+    other = TrackingClient(f"grpc://{auth_server.grpc_target}")
+    with owner, other:
+        owner.create_registered_model(unique)
+        owner.create_model_version(unique, "s3://bucket/model")
+        assert other.get_model_version(unique, 1).version == "1"
+        with pytest.raises(errors.PermissionDenied):
+            other.create_model_version(unique, "s3://bucket/other")
+        with pytest.raises(errors.PermissionDenied):
+            other.set_registered_model_alias(unique, "champion", 1)
+        owner.set_registered_model_alias(unique, "champion", 1)
+        assert [m.name for m in other.search_registered_models(f"name = '{unique}'")] == [unique]
