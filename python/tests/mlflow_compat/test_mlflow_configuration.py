@@ -21,18 +21,11 @@ import pytest
 def secured(tmp_path_factory, start_trackwire, trackwire_bin):
     """A trackwire server with `--auth` and an admin token: (URIs, token)."""
     root = tmp_path_factory.mktemp("secured")
+    store = f"sqlite:///{root / 'tracking.db'}"
+    subprocess.run([trackwire_bin, "db", "upgrade", "--create", store], check=True)
     created = subprocess.run(
-        [
-            trackwire_bin,
-            "tokens",
-            "create",
-            "--user",
-            "alice",
-            "--scope",
-            "admin",
-            "--backend-store-uri",
-            f"sqlite:///{root / 'tracking.db'}",
-        ],
+        [trackwire_bin, "tokens", "create", "--user", "alice", "--scope", "admin"]
+        + ["--backend-store-uri", store],
         capture_output=True,
         text=True,
         check=True,
