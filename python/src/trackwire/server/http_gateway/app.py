@@ -18,6 +18,7 @@ from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
 from trackwire.server.internal_errors import internal_error
+from trackwire.server.services import LOGGED_MODEL_SERVICE
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
@@ -50,16 +51,6 @@ async def _health(request: Request) -> Response:
 
 async def _version(request: Request) -> Response:
     return PlainTextResponse(__version__)
-
-
-async def _no_logged_models(request: Request) -> Response:
-    """trackwire stores no MLflow 3 logged models, so their search finds none.
-
-    MLflow 3's client searches logged models whenever it lists or downloads through a
-    `runs:/<run_id>/<path>` URI (mlflow.artifacts.download_artifacts(run_id=...)); answering
-    "none" lets those calls fall through to the run's own artifacts.
-    """
-    return Response(b"{}", media_type="application/json")
 
 
 # Paths served without a token: load balancers probe them.
@@ -131,7 +122,7 @@ def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.services.open_services).
 
     Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
-    MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
+    MLflow's artifact proxy API, `/health` and `/version`.
     """
     tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
     artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
@@ -139,14 +130,14 @@ def create_app(services) -> Starlette:
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
         *rpc_routes(
-            {tracking: services.tracking_fields, artifacts: services.artifacts},
+            {
+                tracking: services.tracking_fields,
+                artifacts: services.artifacts,
+                LOGGED_MODEL_SERVICE: services.logged_models,
+            },
             services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
-        *(
-            Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])
-            for prefix in ("api", "ajax-api")
-        ),
     ]
     middleware = []
     if services.tokens is not None:
