@@ -22,6 +22,7 @@ class EmbeddedTransport:
         )
         self.tracking = self._services.tracking
         self.artifacts = self._services.artifacts
+        self.logged_models = self._services.logged_models
 
     def close(self) -> None:
         self._services.close()

@@ -16,6 +16,7 @@ from trackwire import errors, limits
 from trackwire.client._transport import open_transport, resolve_tracking_uri
 from trackwire.v1 import artifact_service_pb2 as art
 from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import logged_model_service_pb2 as lm
 from trackwire.v1 import tracking_service_pb2 as trk
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class TrackingClient:
         self._transport = open_transport(self.tracking_uri, artifacts_destination)
         self._tracking = self._transport.tracking
         self._artifacts = self._transport.artifacts
+        self._models = self._transport.logged_models
 
     def close(self) -> None:
         self._transport.close()
@@ -420,10 +422,14 @@ class TrackingClient:
     # Artifacts
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[ent.FileInfo]:
+        return self._list({"run_id": run_id}, path)
+
+    def _list(self, owner: dict[str, str], path: str | None) -> list[ent.FileInfo]:
+        """`owner`: the request fields naming the run (run_id) or logged model (model_id)."""
         files: list[ent.FileInfo] = []
         token = ""
         while True:
-            request = art.ListArtifactsRequest(run_id=run_id, path=path or "", page_token=token)
+            request = art.ListArtifactsRequest(**owner, path=path or "", page_token=token)
             response = self._artifacts.ListArtifacts(request)
             files.extend(response.files)
             token = response.next_page_token
@@ -472,30 +478,31 @@ class TrackingClient:
     def download_artifacts(self, run_id: str, path: str, dst_dir: str | os.PathLike) -> str:
         """Downloads a file or a directory tree of a run's artifacts into `dst_dir`, streamed to
         disk; returns the local path of what was downloaded."""
+        return self._download({"run_id": run_id}, path, dst_dir)
+
+    def _download(self, owner: dict[str, str], path: str, dst_dir: str | os.PathLike) -> str:
         path = path.rstrip("/")
-        if path and not self._is_dir(run_id, path):
+        if path and not self._is_dir(owner, path):
             local = _local_path(dst_dir, path)
-            self._download_file(run_id, path, local)
+            self._download_file(owner, path, local)
             return str(local)
         local = _local_path(dst_dir, path)
         local.mkdir(parents=True, exist_ok=True)
-        for entry in self.list_artifacts(run_id, path):
+        for entry in self._list(owner, path):
             if entry.is_dir:
-                self.download_artifacts(run_id, entry.path, dst_dir)
+                self._download(owner, entry.path, dst_dir)
             else:
-                self._download_file(run_id, entry.path, _local_path(dst_dir, entry.path))
+                self._download_file(owner, entry.path, _local_path(dst_dir, entry.path))
         return str(local)
 
-    def _is_dir(self, run_id: str, path: str) -> bool:
+    def _is_dir(self, owner: dict[str, str], path: str) -> bool:
         parent = str(PurePosixPath(path).parent)
-        siblings = self.list_artifacts(run_id, "" if parent == "." else parent)
+        siblings = self._list(owner, "" if parent == "." else parent)
         return any(f.path == path and f.is_dir for f in siblings)
 
-    def _download_file(self, run_id: str, path: str, local: Path) -> None:
+    def _download_file(self, owner: dict[str, str], path: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
-        chunks = self._artifacts.DownloadArtifact(
-            art.DownloadArtifactRequest(run_id=run_id, path=path)
-        )
+        chunks = self._artifacts.DownloadArtifact(art.DownloadArtifactRequest(**owner, path=path))
         partial = local.with_name(local.name + ".part")
         try:
             with open(partial, "wb") as f:
@@ -506,6 +513,48 @@ class TrackingClient:
 
     def delete_artifact(self, run_id: str, path: str) -> None:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
+
+    # Logged models (MLflow 3)
+
+    def get_logged_model(self, model_id: str) -> lm.LoggedModel:
+        return self._models.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model_id)).model
+
+    def search_logged_models(
+        self,
+        experiment_ids: Iterable[str],
+        filter_string: str | None = None,
+        order_by: Iterable[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        datasets: Iterable[Mapping[str, str]] | None = None,
+    ) -> Page[lm.LoggedModel]:
+        """A page of logged models. `order_by` and `datasets` take MLflow's dicts:
+        {"field_name": "metrics.rmse", "ascending": False, "dataset_name": ...} and
+        {"dataset_name": ..., "dataset_digest": ...}."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        request = lm.SearchLoggedModelsRequest(
+            experiment_ids=list(experiment_ids),
+            filter=filter_string or "",
+            max_results=max_results or 0,
+            page_token=page_token or "",
+            order_by=[lm.SearchLoggedModelsRequest.OrderBy(**o) for o in order_by or ()],
+            datasets=[lm.SearchLoggedModelsRequest.Dataset(**d) for d in datasets or ()],
+        )
+        response = self._models.SearchLoggedModels(request)
+        return Page(response.models, response.next_page_token)
+
+    def list_logged_model_artifacts(
+        self, model_id: str, path: str | None = None
+    ) -> list[ent.FileInfo]:
+        return self._list({"model_id": model_id}, path)
+
+    def download_logged_model_artifacts(
+        self, model_id: str, path: str, dst_dir: str | os.PathLike
+    ) -> str:
+        """Downloads a file or directory tree of a logged model's artifacts ("" for all of
+        them) into `dst_dir`; returns the local path of what was downloaded."""
+        return self._download({"model_id": model_id}, path, dst_dir)
 
 
 def _local_path(dst_dir: str | os.PathLike, artifact_path: str) -> Path:
