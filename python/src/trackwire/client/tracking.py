@@ -450,8 +450,11 @@ class TrackingClient:
         return self._upload(run_id, local_file, destination)
 
     def _upload(self, run_id: str, local_file: Path, destination: str) -> ent.FileInfo:
+        return self._upload_to({"run_id": run_id}, local_file, destination)
+
+    def _upload_to(self, owner: dict[str, str], local_file: Path, destination: str) -> ent.FileInfo:
         def requests() -> Iterator[art.UploadArtifactRequest]:
-            yield art.UploadArtifactRequest(run_id=run_id, path=destination)
+            yield art.UploadArtifactRequest(**owner, path=destination)
             with open(local_file, "rb") as f:
                 while chunk := f.read(limits.ARTIFACT_CHUNK_SIZE):
                     yield art.UploadArtifactRequest(data=chunk)
@@ -515,6 +518,50 @@ class TrackingClient:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
 
     # Logged models (MLflow 3)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> lm.LoggedModel:
+        """A new logged model, PENDING until `finalize_logged_model` (a name is generated when
+        None)."""
+        request = lm.CreateLoggedModelRequest(
+            experiment_id=experiment_id,
+            name=name or "",
+            source_run_id=source_run_id or "",
+            model_type=model_type or "",
+            params=_pairs(params, lm.LoggedModelParameter),
+            tags=_pairs(tags, lm.LoggedModelTag),
+        )
+        return self._models.CreateLoggedModel(request).model
+
+    def finalize_logged_model(self, model_id: str, ready: bool = True) -> lm.LoggedModel:
+        """Marks the model READY (or UPLOAD_FAILED when not `ready`)."""
+        status = (
+            lm.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY
+            if ready
+            else lm.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED
+        )
+        request = lm.FinalizeLoggedModelRequest(model_id=model_id, status=status)
+        return self._models.FinalizeLoggedModel(request).model
+
+    def log_logged_model_artifact(
+        self, model_id: str, local_file: str | os.PathLike, artifact_path: str | None = None
+    ) -> ent.FileInfo:
+        """Uploads one file into `artifact_path` (a directory of the model's artifacts; the
+        root when None), streamed in chunks."""
+        local_file = Path(local_file)
+        if not local_file.is_file():
+            raise errors.InvalidArgument(f"{str(local_file)!r} is not a file")
+        destination = (
+            str(PurePosixPath(artifact_path, local_file.name)) if artifact_path else local_file.name
+        )
+        return self._upload_to({"model_id": model_id}, local_file, destination)
 
     def get_logged_model(self, model_id: str) -> lm.LoggedModel:
         return self._models.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model_id)).model
