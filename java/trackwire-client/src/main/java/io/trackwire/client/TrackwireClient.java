@@ -23,6 +23,7 @@ import io.trackwire.v1.ExperimentTag;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.GetExperimentByNameRequest;
 import io.trackwire.v1.GetExperimentPermissionRequest;
+import io.trackwire.v1.FinalizeLoggedModelRequest;
 import io.trackwire.v1.GetExperimentRequest;
 import io.trackwire.v1.GetLoggedModelRequest;
 import io.trackwire.v1.GetRunRequest;
@@ -34,6 +35,7 @@ import io.trackwire.v1.LogMetricRequest;
 import io.trackwire.v1.LogParamRequest;
 import io.trackwire.v1.LoggedModel;
 import io.trackwire.v1.LoggedModelServiceGrpc;
+import io.trackwire.v1.LoggedModelStatus;
 import io.trackwire.v1.Metric;
 import io.trackwire.v1.Param;
 import io.trackwire.v1.Permission;
@@ -650,6 +652,13 @@ public final class TrackwireClient implements AutoCloseable {
       request.setSourceRunId(sourceRunId);
     }
     return call(LoggedModelServiceGrpc.getCreateLoggedModelMethod(), request.build()).getModel();
+  }
+
+  /** Marks a logged model READY once its artifacts are uploaded. */
+  public LoggedModel finalizeLoggedModel(String modelId) {
+    return call(LoggedModelServiceGrpc.getFinalizeLoggedModelMethod(),
+        FinalizeLoggedModelRequest.newBuilder().setModelId(modelId)
+            .setStatus(LoggedModelStatus.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY).build()).getModel();
   }
 
   public LoggedModel getLoggedModel(String modelId) {
