@@ -27,6 +27,11 @@ print("client-only install: ok")
 PY
 "$work/venv/bin/pip" install -q "$wheel[server]"
 "$work/venv/bin/trackwire" server --help >/dev/null
+"$work/venv/bin/python" -c "
+from importlib import resources
+ui = resources.files('trackwire.server') / 'ui_assets'
+assert (ui / 'index.html').is_file() and any((ui / 'assets').iterdir()), 'web UI missing from the wheel'
+print('web UI assets: ok')"
 "$work/venv/bin/trackwire" db upgrade "sqlite:///$work/fresh.db"
 "$work/venv/bin/python" -c "
 import trackwire

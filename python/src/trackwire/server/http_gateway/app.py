@@ -17,6 +17,7 @@ from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
+from trackwire.server.http_gateway.web_ui import is_open, web_ui_routes
 from trackwire.server.internal_errors import internal_error
 from trackwire.server.services import LOGGED_MODEL_SERVICE
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
@@ -66,7 +67,7 @@ class _AuthMiddleware:
         self.tokens = tokens
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or is_open(scope["path"]):
             return await self.app(scope, receive, send)
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         authorization = header.decode("latin-1") if header else None
@@ -121,8 +122,8 @@ class _Router(Router):
 def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.services.open_services).
 
-    Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
-    MLflow's artifact proxy API, `/health` and `/version`.
+    Every annotated RPC of the tracking, artifact and logged-model services is routed (see
+    routes.py), plus MLflow's artifact proxy API, `/health`, `/version` and the web UI.
     """
     tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
     artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
@@ -138,6 +139,7 @@ def create_app(services) -> Starlette:
             services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
+        *web_ui_routes(),
     ]
     middleware = []
     if services.tokens is not None:
