@@ -470,11 +470,15 @@ class TrackingClient:
         return self._upload(run_id, local_file, destination)
 
     def _upload(self, run_id: str, local_file: Path, destination: str) -> ent.FileInfo:
-        return self._upload_to({"run_id": run_id}, local_file, destination)
+        return self._upload_to(
+            art.UploadArtifactRequest(run_id=run_id, path=destination), local_file
+        )
 
-    def _upload_to(self, owner: dict[str, str], local_file: Path, destination: str) -> ent.FileInfo:
+    def _upload_to(self, head: art.UploadArtifactRequest, local_file: Path) -> ent.FileInfo:
+        """Streams a file after `head`, the message naming the run or model and the path."""
+
         def requests() -> Iterator[art.UploadArtifactRequest]:
-            yield art.UploadArtifactRequest(**owner, path=destination)
+            yield head
             with open(local_file, "rb") as f:
                 while chunk := f.read(limits.ARTIFACT_CHUNK_SIZE):
                     yield art.UploadArtifactRequest(data=chunk)
@@ -581,7 +585,8 @@ class TrackingClient:
         destination = (
             str(PurePosixPath(artifact_path, local_file.name)) if artifact_path else local_file.name
         )
-        return self._upload_to({"model_id": model_id}, local_file, destination)
+        head = art.UploadArtifactRequest(model_id=model_id, path=destination)
+        return self._upload_to(head, local_file)
 
     def get_logged_model(self, model_id: str) -> lm.LoggedModel:
         return self._models.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model_id)).model
