@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import urllib3
+from server_process import LiveServer, backend_for_tests
 
 from trackwire import errors
 from trackwire.client import TrackingClient
@@ -191,3 +192,54 @@ def test_model_artifact_paths_stay_inside_the_model(rest, experiment):
         "GET", f"{API}/logged-models/{model_id}/artifacts/directories?artifact_directory_path=../x"
     )
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    live = LiveServer(
+        tmp_path_factory.mktemp("auth-models"), backend_for_tests(), extra_args=["--auth"]
+    )
+    live.start()
+    yield live
+    live.stop()
+
+
+def test_model_permissions_follow_its_experiment(auth_server):
+    """Without a grant, a user reads (the default permission) but cannot change a model or its
+    artifacts; the experiment's creator can."""
+    owner_token = auth_server.cli("tokens", "create", "--user", "bob", "--scope", "write").strip()
+    other_token = auth_server.cli("tokens", "create", "--user", "eve", "--scope", "write").strip()
+    http = urllib3.PoolManager()
+
+    def call(token: str, verb: str, path: str, body=None, raw: bytes | None = None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        headers = {"Authorization": f"Bearer {token}"}
+        response = http.request(verb, auth_server.http_url + path, body=data, headers=headers)
+        return response.status, json.loads(response.data or b"{}")
+
+    status, body = call(owner_token, "POST", f"{API}/experiments/create", {"name": "owned"})
+    experiment_id = body["experiment_id"]
+    status, body = call(
+        owner_token, "POST", f"{API}/logged-models", {"experiment_id": experiment_id}
+    )
+    assert status == 200, body
+    model_id = body["model"]["info"]["model_id"]
+    file = f"{PROXY}/{experiment_id}/models/{model_id}/artifacts/MLmodel"
+    tags = f"{API}/logged-models/{model_id}/tags"
+
+    assert call(owner_token, "PUT", file, raw=b"flavors: {}")[0] == 200
+    assert call(other_token, "GET", f"{API}/logged-models/{model_id}")[0] == 200
+    for verb, path, kwargs in (
+        ("PUT", file, {"raw": b"overwritten"}),
+        ("DELETE", file, {}),
+        ("PATCH", tags, {"body": {"tags": [{"key": "k", "value": "v"}]}}),
+        ("DELETE", f"{API}/logged-models/{model_id}", {}),
+        ("POST", f"{API}/logged-models", {"body": {"experiment_id": experiment_id}}),
+    ):
+        status, body = call(other_token, verb, path, **kwargs)
+        assert (status, body.get("error_code")) == (403, "PERMISSION_DENIED"), (verb, path)
+    download = http.request(
+        "GET", auth_server.http_url + file, headers={"Authorization": f"Bearer {owner_token}"}
+    )
+    assert (download.status, download.data) == (200, b"flavors: {}")
+    assert http.request("GET", auth_server.http_url + file).status == 401
