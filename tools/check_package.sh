@@ -25,6 +25,13 @@ else:
     raise SystemExit("embedded mode worked without the [server] extra")
 print("client-only install: ok")
 PY
+# The command line works without the extra, and says what is missing where it needs it.
+"$work/venv/bin/trackwire" --version
+missing=$("$work/venv/bin/trackwire" experiments list --tracking-uri "sqlite:///$work/none.db" 2>&1) &&
+  exit 1
+grep -q "trackwire db upgrade --create" <<<"$missing"
+no_extra=$("$work/venv/bin/trackwire" db upgrade --create "sqlite:///$work/fresh.db" 2>&1) && exit 1
+grep -qF "trackwire[server]" <<<"$no_extra"
 "$work/venv/bin/pip" install -q "$wheel[server]"
 "$work/venv/bin/trackwire" server --help >/dev/null
 "$work/venv/bin/python" -c "
@@ -32,7 +39,7 @@ from importlib import resources
 ui = resources.files('trackwire.server') / 'ui_assets'
 assert (ui / 'index.html').is_file() and any((ui / 'assets').iterdir()), 'web UI missing from the wheel'
 print('web UI assets: ok')"
-"$work/venv/bin/trackwire" db upgrade "sqlite:///$work/fresh.db"
+"$work/venv/bin/trackwire" db upgrade --create "sqlite:///$work/fresh.db"
 "$work/venv/bin/python" -c "
 import trackwire
 client = trackwire.TrackingClient('sqlite:///$work/fresh.db')
