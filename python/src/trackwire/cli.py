@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from trackwire.export.command import add_export_command
+
 DEFAULT_BACKEND_STORE_URI = "sqlite:///trackwire.db"
 DEFAULT_ARTIFACTS_DESTINATION = "./trackwire-artifacts"
 PERMISSIONS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
@@ -193,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="create or upgrade the schema in place")
     upgrade.add_argument("uri", help="backend store URI")
     upgrade.set_defaults(run=_db_upgrade)
+
+    add_export_command(commands)
     return parser
 
 

@@ -1,0 +1,29 @@
+# Analytics (issue 20): the Spark data source, the Delta Lake export and the dashboard example.
+# They get their own virtualenv: PySpark alone is ~490 MB, and the other suites need none of it
+# (run there, the analytics tests skip themselves for want of pyspark).
+ANALYTICS_VENV := .venv-analytics
+ANALYTICS_PY   := $(ANALYTICS_VENV)/bin/python
+ANALYTICS_TESTS := tests/test_spark_source.py tests/test_delta_export.py
+
+.PHONY: analytics-deps test-analytics dashboard
+
+CI_DEPS      += analytics-deps
+TEST_TARGETS += test-analytics
+
+analytics-deps: $(ANALYTICS_VENV)/.installed ## virtualenv with PySpark, deltalake and matplotlib
+
+$(ANALYTICS_VENV)/.installed: python/pyproject.toml mk/analytics.mk
+	test -x $(ANALYTICS_PY) || python3 -m venv $(ANALYTICS_VENV)
+	$(ANALYTICS_PY) -m pip install -q --upgrade pip
+	$(ANALYTICS_PY) -m pip install -q -e 'python[server,spark,delta]' 'pyspark==4.3.0' \
+	  'deltalake==1.6.6' 'matplotlib>=3.8' 'pytest>=8'
+	touch $@
+
+# Spark runs its Python workers with PYSPARK_PYTHON; a skipped test here is a failure.
+test-analytics: analytics-deps ## Spark source, Delta export and dashboard example against a real server
+	@mkdir -p build; set -o pipefail; cd python && PYSPARK_PYTHON=$(abspath $(ANALYTICS_PY)) \
+	  ../$(ANALYTICS_PY) -m pytest -q -rs $(ANALYTICS_TESTS) | tee ../build/test-analytics.log; \
+	if grep -q ' skipped' ../build/test-analytics.log; then echo "analytics tests were skipped"; exit 1; fi
+
+dashboard: analytics-deps ## the dashboard example on generated data; PNGs in build/dashboard
+	$(ANALYTICS_PY) examples/dashboard/dashboard.py --generate --out build/dashboard
