@@ -3,7 +3,7 @@
 # (run there, the analytics tests skip themselves for want of pyspark).
 ANALYTICS_VENV := .venv-analytics
 ANALYTICS_PY   := $(ANALYTICS_VENV)/bin/python
-ANALYTICS_TESTS := tests/test_spark_source.py tests/test_delta_export.py
+ANALYTICS_TESTS := tests/test_spark_source.py tests/test_delta_export.py tests/test_dashboard_example.py
 
 .PHONY: analytics-deps test-analytics dashboard
 
