@@ -287,3 +287,22 @@ def test_a_token_opens_a_server_that_requires_one(spark, auth_server):
         assert {row.user_id for row in rows} == {"alice"}  # the server sets the token's user
     with pytest.raises(Exception, match="(?i)unauthenticated|token"):
         read(spark, auth_server.tracking_uri, experiment_id).collect()
+
+
+def test_run_ranges_hold_every_run_once_when_runs_come_and_go_after_planning(server):
+    with analytics.open_client(server.tracking_uri) as client:
+        experiment_id, runs = seed_experiment(client, f"spark-ranges-{os.getpid()}", 7)
+        ranges = analytics.plan_run_ranges(client, experiment_id, 3)
+        assert len(ranges) == 3
+        # After planning: a run starts before all others, one after, one in the middle
+        # range, and a run of the first range is deleted.
+        for start in (BASE_MILLIS - 1, BASE_MILLIS + 10_000, BASE_MILLIS + 3500):
+            client.create_run(experiment_id, start_time=start)
+        client.delete_run(runs[5].run_id)
+        read = [
+            run.info.run_id
+            for run_range in ranges
+            for run in analytics.runs_in_range(client, run_range, page_size=2)
+        ]
+        current = [run.info.run_id for run in analytics.search_runs(client, [experiment_id])]
+    assert read == current and len(current) == 9
