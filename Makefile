@@ -4,7 +4,10 @@ SHELL := /bin/bash
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
-BUF         := node_modules/@bufbuild/buf-linux-x64/bin/buf
+# buf's own binary for this machine, from the npm package's platform dependency
+# (@bufbuild/buf-linux-x64, -linux-aarch64, -darwin-arm64, -darwin-x64, ...): no Node per call.
+BUF_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed 's/x86_64/x64/; s/armv7l/armv7/')
+BUF          := node_modules/@bufbuild/buf-$(BUF_PLATFORM)/bin/buf
 THIRD_PARTY := build/third_party
 GOOGLEAPIS  := $(THIRD_PARTY)/google/api
 

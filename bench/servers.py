@@ -11,8 +11,8 @@ whatever was being measured.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,14 +21,11 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+from ports import free_port  # noqa: E402 - the test harnesses' free-port helper
+
 TRACKWIRE_BIN = ROOT / ".venv" / "bin" / "trackwire"
 MLFLOW_BIN = ROOT / ".venv-mlflow" / "bin" / "mlflow"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerProcess:

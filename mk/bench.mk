@@ -3,20 +3,12 @@
 # workloads side by side with MLflow's server (default workers and --workers 1), ~17 min.
 # Extra arguments for bench/run.py: make bench-compare BENCH_ARGS='--large-runs 100000'
 BENCH_ARGS ?=
-# mk/mlflow.mk (included after this file) owns the MLflow venv; these match its values.
-MLFLOW_VENV ?= .venv-mlflow
 
-.PHONY: bench bench-compare mlflow-server
-
-# MLflow's server needs the full `mlflow` package on top of the compat venv's mlflow-skinny.
-mlflow-server: $(MLFLOW_VENV)/.server-installed
-
-$(MLFLOW_VENV)/.server-installed: $(MLFLOW_VENV)/.installed mk/bench.mk
-	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==$(MLFLOW_VERSION)'
-	touch $@
+.PHONY: bench bench-compare
 
 bench: venv ## benchmark trackwire alone, quick counts (figures, no assertions)
 	$(PY) bench/run.py --quick $(BENCH_ARGS)
 
+# MLflow's venv and server come from mk/mlflow.mk.
 bench-compare: venv mlflow-venv mlflow-server ## full benchmark side by side with MLflow's server
 	$(PY) bench/run.py --compare $(BENCH_ARGS)

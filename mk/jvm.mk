@@ -17,24 +17,30 @@ JVM_SOURCES := $(shell find java scala tests/conformance/testees/java tests/conf
 JVM_TESTEES := tests/conformance/testees/java/target/classpath.txt \
                tests/conformance/testees/scala/target/classpath.txt
 
-.PHONY: jvm-tools jvm-deps jvm-build test-jvm install-jvm test-jvm-consumer
+.PHONY: jvm-system-packages jvm-tools jvm-deps jvm-build test-jvm install-jvm test-jvm-consumer
 
 CI_DEPS      += jvm-deps
 TEST_TARGETS += test-jvm test-jvm-consumer
 
-jvm-tools: $(MVN) ## JDK 17 and Maven 3.9 (from Debian and Maven Central)
-
-$(MVN):
+jvm-system-packages: ## JDK 17 and Debian's Maven, when missing (part of ci-deps; needs root)
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends openjdk-17-jdk-headless maven; }
+
+jvm-tools: $(MVN) ## Maven 3.9 from Maven Central (JDK 17 and a Maven to fetch it: ci-deps)
+
+$(MVN):
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  echo "JDK 17 and Maven are missing: run 'make ci-deps' as root (or install them)" >&2; exit 1; }
 	mvn -B -q -ntp -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
 	  -Dartifact=org.apache.maven:apache-maven:$(JVM_MAVEN_VERSION):tar.gz:bin \
 	  -DoutputDirectory=$(abspath build/maven)
 	touch $@
 
-# Building everything once resolves every plugin and dependency the tests need.
-jvm-deps: jvm-build ## download the JVM build's dependencies (part of ci-deps)
+# Building everything once resolves every plugin and dependency the tests need (after the
+# system packages, even under make -j).
+jvm-deps: jvm-system-packages ## download the JVM build's dependencies (part of ci-deps)
+	$(MAKE) jvm-build
 
 jvm-build: $(JVM_TESTEES) ## compile the JVM clients and the conformance testees (no tests)
 

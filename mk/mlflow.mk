@@ -5,7 +5,7 @@
 MLFLOW_VENV    := .venv-mlflow
 MLFLOW_VERSION := 3.17.2
 
-.PHONY: mlflow-venv test-mlflow-compat
+.PHONY: mlflow-venv mlflow-server test-mlflow-compat
 
 mlflow-venv: $(MLFLOW_VENV)/.installed ## virtualenv with the official mlflow client for compat tests
 
@@ -14,6 +14,14 @@ $(MLFLOW_VENV)/.installed: mk/mlflow.mk
 	$(MLFLOW_VENV)/bin/python -m pip install -q --upgrade pip
 	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow-skinny==$(MLFLOW_VERSION)' \
 	  'pandas>=2' 'pytest>=8'
+	touch $@
+
+# MLflow's server (for the side-by-side benchmark) needs the full `mlflow` package on top of
+# mlflow-skinny.
+mlflow-server: $(MLFLOW_VENV)/.server-installed ## MLflow's tracking server in its virtualenv
+
+$(MLFLOW_VENV)/.server-installed: $(MLFLOW_VENV)/.installed
+	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow==$(MLFLOW_VERSION)'
 	touch $@
 
 test-mlflow-compat: venv mlflow-venv ## the mlflow client against a live trackwire server

@@ -1,6 +1,7 @@
 # PostgreSQL: the store and server suites also run against a private cluster.
 PG_DIR  := $(abspath build/postgres)
-PG_PORT ?= 55432
+# Empty: a free port chosen when the cluster starts (PG_PORT=N to pin one).
+PG_PORT ?=
 PG_TESTS := tests/test_server_grpc.py tests/test_artifacts_grpc.py tests/test_replicas.py \
             tests/test_crash_recovery.py tests/test_quotas.py tests/test_gc.py \
             tests/test_concurrent_writes.py tests/test_log_batch_stream.py

@@ -17,8 +17,8 @@ trap cleanup EXIT
 rm -rf "$here/target"
 "$mvn" -B -q -ntp -f "$here/pom.xml" -Dtrackwire.version="$version" compile
 
-free_port() { "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-grpc_port=$(free_port) http_port=$(free_port)
+# Two distinct free ports from the test harnesses' helper.
+{ read -r grpc_port; read -r http_port; } < <("$venv/bin/python" "$here/../../python/tests/ports.py" 2)
 "$venv/bin/trackwire" server --backend-store-uri "sqlite:///$work/store.db" \
   --artifacts-destination "$work/artifacts" --host 127.0.0.1 \
   --grpc-port "$grpc_port" --http-port "$http_port" > "$work/server.log" 2>&1 &

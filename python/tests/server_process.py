@@ -11,7 +11,6 @@ when it fails to start.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -21,27 +20,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-# Chosen below Linux's ephemeral range (32768-60999), from which bind(0) and outgoing
-# connections draw their ports: a port chosen here is not handed meanwhile to a client's
-# connection (the server's bind would then fail), and none is handed out twice.
-_PORTS = range(20_000, 32_000)
-_handed_out: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on, not handed out before by this process."""
-    while True:
-        port = random.choice(_PORTS)
-        if port in _handed_out:
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
+from ports import free_port
 
 
 class LiveServer:

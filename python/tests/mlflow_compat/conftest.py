@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import threading
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 if importlib.util.find_spec("mlflow") is None:
     collect_ignore_glob = ["test_*.py"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +29,7 @@ def server_url(tmp_path_factory) -> str:
             "set TRACKWIRE_SERVER_BIN to the trackwire executable (make test-mlflow-compat)"
         )
     root: Path = tmp_path_factory.mktemp("trackwire")
-    http_port = _free_port()
+    http_port = free_port()
     process = subprocess.Popen(
         [
             binary,
@@ -47,7 +41,7 @@ def server_url(tmp_path_factory) -> str:
             "--host",
             "127.0.0.1",
             "--grpc-port",
-            str(_free_port()),
+            str(free_port()),
             "--http-port",
             str(http_port),
         ],

@@ -17,6 +17,7 @@ import yaml
 from google.protobuf import json_format
 
 from trackwire.conformance.v1 import conformance_pb2
+from trackwire.rpc_policy import SERVICES, retry_safe
 
 CONFORMANCE_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = CONFORMANCE_DIR.parent.parent
@@ -25,6 +26,14 @@ STEP_TIMEOUT_SECONDS = 120
 
 # ${name}: a captured value or a built-in; ${repeat:N:text}: text repeated N times.
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+# Expected values computed from the schema, so that a case follows the schema as it grows.
+SCHEMA_VALUES = {
+    # The short names of the RPCs whose (trackwire.v1.policy) retry is SAFE or WITH_REQUEST_ID.
+    "<retryable-rpcs-from-schema>": sorted(
+        method.name for service in SERVICES for method in service.methods if retry_safe(method)
+    ),
+}
 
 
 @dataclass
@@ -218,8 +227,11 @@ def mismatch(expected, actual, where: str = "result") -> str | None:
     """Why `actual` does not match `expected` (a subset match), or None when it does.
 
     Dicts: every expected key must match ("<absent>" requires the key to be missing, "<any>"
-    only present). Lists: same length, element-wise. Numbers compare by value.
+    only present). Lists: same length, element-wise. Numbers compare by value. A string of
+    SCHEMA_VALUES stands for the value computed from the schema.
     """
+    if isinstance(expected, str) and expected in SCHEMA_VALUES:
+        expected = SCHEMA_VALUES[expected]
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return f"{where}: expected an object, got {actual!r}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from trackwire.server import memory
 from trackwire.server.app import AuthSettings, open_services
 from trackwire.server.grpc_server import GrpcServer
 from trackwire.server.http_gateway import create_app
@@ -63,6 +64,7 @@ def serve(settings: ServerSettings) -> None:
     # start-up loaded is moved out of the collector's sight for good.
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
+    memory.return_large_blocks_to_the_system()
     grpc_server.start()
     gateway = _GatewayServer(
         uvicorn.Config(

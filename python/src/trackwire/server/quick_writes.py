@@ -14,16 +14,18 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-# RPCs that write at most one request's worth (bounded by the limits) in one short
-# transaction (LogBatchStream: each request of the stream).
-QUICK_WRITES = frozenset(
-    {"CreateRun", "UpdateRun", "LogMetric", "LogParam", "SetTag", "LogBatch", "LogBatchStream"}
-)
+from google.protobuf.descriptor import MethodDescriptor
+
+from trackwire.rpc_policy import policy_of
 
 
-def inline_lock(method_name: str, write_lock: threading.RLock | None) -> threading.RLock | None:
-    """The lock under which the RPC may run on the event loop; None: always a worker thread."""
-    return write_lock if method_name in QUICK_WRITES else None
+def inline_lock(
+    method: MethodDescriptor, write_lock: threading.RLock | None
+) -> threading.RLock | None:
+    """The lock under which the RPC may run on the event loop; None: always a worker thread.
+    Quick writes (the schema's `quick_write`) write at most one request's worth, bounded by
+    the limits, in one short transaction (a stream: each of its requests)."""
+    return write_lock if policy_of(method).quick_write else None
 
 
 async def run(

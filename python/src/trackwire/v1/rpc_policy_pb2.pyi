@@ -32,6 +32,8 @@ class _AccessEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Access.ValueTy
     """A write or admin token; EDIT on the experiment."""
     ACCESS_MANAGE: _Access.ValueType  # 3
     """A write or admin token; MANAGE on the experiment (deletes, restores, grants)."""
+    ACCESS_MANAGE_READ: _Access.ValueType  # 4
+    """Any token; MANAGE on the experiment: a read of what only its managers may see (grants)."""
 
 class Access(_Access, metaclass=_AccessEnumTypeWrapper):
     """The token scope and experiment permission an RPC needs (MLflow's basic-auth levels)."""
@@ -43,6 +45,8 @@ ACCESS_EDIT: Access.ValueType  # 2
 """A write or admin token; EDIT on the experiment."""
 ACCESS_MANAGE: Access.ValueType  # 3
 """A write or admin token; MANAGE on the experiment (deletes, restores, grants)."""
+ACCESS_MANAGE_READ: Access.ValueType  # 4
+"""Any token; MANAGE on the experiment: a read of what only its managers may see (grants)."""
 Global___Access: _TypeAlias = Access  # noqa: Y015
 
 class _Retry:

@@ -1,13 +1,14 @@
-"""Authorisation of every RPC, derived from the service descriptors.
+"""Authorisation of every RPC, read from the `(trackwire.v1.policy)` option of its descriptor.
 
 `secure(descriptor, service, guard)` returns an object with the service's methods that
 first authorise the call made by `current_identity`:
 
-- scope: RPCs named Get*, Search*, List*, Download*, Stream* read; every other RPC writes and
-  needs a write or admin token;
-- experiment permission (admin tokens skip it): the experiment is the request's
-  `experiment_id`, or the experiment of its `run_id`. Reads need READ, writes EDIT, and
-  deleting/restoring experiments or runs and managing grants need MANAGE;
+- scope: an RPC whose policy access is READ or MANAGE_READ is open to every token; EDIT
+  and MANAGE need a write or admin token;
+- experiment permission (admin tokens skip it): the access names the permission needed on
+  the experiment (READ, EDIT, MANAGE; MANAGE_READ needs MANAGE), and the policy's auth
+  target says where that experiment is found (the request, the response, a search's
+  results, a stream's first message or each of its batches);
 - searches return only what the caller may read.
 
 Both wires call these objects, so gRPC and HTTP/JSON cannot disagree.
@@ -17,46 +18,37 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TypeVar, cast
 
+from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from trackwire import limits
 from trackwire.errors import NotFound, PermissionDenied, Unauthenticated
+from trackwire.rpc_policy import Access, AuthTarget, policy_of
 from trackwire.server.auth.identity import Identity, current_identity
 from trackwire.server.auth.permissions import EDIT, MANAGE, READ, PermissionStore, allows
 from trackwire.server.store.sql_store import DEFAULT_EXPERIMENT_ID, USER_TAG, SqlStore
-from trackwire.v1 import tracking_service_pb2 as rpc
 
 T = TypeVar("T")
 
-READ_PREFIXES = ("Get", "Search", "List", "Download", "Stream")
-# Destructive or administrative RPCs: MLflow's basic-auth app asks MANAGE for these.
-MANAGE_RPCS = frozenset(
-    {
-        "DeleteExperiment",
-        "RestoreExperiment",
-        "DeleteRun",
-        "RestoreRun",
-        "DeleteRuns",
-        "CreateExperimentPermission",
-        "GetExperimentPermission",
-        "UpdateExperimentPermission",
-        "DeleteExperimentPermission",
-    }
-)
+_PERMISSION_OF_ACCESS = {
+    Access.ACCESS_READ: READ,
+    Access.ACCESS_EDIT: EDIT,
+    Access.ACCESS_MANAGE: MANAGE,
+    Access.ACCESS_MANAGE_READ: MANAGE,
+}
 _RUN_CACHE_ENTRIES = 100_000
 
 
 def is_read(method: MethodDescriptor) -> bool:
-    return method.name.startswith(READ_PREFIXES)
+    """Whether a read-scope token may make the call."""
+    return policy_of(method).access in (Access.ACCESS_READ, Access.ACCESS_MANAGE_READ)
 
 
 def required_permission(method: MethodDescriptor) -> str:
-    if method.name in MANAGE_RPCS:
-        return MANAGE
-    return READ if is_read(method) else EDIT
+    return _PERMISSION_OF_ACCESS[policy_of(method).access]
 
 
 class Guard:
@@ -119,9 +111,7 @@ class Guard:
         fields = request.DESCRIPTOR.fields_by_name
         experiments: set[int | None] = set()
         if "experiment_id" in fields:
-            experiment_id = request.experiment_id
-            if not experiment_id and method.name == "CreateRun":
-                experiment_id = DEFAULT_EXPERIMENT_ID
+            experiment_id = request.experiment_id or DEFAULT_EXPERIMENT_ID
             if experiment_id.isdigit():
                 experiments.add(int(experiment_id))
         elif "run_id" in fields:
@@ -140,13 +130,10 @@ def secure(descriptor: ServiceDescriptor, service: T, guard: Guard) -> T:
     the service: callers use it in its place)."""
     secured = _Secured()
     for method in descriptor.methods:
-        special = _SPECIAL.get(method.name)
-        impl = getattr(service, method.name)
-        if special is not None:
-            call = _special_call(method, impl, guard, special)
-        else:
-            call = _plain_call(method, impl, guard)
-        setattr(secured, method.name, call)
+        check = _CHECK_OF_TARGET[policy_of(method).auth_target]
+        setattr(
+            secured, method.name, _checked_call(method, getattr(service, method.name), guard, check)
+        )
     return cast(T, secured)
 
 
@@ -154,31 +141,47 @@ class _Secured:
     """The secured methods of one service (set per RPC by `secure`)."""
 
 
-def _plain_call(method: MethodDescriptor, impl: Callable, guard: Guard) -> Callable:
+Check = Callable[[Guard, MethodDescriptor, Callable, Identity, object], object]
+
+
+def _checked_call(method: MethodDescriptor, impl: Callable, guard: Guard, check: Check) -> Callable:
     def call(request):
-        guard.authorize(guard.caller(method), method, request)
-        return impl(request)
+        return check(guard, method, impl, guard.caller(method), request)
 
     return call
 
 
-def _special_call(method, impl, guard, special) -> Callable:
-    def call(request):
-        return special(guard, method, impl, guard.caller(method), request)
-
-    return call
+# -- one check per authorisation target (AuthTarget in rpc_policy.proto) -------------------
 
 
-# -- RPCs whose target is known only after the call, or that need more than a check ------
+def _request_target(guard, method, impl, identity, request):
+    guard.authorize(identity, method, request)
+    return impl(request)
 
 
-def _get_experiment_by_name(guard, method, impl, identity, request):
+def _request_and_run_tags(guard, method, impl, identity, request):
+    _authorize_tag_write(guard, method, identity, request)
+    return impl(request)
+
+
+def _response_target(guard, method, impl, identity, request):
+    """A lookup by name: the experiment it found must be readable."""
     response = impl(request)
-    guard.require(identity, int(response.experiment.experiment_id), READ, method.name)
+    guard.require(
+        identity, int(response.experiment.experiment_id), required_permission(method), method.name
+    )
     return response
 
 
-def _search_experiments(guard, method, impl, identity, request):
+def _search_results(guard, method, impl, identity, request):
+    """A search of runs names its experiments: it is narrowed to the readable ones. A
+    search of experiments is filtered page by page."""
+    if "experiment_ids" in request.DESCRIPTOR.fields_by_name:
+        return _search_in_readable_experiments(guard, method, impl, identity, request)
+    return _readable_experiment_pages(guard, impl, identity, request)
+
+
+def _readable_experiment_pages(guard, impl, identity, request):
     """Pages of readable experiments: each inner page is consumed whole, so the page token
     of the last one continues exactly after what was returned."""
     page_size = request.max_results or limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS
@@ -187,7 +190,7 @@ def _search_experiments(guard, method, impl, identity, request):
     found = []
     token = request.page_token
     while True:
-        page = rpc.SearchExperimentsRequest()
+        page = type(request)()
         page.CopyFrom(request)
         page.max_results = page_size - len(found)
         page.page_token = token
@@ -195,49 +198,24 @@ def _search_experiments(guard, method, impl, identity, request):
         found += [e for e in response.experiments if guard.can_read(identity, e.experiment_id)]
         token = response.next_page_token
         if not token or len(found) >= page_size:
-            return rpc.SearchExperimentsResponse(experiments=found, next_page_token=token)
+            return type(response)(experiments=found, next_page_token=token)
 
 
-def _search_runs(guard, method, impl, identity, request):
+def _search_in_readable_experiments(guard, method, impl, identity, request):
     if identity.is_admin or not request.experiment_ids:
         return impl(request)
     readable = [e for e in request.experiment_ids if not e.isdigit() or guard.can_read(identity, e)]
     if not readable:
-        return rpc.SearchRunsResponse()
-    narrowed = rpc.SearchRunsRequest()
+        return message_factory.GetMessageClass(method.output_type)()
+    narrowed = type(request)()
     narrowed.CopyFrom(request)
     del narrowed.experiment_ids[:]
     narrowed.experiment_ids.extend(readable)
     return impl(narrowed)
 
 
-def _refuse_user_tag(identity, keys: Iterable[str]) -> None:
-    if not identity.is_admin and USER_TAG in keys:
-        raise PermissionDenied(
-            f"The tag {USER_TAG!r} is set by the server from the authenticated identity."
-        )
-
-
-def _authorize_tag_write(guard, method, identity, request) -> None:
-    keys = [tag.key for tag in request.tags] if method.name == "LogBatch" else [request.key]
-    _refuse_user_tag(identity, keys)
-    guard.authorize(identity, method, request)
-
-
-def _tag_write(guard, method, impl, identity, request):
-    _authorize_tag_write(guard, method, identity, request)
-    return impl(request)
-
-
-def _batch_of_stream(guard, method, impl, identity, request):
-    """A request of a LogBatchStream is authorised as the LogBatch it carries."""
-    log_batch = method.containing_service.methods_by_name["LogBatch"]
-    _authorize_tag_write(guard, log_batch, identity, request.batch)
-    return impl(request)
-
-
-def _upload(guard, method, impl, identity, requests):
-    """Authorises by the first message of the stream, which names the run."""
+def _first_message_target(guard, method, impl, identity, requests):
+    """A client stream is authorised by its first message, which names the run."""
     requests = iter(requests)
     header = next(requests, None)
     if header is None:
@@ -246,13 +224,30 @@ def _upload(guard, method, impl, identity, requests):
     return impl(itertools.chain([header], requests))
 
 
-_SPECIAL = {
-    "GetExperimentByName": _get_experiment_by_name,
-    "SearchExperiments": _search_experiments,
-    "SearchRuns": _search_runs,
-    "SetTag": _tag_write,
-    "DeleteTag": _tag_write,
-    "LogBatch": _tag_write,
-    "LogBatchStream": _batch_of_stream,
-    "UploadArtifact": _upload,
+def _each_batch_target(guard, method, impl, identity, request):
+    """A request of a stream of batches is authorised as the batch it carries."""
+    _authorize_tag_write(guard, method, identity, request.batch)
+    return impl(request)
+
+
+def _authorize_tag_write(guard, method, identity, request) -> None:
+    """Run tags may not set the user tag, which the server sets from the caller's identity."""
+    if "tags" in request.DESCRIPTOR.fields_by_name:
+        keys = [tag.key for tag in request.tags]
+    else:
+        keys = [request.key]
+    if not identity.is_admin and USER_TAG in keys:
+        raise PermissionDenied(
+            f"The tag {USER_TAG!r} is set by the server from the authenticated identity."
+        )
+    guard.authorize(identity, method, request)
+
+
+_CHECK_OF_TARGET: dict[AuthTarget.ValueType, Check] = {
+    AuthTarget.AUTH_TARGET_REQUEST: _request_target,
+    AuthTarget.AUTH_TARGET_REQUEST_RUN_TAGS: _request_and_run_tags,
+    AuthTarget.AUTH_TARGET_RESPONSE: _response_target,
+    AuthTarget.AUTH_TARGET_SEARCH_RESULTS: _search_results,
+    AuthTarget.AUTH_TARGET_FIRST_MESSAGE: _first_message_target,
+    AuthTarget.AUTH_TARGET_EACH_BATCH: _each_batch_target,
 }

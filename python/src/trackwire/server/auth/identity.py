@@ -24,8 +24,8 @@ class Identity:
         return self.scope == ADMIN
 
 
-# Set per call by the gRPC interceptor (in the worker thread) or the HTTP middleware (in the
-# request's task; anyio copies it into the worker threads the gateway calls services in).
+# Set per call in the call's own task, by the gRPC handler or the HTTP middleware; each wire
+# copies the context into the worker threads it calls services in.
 current_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
     "trackwire_identity", default=None
 )

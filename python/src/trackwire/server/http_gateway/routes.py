@@ -158,7 +158,7 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
     def answer_body(body: bytes) -> bytes:
         return answer(request_codec.from_json(body))
 
-    inline_lock = quick_writes.inline_lock(method.name, write_lock)
+    inline_lock = quick_writes.inline_lock(method, write_lock)
     in_thread = anyio.to_thread.run_sync
 
     async def unary(scope: Scope, receive: Receive, send: Send) -> None:
