@@ -15,6 +15,7 @@ from deltalake import DeltaTable  # noqa: E402
 from seeded_runs import seed_experiment  # noqa: E402
 
 from trackwire import TrackingClient, analytics  # noqa: E402
+from trackwire.export import delta  # noqa: E402
 from trackwire.export.delta import export_delta  # noqa: E402
 
 
@@ -87,13 +88,15 @@ def assert_runs_table_matches_the_server(client, path, experiment_ids: list[str]
             assert dict(row["metrics_max"])[key] == max(finite)
 
 
-def test_first_export_writes_both_tables_partitioned_by_experiment(client, tmp_path):
+def test_first_export_writes_both_tables_partitioned_by_experiment(client, tmp_path, monkeypatch):
     a, runs_a = seed_experiment(client, f"delta-a-{os.getpid()}", 6, deleted=1)
     b, _ = seed_experiment(client, f"delta-b-{os.getpid()}", 2)
+    monkeypatch.setattr(delta, "BATCH_POINTS", 15)  # about 2 runs a batch: several batches
 
     report = export_delta(tmp_path, [a], [f"delta-b-{os.getpid()}"], client.tracking_uri)
 
     assert report.experiment_ids == [a, b]
+    assert report.runs_version >= 3 and report.history_version >= 3
     assert (report.runs_seen, report.runs_written) == (8, 8)
     for table in ("runs", "metric_history"):
         assert DeltaTable(str(tmp_path / table)).metadata().partition_columns == ["experiment_id"]

@@ -40,6 +40,8 @@ from trackwire.v1 import entities_pb2 as ent
 RUNS_TABLE = "runs"
 HISTORY_TABLE = "metric_history"
 PARTITION_COLUMN = "experiment_id"
+# History points held in memory at once: changed runs are written in batches of about this.
+BATCH_POINTS = 500_000
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _METRICS = pa.map_(pa.string(), pa.float64())
@@ -125,42 +127,65 @@ def _export(client: TrackingClient, destination: Path, experiment_ids: list[str]
         if exported.get(run.info.run_id) != digest:
             changed.append((run, digest))
 
-    run_rows: list[dict[str, Any]] = []
-    history_rows: list[dict[str, Any]] = []
-    held = _held_points(history_table, [run.info.run_id for run, _ in changed], experiment_ids)
-    for run, digest in changed:
+    # Changed runs are written in batches of about BATCH_POINTS history points, each batch
+    # history first, so memory stays bounded and an interruption loses at most one batch.
+    runs_written = points_written = 0
+    batch: list[tuple[ent.Run, str, list[tuple]]] = []
+    batch_points = 0
+    for number, (run, digest) in enumerate(changed, 1):
         points = list(analytics.history_rows(client, run))
-        run_rows.append(_run_row(run, digest, points))
-        history_rows.extend(
-            _history_row(run.info.experiment_id, point)
-            for point in points
-            if _point_identity(point) not in held
-        )
-    if history_rows:
-        write_deltalake(
-            history_table, pa.Table.from_pylist(history_rows, schema=HISTORY_SCHEMA), mode="append"
-        )
-    if run_rows:
-        source = pa.Table.from_pylist(run_rows, schema=RUNS_SCHEMA)
-        (
-            runs_table.merge(
-                source,
-                "target.experiment_id = source.experiment_id AND target.run_id = source.run_id",
-                source_alias="source",
-                target_alias="target",
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
+        batch.append((run, digest, points))
+        batch_points += len(points)
+        if batch_points >= BATCH_POINTS or number == len(changed):
+            points_written += _write_batch(runs_table, history_table, batch, experiment_ids)
+            runs_written += len(batch)
+            batch, batch_points = [], 0
     return ExportReport(
         experiment_ids=experiment_ids,
         runs_seen=runs_seen,
-        runs_written=len(run_rows),
-        history_rows_written=len(history_rows),
+        runs_written=runs_written,
+        history_rows_written=points_written,
         runs_version=DeltaTable(runs_path).version(),
         history_version=DeltaTable(history_path).version(),
     )
+
+
+def _write_batch(
+    runs_table: DeltaTable,
+    history_table: DeltaTable,
+    batch: list[tuple[ent.Run, str, list[tuple]]],
+    experiment_ids: list[str],
+) -> int:
+    """Appends the batch's history points the table lacks, then merges its runs on run_id;
+    how many points were written."""
+    held = _held_points(history_table, [run.info.run_id for run, _, _ in batch], experiment_ids)
+    history_rows = [
+        _history_row(run.info.experiment_id, point)
+        for run, _, points in batch
+        for point in points
+        if _point_identity(point) not in held
+    ]
+    if history_rows:
+        history_table.update_incremental()
+        write_deltalake(
+            history_table, pa.Table.from_pylist(history_rows, schema=HISTORY_SCHEMA), mode="append"
+        )
+    runs_table.update_incremental()
+    source = pa.Table.from_pylist(
+        [_run_row(run, digest, points) for run, digest, points in batch], schema=RUNS_SCHEMA
+    )
+    (
+        runs_table.merge(
+            source,
+            "target.experiment_id = source.experiment_id AND target.run_id = source.run_id",
+            source_alias="source",
+            target_alias="target",
+        )
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    return len(history_rows)
 
 
 def _open_table(path: Path, schema: pa.Schema) -> DeltaTable:
