@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import grpc
 import orjson
 
-from trackwire.client._transport import GrpcTransport
+from trackwire.client._grpc import GrpcTransport
 from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as ts
 

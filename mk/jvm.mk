@@ -1,5 +1,6 @@
 # JVM clients: the Java client (java/), the Scala wrapper (scala/), their conformance testees
-# (tests/conformance/testees/{java,scala}) and an outside consumer (examples/jvm-consumer).
+# (tests/conformance/testees/{java,scala}), an outside consumer (examples/jvm-consumer) and a
+# Spark job that logs from its driver (examples/spark-job).
 #
 # The protobuf Maven plugin needs Maven >= 3.9.6 and Debian ships 3.8, so the Debian Maven only
 # fetches Maven 3.9 from Maven Central once, into build/maven. VERSION is the one source of the
@@ -17,10 +18,11 @@ JVM_SOURCES := $(shell find java scala tests/conformance/testees/java tests/conf
 JVM_TESTEES := tests/conformance/testees/java/target/classpath.txt \
                tests/conformance/testees/scala/target/classpath.txt
 
-.PHONY: jvm-system-packages jvm-tools jvm-deps jvm-build test-jvm install-jvm test-jvm-consumer
+.PHONY: jvm-system-packages jvm-tools jvm-deps jvm-build test-jvm install-jvm test-jvm-consumer \
+        spark-job-deps test-spark-job
 
-CI_DEPS      += jvm-deps
-TEST_TARGETS += test-jvm test-jvm-consumer
+CI_DEPS      += jvm-deps spark-job-deps
+TEST_TARGETS += test-jvm test-jvm-consumer test-spark-job
 
 jvm-system-packages: ## JDK 17 and Debian's Maven, when missing (part of ci-deps; needs root)
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
@@ -55,7 +57,16 @@ test-jvm: venv $(MVN) ## JUnit 5 and ScalaTest suites against a real server
 install-jvm: $(MVN) ## install io.trackwire:trackwire-client and trackwire-scala_2.13 into ~/.m2
 	$(MVN) $(MVN_FLAGS) -q -f $(JVM_POM) -DskipTests install
 
-test-jvm-consumer: venv install-jvm ## an outside Maven project logs a run; Python reads it back
+test-jvm-consumer: venv install-jvm ## an outside Maven project logs runs; Python reads them back
 	examples/jvm-consumer/check.sh $(abspath $(MVN)) $(abspath $(VENV)) $(shell cat VERSION)
+
+# After jvm-deps, for the same reason as there (the system packages first).
+spark-job-deps: jvm-deps ## download Spark (~300 MB) for the example job (part of ci-deps)
+	$(MAKE) install-jvm
+	$(MVN) $(MVN_FLAGS) -q -f examples/spark-job/pom.xml -Dtrackwire.version=$(shell cat VERSION) \
+	  dependency:resolve
+
+test-spark-job: venv install-jvm ## a Spark job on local[2] logs from its driver; Python reads it back
+	examples/spark-job/check.sh $(abspath $(MVN)) $(abspath $(VENV)) $(shell cat VERSION)
 
 conformance: jvm-build

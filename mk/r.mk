@@ -1,8 +1,9 @@
 # R client (r/): generated bindings, R CMD build + check against a real server.
 
 R_APT_PACKAGES := r-base-core r-cran-testthat r-cran-httr2 r-cran-jsonlite r-cran-curl r-cran-openssl \
-                  r-cran-roxygen2 r-cran-pkgload r-cran-processx r-cran-withr
-R_PACKAGES     := testthat httr2 jsonlite curl openssl roxygen2 pkgload processx withr
+                  r-cran-roxygen2 r-cran-pkgload r-cran-processx r-cran-withr r-cran-knitr \
+                  r-cran-markdown
+R_PACKAGES     := testthat httr2 jsonlite curl openssl roxygen2 pkgload processx withr knitr markdown
 R_HAS_PACKAGES := pkgs <- strsplit("$(R_PACKAGES)", " ")[[1]]; \
                   quit(status = !all(vapply(pkgs, requireNamespace, logical(1), quietly = TRUE)))
 R_BUILD        := build/r
@@ -28,11 +29,12 @@ gen-r: gen-python venv
 	$(PY) tools/gen_r_bindings.py .
 	cd r && Rscript -e 'roxygen2::roxygenise()'
 
-# The check runs the testthat suite against a real `trackwire server`; it must
-# end "Status: OK" with no skipped test (R CMD check itself exits 0 on NOTEs and WARNINGs).
+# The build (which knits the vignette) and the check (which knits it again and runs the
+# testthat suite) each start throwaway `trackwire server`s; the check must end
+# "Status: OK" with no skipped test (R CMD check itself exits 0 on NOTEs and WARNINGs).
 test-r: venv ## R CMD build + R CMD check --no-manual, testthat against a real server
 	rm -rf $(R_BUILD) && mkdir -p $(R_BUILD)
-	cd $(R_BUILD) && R CMD build ../../r
+	cd $(R_BUILD) && TRACKWIRE_SERVER_BIN=$(abspath $(VENV)/bin/trackwire) R CMD build ../../r
 	cd $(R_BUILD) && TRACKWIRE_SERVER_BIN=$(abspath $(VENV)/bin/trackwire) \
 	  R CMD check --no-manual $(R_TARBALL)
 	@log=$(R_BUILD)/trackwire.Rcheck/00check.log; status=$$(grep '^Status:' $$log); \

@@ -63,7 +63,7 @@ def test_start_run_finishes_with_system_tags(client):
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
     if head.returncode == 0:
         assert tags["mlflow.source.git.commit"] == head.stdout.strip()
-    history = tw.get_metric_history("loss", run_id=run.info.run_id)
+    history = tw.get_metric_history(run.info.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.25)]
     assert {m.key: m.value for m in stored.data.metrics} == {"loss": 0.25, "acc": 0.9}
 
@@ -190,20 +190,38 @@ def test_background_batching_stores_every_point(client):
     assert [m.step for m in history] == list(range(100_000))
 
 
+def test_bad_keys_and_values_are_refused_at_the_call(client):
+    with tw.start_run() as run:
+        with pytest.raises(errors.InvalidArgument, match="bad key!"):
+            tw.log_metric("bad key!", 1.0)
+        with pytest.raises(errors.InvalidArgument, match="'x' exceeds|maximum length"):
+            tw.log_metrics({"x" * 251: 1.0})
+        with pytest.raises(errors.InvalidArgument, match="expected a number"):
+            tw.log_metric("loss", "high")
+        tw.log_metric("good", 1.0)
+    stored = client.get_run(run.info.run_id)
+    assert stored.info.status == ent.RUN_STATUS_FINISHED
+    assert [m.key for m in stored.data.metrics] == ["good"]
+
+
 def test_background_errors_surface_at_end_run(client):
     run = tw.start_run()
-    tw.log_metric("bad key!", 1.0)  # queued: the server refuses it in the background
-    with pytest.raises(errors.InvalidArgument, match="bad key!"):
+    elsewhere = client.create_run(run.info.experiment_id).info.run_id
+    client.delete_run(elsewhere)
+    tw.log_metric("x", 1.0, run_id=elsewhere)  # queued: the server refuses it in the background
+    with pytest.raises(errors.InvalidArgument, match=elsewhere):
         tw.end_run()
     assert tw.active_run() is None
     assert client.get_run(run.info.run_id).info.status == ent.RUN_STATUS_FAILED
 
 
 def test_background_errors_surface_on_the_next_call(client):
-    with tw.start_run():
-        tw.log_metric("bad key!", 1.0)
-        with pytest.raises(errors.InvalidArgument, match="bad key!"):
-            tw.get_metric_history("loss")  # flushes, so the failure is known by now
+    with tw.start_run() as run:
+        elsewhere = client.create_run(run.info.experiment_id).info.run_id
+        client.delete_run(elsewhere)
+        tw.log_metric("x", 1.0, run_id=elsewhere)
+        with pytest.raises(errors.InvalidArgument, match=elsewhere):
+            tw.get_metric_history(run.info.run_id, "x")  # flushes, so the failure is known by now
         tw.log_metric("good", 1.0)
 
 

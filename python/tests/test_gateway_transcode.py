@@ -1,5 +1,6 @@
 """The gateway's JSON <-> protobuf transcoding in MLflow's dialect (pure functions)."""
 
+import copy
 import json
 import math
 
@@ -226,3 +227,51 @@ def test_output_is_utf8_and_survives_lone_surrogates():
     out = transcode.message_to_json(t.GetRunResponse(run=e.Run(info=e.RunInfo(run_name="é✓"))))
     assert json.loads(out)["run"]["info"]["run_name"] == "é✓"
     assert json.loads(transcode.dumps({"message": "bad \ud800"})) == {"message": "bad \ud800"}
+
+
+def _run_fields(value: float, text: str, end_time, status: int) -> dict:
+    """A Run's constructor fields in the schema's order, as the store writes them."""
+    return {
+        "info": {
+            "run_id": "r",
+            "run_uuid": "r",
+            "run_name": text,
+            "experiment_id": "1",
+            "user_id": text,
+            "status": status,
+            "start_time": 5,
+            "end_time": end_time,
+            "artifact_uri": "a",
+            "lifecycle_stage": "active",
+        },
+        "data": {
+            "metrics": [{"key": "m", "value": value, "timestamp": 1, "step": 2}],
+            "params": [{"key": "p", "value": text}],
+            "tags": [{"key": "t", "value": text}],
+        },
+        "inputs": {
+            "dataset_inputs": [
+                {
+                    "tags": [{"key": "k", "value": text}],
+                    "dataset": {"name": "d", "digest": "x", "source_type": "s", "source": "o"},
+                }
+            ]
+        },
+    }
+
+
+@settings(max_examples=60)
+@given(
+    value=st.floats(),
+    text=st.sampled_from(["", "v", 'é\n"x"']),
+    end_time=st.sampled_from([None, 0, 7]),
+    status=st.sampled_from(list(e.RunStatus.values())),
+    token=st.sampled_from(["", "next"]),
+)
+def test_fields_as_json_writes_what_the_message_they_build_writes(
+    value, text, end_time, status, token
+):
+    fields = {"runs": [_run_fields(value, text, end_time, status)], "next_page_token": token}
+    message = t.SearchRunsResponse(**copy.deepcopy(fields))
+    codec = transcode.codec_for(t.SearchRunsResponse.DESCRIPTOR)
+    assert transcode.dumps(codec.fields_as_json(fields)) == transcode.message_to_json(message)

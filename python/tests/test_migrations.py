@@ -6,7 +6,7 @@ import math
 
 from sqlalchemy import text
 
-from trackwire.server.app import open_services
+from trackwire.server.services import open_services
 from trackwire.server.store.engine import create_store_engine, upgrade_schema
 from trackwire.v1 import tracking_service_pb2 as rpc
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import uuid
@@ -76,7 +77,7 @@ def test_offline_run_syncs_identical_to_an_online_one(server, spool_dir):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "TRACKWIRE_SPOOL_DIR": str(spool_dir)},
+        env={**os.environ, "TRACKWIRE_SPOOL_DIR": str(spool_dir)},
     )
     assert result.returncode == 0, result.stderr
     with TrackingClient(server.tracking_uri) as client:
@@ -96,3 +97,23 @@ def test_offline_run_syncs_identical_to_an_online_one(server, spool_dir):
         assert _content(client, synced_id) == online
         assert len(client.search_runs([experiment_id])) == 2
     assert spool.sync(spool_dir, server.tracking_uri) == []
+
+
+def test_imports_and_locks_without_fcntl(tmp_path):
+    """Windows has no fcntl: the client imports, and the spool's lock works, without it."""
+    script = (
+        "import sys; sys.modules['fcntl'] = None\n"
+        "from pathlib import Path\n"
+        "import trackwire as tw\n"
+        "from trackwire.client import spool\n"
+        f"directory = Path({str(tmp_path)!r})\n"
+        "with spool._exclusive(directory):\n"
+        "    print(sorted(p.name for p in directory.iterdir()))\n"
+        "print(spool.sync(directory), tw.get_tracking_uri())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRACKWIRE_TRACKING_URI"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["['sync.lock']", "[] sqlite:///trackwire.db"]

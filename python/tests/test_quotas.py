@@ -3,6 +3,8 @@ request size limits of both wires."""
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 import httpx
 import pytest
@@ -229,3 +231,82 @@ def test_upgrade_counts_what_is_already_stored(tmp_path):
         steps = conn.execute(text("SELECT run_id, metric_count FROM runs ORDER BY run_id"))
         assert steps.all() == [("r1", 3), ("r2", 0)]
     engine.dispose()
+
+
+RACE_LIMIT, RACE_WRITERS, RACE_ENTRIES, RACE_RUNS = 10, 4, 6, 10
+
+
+@pytest.fixture(scope="module")
+def race_replicas(tmp_path_factory):
+    """Two replicas of one store (PostgreSQL under `make test-python-postgres`, else one
+    SQLite file), both limiting params and tags per run to RACE_LIMIT."""
+    workdir = tmp_path_factory.mktemp("quota-race")
+    backend = backend_for_tests() or f"sqlite:///{workdir / 'shared.db'}"
+    limit = str(RACE_LIMIT)
+    replicas = [
+        LiveServer(
+            workdir / f"replica{i}",
+            backend,
+            extra_args=["--max-params-per-run", limit, "--max-tags-per-run", limit],
+        ).start()
+        for i in range(2)
+    ]
+    yield replicas
+    for replica in replicas:
+        replica.stop()
+
+
+@pytest.mark.parametrize("entity", ["params", "tags"])
+def test_quota_holds_under_concurrent_writers_on_two_replicas(race_replicas, unique, entity):
+    """RACE_WRITERS LogBatch calls of RACE_ENTRIES new entries each, sent at once to one run
+    through both replicas: together they would exceed the limit, so some must be refused,
+    and the run never holds more than the limit."""
+    channels = [replica.grpc_channel() for replica in race_replicas]
+    stubs = [tracking_service_pb2_grpc.TrackingServiceStub(channel) for channel in channels]
+    try:
+        experiment_id = (
+            stubs[0].CreateExperiment(rpc.CreateExperimentRequest(name=unique)).experiment_id
+        )
+        for attempt in range(RACE_RUNS):
+            run = stubs[0].CreateRun(rpc.CreateRunRequest(experiment_id=experiment_id)).run
+            codes = _race(stubs, run.info.run_id, entity)
+            stored = stubs[1].GetRun(rpc.GetRunRequest(run_id=run.info.run_id)).run.data
+            count = len(getattr(stored, entity))
+            assert count <= RACE_LIMIT, f"run {attempt}: {count} {entity} stored, {codes}"
+            assert set(codes) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+            # A new run has one tag (mlflow.runName): the first batch always fits.
+            assert grpc.StatusCode.OK in codes and grpc.StatusCode.RESOURCE_EXHAUSTED in codes
+            accepted = codes.count(grpc.StatusCode.OK) * RACE_ENTRIES
+            assert count == accepted + (1 if entity == "tags" else 0)
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+def _race(stubs, run_id: str, entity: str) -> list[grpc.StatusCode]:
+    """The status of each of RACE_WRITERS LogBatch calls released at once, alternating
+    between the replicas' stubs."""
+    start = threading.Barrier(RACE_WRITERS)
+    codes: list[grpc.StatusCode] = []
+
+    def write(writer: int) -> None:
+        keys = [f"w{writer}-{i}" for i in range(RACE_ENTRIES)]
+        entries = _params(*keys) if entity == "params" else _tags(*keys)
+        request = rpc.LogBatchRequest(run_id=run_id, **{entity: entries})
+        start.wait()
+        try:
+            stubs[writer % 2].LogBatch(request)
+            codes.append(grpc.StatusCode.OK)
+        except grpc.RpcError as error:
+            codes.append(error.code())
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(RACE_WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def _tags(*keys: str) -> list[pb.RunTag]:
+    return [pb.RunTag(key=key, value="v") for key in keys]

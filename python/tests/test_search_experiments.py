@@ -8,9 +8,20 @@ from sqlalchemy.dialects import postgresql
 
 from trackwire import limits
 from trackwire.errors import InvalidArgument
-from trackwire.server.search.experiments import plan_experiment_search
 from trackwire.server.store import schema
+from trackwire.server.store.database import Database
+from trackwire.server.store.page_tokens import PageTokens
+from trackwire.server.store.search_experiments import plan_experiment_search
 from trackwire.v1 import entities_pb2
+
+_PAGE_TOKENS: dict = {}
+
+
+def page_tokens(engine):
+    """The store's page-token key of a test database."""
+    if engine not in _PAGE_TOKENS:
+        _PAGE_TOKENS[engine] = PageTokens(Database(engine))
+    return _PAGE_TOKENS[engine]
 
 
 def add_experiment(conn, experiment_id, name, *, created, updated, stage="active", tags=None):
@@ -54,6 +65,7 @@ def search(engine, filter_string="", order_by=(), *, view_type=0, max_results=0,
         view_type=view_type,
         max_results=max_results,
         page_token=page_token,
+        page_tokens=page_tokens(engine),
     )
     with engine.connect() as conn:
         rows = conn.execute(plan.statement).all()
@@ -168,7 +180,12 @@ def test_injection_attempts_are_literal_text(engine):
 
 def test_max_results(engine):
     plan = plan_experiment_search(
-        filter_string="", order_by=[], view_type=0, max_results=0, page_token=""
+        filter_string="",
+        order_by=[],
+        view_type=0,
+        max_results=0,
+        page_token="",
+        page_tokens=page_tokens(engine),
     )
     assert plan.max_results == limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS
     with pytest.raises(InvalidArgument, match=str(limits.MAX_SEARCH_EXPERIMENTS_MAX_RESULTS)):
@@ -201,7 +218,7 @@ def test_paging(tmp_path, order_by):
 def test_page_token_is_bound_to_its_query(engine):
     _, token = search(engine, max_results=1)
     assert search(engine, max_results=1, page_token=token)[0] == [2]
-    with pytest.raises(InvalidArgument, match="different search"):
+    with pytest.raises(InvalidArgument, match="different request"):
         search(engine, "name LIKE '%'", max_results=1, page_token=token)
     with pytest.raises(InvalidArgument, match="Invalid page token"):
         search(engine, page_token="%%%")
@@ -215,6 +232,6 @@ def test_compiles_for_postgresql(engine):
         "max_results": 1,
     }
     _, token = search(engine, **query)
-    plan = plan_experiment_search(**query, page_token=token)
+    plan = plan_experiment_search(**query, page_token=token, page_tokens=page_tokens(engine))
     sql = str(plan.statement.compile(dialect=postgresql.dialect()))
     assert "ILIKE %(" in sql and " LIKE %(" in sql and "OFFSET" not in sql

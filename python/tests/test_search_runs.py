@@ -11,12 +11,24 @@ from sqlalchemy.dialects import postgresql
 
 from trackwire import limits
 from trackwire.errors import InvalidArgument
-from trackwire.server.search.runs import plan_run_search
 from trackwire.server.store import schema
+from trackwire.server.store.database import Database
+from trackwire.server.store.page_tokens import PageTokens
+from trackwire.server.store.search_runs import plan_run_search
 from trackwire.v1 import entities_pb2
 
 ALL = entities_pb2.VIEW_TYPE_ALL
 DELETED_ONLY = entities_pb2.VIEW_TYPE_DELETED_ONLY
+
+
+_PAGE_TOKENS: dict = {}
+
+
+def page_tokens(engine):
+    """The store's page-token key of a test database."""
+    if engine not in _PAGE_TOKENS:
+        _PAGE_TOKENS[engine] = PageTokens(Database(engine))
+    return _PAGE_TOKENS[engine]
 
 
 def make_engine(tmp_path):
@@ -101,6 +113,7 @@ def search(
         view_type=view_type,
         max_results=max_results,
         page_token=page_token,
+        page_tokens=page_tokens(engine),
     )
     with engine.connect() as conn:
         rows = conn.execute(plan.statement).all()
@@ -112,7 +125,11 @@ def search_all_pages(engine, filter_string="", order_by=(), page_size=7):
     run_ids, token, pages = [], "", 0
     while True:
         page, token = search(
-            engine, filter_string, order_by, max_results=page_size, page_token=token
+            engine,
+            filter_string,
+            order_by,
+            max_results=page_size,
+            page_token=token,
         )
         assert len(page) <= page_size
         run_ids += page
@@ -416,7 +433,13 @@ def test_injection_that_closes_the_quote_is_a_syntax_error(engine):
 
 def test_max_results_bounds(engine):
     plan = plan_run_search(
-        experiment_ids=[1], filter_string="", order_by=[], view_type=0, max_results=0, page_token=""
+        experiment_ids=[1],
+        filter_string="",
+        order_by=[],
+        view_type=0,
+        max_results=0,
+        page_token="",
+        page_tokens=page_tokens(engine),
     )
     assert plan.max_results == limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS
     for bad in (-1, limits.MAX_SEARCH_RUNS_MAX_RESULTS + 1):
@@ -523,7 +546,7 @@ def test_page_token_is_bound_to_its_query(many_runs):
             "max_results": 7,
             "page_token": token,
         } | changed
-        with pytest.raises(InvalidArgument, match="page token belongs to a different search"):
+        with pytest.raises(InvalidArgument, match="page token belongs to a different request"):
             search(many_runs, **query)
 
 
@@ -542,7 +565,9 @@ def test_compiles_for_postgresql(engine):
         "max_results": 1,
     }
     _, token = search(engine, **query, experiment_ids=[1, 2])
-    plan = plan_run_search(experiment_ids=[1, 2], **query, page_token=token)
+    plan = plan_run_search(
+        experiment_ids=[1, 2], **query, page_token=token, page_tokens=page_tokens(engine)
+    )
     sql = str(plan.statement.compile(dialect=postgresql.dialect()))
     assert "LIKE %(" in sql and "ILIKE %(" in sql and "GLOB" not in sql
     assert "LIMIT" in sql and "OFFSET" not in sql

@@ -61,7 +61,7 @@ tw_list_artifacts <- function(path = NULL, run_id = NULL, client = tw_client()) 
       page <- rpc_list_artifacts(client, run_id = run_id, path = path, page_token = token)
       list(items = page$files, next_page_token = page$next_page_token)
     },
-    NULL, NULL, NULL
+    Inf, NULL, NULL
   )$items
   data.frame(
     path = vapply(files, function(f) f$path, character(1)),

@@ -4,11 +4,52 @@
 # the request fields as arguments (NULL = unset) and returning the parsed
 # JSON response. The idiomatic tw_* functions are built on these.
 
+# Whether each RPC may be sent again when its answer did not arrive (the
+# retry of its (trackwire.v1.policy) option): "never", "safe", or
+# "request_id" (safe, resent with the same idempotency key).
+rpc_retry <- c(
+  CreateExperiment = "never",
+  SearchExperiments = "safe",
+  GetExperiment = "safe",
+  GetExperimentByName = "safe",
+  DeleteExperiment = "never",
+  RestoreExperiment = "never",
+  UpdateExperiment = "never",
+  SetExperimentTag = "safe",
+  DeleteExperimentTag = "never",
+  CreateRun = "never",
+  UpdateRun = "safe",
+  DeleteRun = "never",
+  RestoreRun = "never",
+  GetRun = "safe",
+  SearchRuns = "safe",
+  LogMetric = "request_id",
+  LogParam = "safe",
+  SetTag = "safe",
+  DeleteTag = "never",
+  LogBatch = "request_id",
+  LogBatchStream = "request_id",
+  LogInputs = "never",
+  GetMetricHistory = "safe",
+  StreamMetricHistory = "safe",
+  GetMetricHistoryBulkInterval = "safe",
+  DeleteRuns = "never",
+  CreateExperimentPermission = "never",
+  GetExperimentPermission = "safe",
+  UpdateExperimentPermission = "safe",
+  DeleteExperimentPermission = "never",
+  ListArtifacts = "safe",
+  UploadArtifact = "never",
+  DownloadArtifact = "safe",
+  DeleteArtifact = "never"
+)
+
 # TrackingService.CreateExperiment: POST /api/2.0/mlflow/experiments/create
 rpc_create_experiment <- function(client, name = NULL, artifact_location = NULL,
                                   tags = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/create",
-    body = list(name = name, artifact_location = artifact_location, tags = tags))
+    body = list(name = name, artifact_location = artifact_location, tags = tags),
+    retry = rpc_retry[["CreateExperiment"]])
 }
 
 # TrackingService.SearchExperiments: POST /api/2.0/mlflow/experiments/search
@@ -16,50 +57,58 @@ rpc_search_experiments <- function(client, max_results = NULL, page_token = NULL
                                    filter = NULL, order_by = NULL, view_type = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/search",
     body = list(max_results = max_results, page_token = page_token, filter = filter,
-                order_by = order_by, view_type = view_type))
+                order_by = order_by, view_type = view_type),
+    retry = rpc_retry[["SearchExperiments"]])
 }
 
 # TrackingService.GetExperiment: GET /api/2.0/mlflow/experiments/get
 rpc_get_experiment <- function(client, experiment_id = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/experiments/get",
-    query = list(experiment_id = experiment_id))
+    query = list(experiment_id = experiment_id),
+    retry = rpc_retry[["GetExperiment"]])
 }
 
 # TrackingService.GetExperimentByName: GET /api/2.0/mlflow/experiments/get-by-name
 rpc_get_experiment_by_name <- function(client, experiment_name = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/experiments/get-by-name",
-    query = list(experiment_name = experiment_name))
+    query = list(experiment_name = experiment_name),
+    retry = rpc_retry[["GetExperimentByName"]])
 }
 
 # TrackingService.DeleteExperiment: POST /api/2.0/mlflow/experiments/delete
 rpc_delete_experiment <- function(client, experiment_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/delete",
-    body = list(experiment_id = experiment_id))
+    body = list(experiment_id = experiment_id),
+    retry = rpc_retry[["DeleteExperiment"]])
 }
 
 # TrackingService.RestoreExperiment: POST /api/2.0/mlflow/experiments/restore
 rpc_restore_experiment <- function(client, experiment_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/restore",
-    body = list(experiment_id = experiment_id))
+    body = list(experiment_id = experiment_id),
+    retry = rpc_retry[["RestoreExperiment"]])
 }
 
 # TrackingService.UpdateExperiment: POST /api/2.0/mlflow/experiments/update
 rpc_update_experiment <- function(client, experiment_id = NULL, new_name = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/update",
-    body = list(experiment_id = experiment_id, new_name = new_name))
+    body = list(experiment_id = experiment_id, new_name = new_name),
+    retry = rpc_retry[["UpdateExperiment"]])
 }
 
 # TrackingService.SetExperimentTag: POST /api/2.0/mlflow/experiments/set-experiment-tag
 rpc_set_experiment_tag <- function(client, experiment_id = NULL, key = NULL,
                                    value = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/set-experiment-tag",
-    body = list(experiment_id = experiment_id, key = key, value = value))
+    body = list(experiment_id = experiment_id, key = key, value = value),
+    retry = rpc_retry[["SetExperimentTag"]])
 }
 
 # TrackingService.DeleteExperimentTag: POST /api/2.0/mlflow/experiments/delete-experiment-tag
 rpc_delete_experiment_tag <- function(client, experiment_id = NULL, key = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/delete-experiment-tag",
-    body = list(experiment_id = experiment_id, key = key))
+    body = list(experiment_id = experiment_id, key = key),
+    retry = rpc_retry[["DeleteExperimentTag"]])
 }
 
 # TrackingService.CreateRun: POST /api/2.0/mlflow/runs/create
@@ -67,32 +116,37 @@ rpc_create_run <- function(client, experiment_id = NULL, user_id = NULL, run_nam
                            start_time = NULL, tags = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/create",
     body = list(experiment_id = experiment_id, user_id = user_id, run_name = run_name,
-                start_time = start_time, tags = tags))
+                start_time = start_time, tags = tags),
+    retry = rpc_retry[["CreateRun"]])
 }
 
 # TrackingService.UpdateRun: POST /api/2.0/mlflow/runs/update
 rpc_update_run <- function(client, run_id = NULL, status = NULL, end_time = NULL,
                            run_name = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/update",
-    body = list(run_id = run_id, status = status, end_time = end_time, run_name = run_name))
+    body = list(run_id = run_id, status = status, end_time = end_time, run_name = run_name),
+    retry = rpc_retry[["UpdateRun"]])
 }
 
 # TrackingService.DeleteRun: POST /api/2.0/mlflow/runs/delete
 rpc_delete_run <- function(client, run_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/delete",
-    body = list(run_id = run_id))
+    body = list(run_id = run_id),
+    retry = rpc_retry[["DeleteRun"]])
 }
 
 # TrackingService.RestoreRun: POST /api/2.0/mlflow/runs/restore
 rpc_restore_run <- function(client, run_id = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/restore",
-    body = list(run_id = run_id))
+    body = list(run_id = run_id),
+    retry = rpc_retry[["RestoreRun"]])
 }
 
 # TrackingService.GetRun: GET /api/2.0/mlflow/runs/get
 rpc_get_run <- function(client, run_id = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/runs/get",
-    query = list(run_id = run_id))
+    query = list(run_id = run_id),
+    retry = rpc_retry[["GetRun"]])
 }
 
 # TrackingService.SearchRuns: POST /api/2.0/mlflow/runs/search
@@ -102,47 +156,58 @@ rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL,
   tw_request(client, "POST", "/api/2.0/mlflow/runs/search",
     body = list(experiment_ids = experiment_ids, filter = filter, run_view_type = run_view_type,
                 max_results = max_results, order_by = order_by, page_token = page_token,
-                columns = columns))
+                columns = columns),
+    retry = rpc_retry[["SearchRuns"]])
 }
 
 # TrackingService.LogMetric: POST /api/2.0/mlflow/runs/log-metric
+# `request_id`: the idempotency key; a new one when NULL.
 rpc_log_metric <- function(client, run_id = NULL, key = NULL, value = NULL,
                            timestamp = NULL, step = NULL, request_id = NULL) {
+  request_id <- or_default(request_id, new_request_id())
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-metric",
     body = list(run_id = run_id, key = key, value = value, timestamp = timestamp, step = step,
-                request_id = request_id))
+                request_id = request_id),
+    retry = rpc_retry[["LogMetric"]])
 }
 
 # TrackingService.LogParam: POST /api/2.0/mlflow/runs/log-parameter
 rpc_log_param <- function(client, run_id = NULL, key = NULL, value = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-parameter",
-    body = list(run_id = run_id, key = key, value = value))
+    body = list(run_id = run_id, key = key, value = value),
+    retry = rpc_retry[["LogParam"]])
 }
 
 # TrackingService.SetTag: POST /api/2.0/mlflow/runs/set-tag
 rpc_set_tag <- function(client, run_id = NULL, key = NULL, value = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/set-tag",
-    body = list(run_id = run_id, key = key, value = value))
+    body = list(run_id = run_id, key = key, value = value),
+    retry = rpc_retry[["SetTag"]])
 }
 
 # TrackingService.DeleteTag: POST /api/2.0/mlflow/runs/delete-tag
 rpc_delete_tag <- function(client, run_id = NULL, key = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/delete-tag",
-    body = list(run_id = run_id, key = key))
+    body = list(run_id = run_id, key = key),
+    retry = rpc_retry[["DeleteTag"]])
 }
 
 # TrackingService.LogBatch: POST /api/2.0/mlflow/runs/log-batch
+# `request_id`: the idempotency key; a new one when NULL.
 rpc_log_batch <- function(client, run_id = NULL, metrics = NULL, params = NULL,
                           tags = NULL, request_id = NULL) {
+  request_id <- or_default(request_id, new_request_id())
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-batch",
     body = list(run_id = run_id, metrics = metrics, params = params, tags = tags,
-                request_id = request_id))
+                request_id = request_id),
+    retry = rpc_retry[["LogBatch"]])
 }
 
 # TrackingService.LogInputs: POST /api/2.0/mlflow/runs/log-inputs
 rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-inputs",
-    body = list(run_id = run_id, datasets = datasets))
+    body = list(run_id = run_id, datasets = datasets),
+    retry = rpc_retry[["LogInputs"]])
 }
 
 # TrackingService.GetMetricHistory: GET /api/2.0/mlflow/metrics/get-history
@@ -150,7 +215,8 @@ rpc_get_metric_history <- function(client, run_id = NULL, metric_key = NULL,
                                    page_token = NULL, max_results = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/metrics/get-history",
     query = list(run_id = run_id, metric_key = metric_key, page_token = page_token,
-                 max_results = max_results))
+                 max_results = max_results),
+    retry = rpc_retry[["GetMetricHistory"]])
 }
 
 # TrackingService.StreamMetricHistory: GET /api/2.0/trackwire/metrics/stream-history
@@ -158,7 +224,8 @@ rpc_stream_metric_history <- function(client, run_id = NULL, metric_key = NULL,
                                       columnar = NULL) {
   tw_request(client, "GET", "/api/2.0/trackwire/metrics/stream-history",
     query = list(run_id = run_id, metric_key = metric_key, columnar = columnar),
-    stream = TRUE)
+    stream = TRUE,
+    retry = rpc_retry[["StreamMetricHistory"]])
 }
 
 # TrackingService.GetMetricHistoryBulkInterval: GET /api/2.0/mlflow/metrics/get-history-bulk-interval
@@ -167,7 +234,8 @@ rpc_get_metric_history_bulk_interval <- function(client, run_ids = NULL,
                                                  end_step = NULL, max_results = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/metrics/get-history-bulk-interval",
     query = list(run_ids = run_ids, metric_key = metric_key, start_step = start_step,
-                 end_step = end_step, max_results = max_results))
+                 end_step = end_step, max_results = max_results),
+    retry = rpc_retry[["GetMetricHistoryBulkInterval"]])
 }
 
 # TrackingService.DeleteRuns: POST /api/2.0/mlflow/databricks/runs/delete-runs
@@ -175,40 +243,46 @@ rpc_delete_runs <- function(client, experiment_id = NULL, max_timestamp_millis =
                             max_runs = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/databricks/runs/delete-runs",
     body = list(experiment_id = experiment_id, max_timestamp_millis = max_timestamp_millis,
-                max_runs = max_runs))
+                max_runs = max_runs),
+    retry = rpc_retry[["DeleteRuns"]])
 }
 
 # TrackingService.CreateExperimentPermission: POST /api/2.0/mlflow/experiments/permissions/create
 rpc_create_experiment_permission <- function(client, experiment_id = NULL,
                                              username = NULL, permission = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/experiments/permissions/create",
-    body = list(experiment_id = experiment_id, username = username, permission = permission))
+    body = list(experiment_id = experiment_id, username = username, permission = permission),
+    retry = rpc_retry[["CreateExperimentPermission"]])
 }
 
 # TrackingService.GetExperimentPermission: GET /api/2.0/mlflow/experiments/permissions/get
 rpc_get_experiment_permission <- function(client, experiment_id = NULL, username = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/experiments/permissions/get",
-    query = list(experiment_id = experiment_id, username = username))
+    query = list(experiment_id = experiment_id, username = username),
+    retry = rpc_retry[["GetExperimentPermission"]])
 }
 
 # TrackingService.UpdateExperimentPermission: PATCH /api/2.0/mlflow/experiments/permissions/update
 rpc_update_experiment_permission <- function(client, experiment_id = NULL,
                                              username = NULL, permission = NULL) {
   tw_request(client, "PATCH", "/api/2.0/mlflow/experiments/permissions/update",
-    body = list(experiment_id = experiment_id, username = username, permission = permission))
+    body = list(experiment_id = experiment_id, username = username, permission = permission),
+    retry = rpc_retry[["UpdateExperimentPermission"]])
 }
 
 # TrackingService.DeleteExperimentPermission: DELETE /api/2.0/mlflow/experiments/permissions/delete
 rpc_delete_experiment_permission <- function(client, experiment_id = NULL,
                                              username = NULL) {
   tw_request(client, "DELETE", "/api/2.0/mlflow/experiments/permissions/delete",
-    body = list(experiment_id = experiment_id, username = username))
+    body = list(experiment_id = experiment_id, username = username),
+    retry = rpc_retry[["DeleteExperimentPermission"]])
 }
 
 # ArtifactService.ListArtifacts: GET /api/2.0/mlflow/artifacts/list
 rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/artifacts/list",
-    query = list(run_id = run_id, path = path, page_token = page_token))
+    query = list(run_id = run_id, path = path, page_token = page_token),
+    retry = rpc_retry[["ListArtifacts"]])
 }
 
 # ArtifactService.UploadArtifact: PUT /api/2.0/trackwire/artifacts/upload
@@ -216,7 +290,8 @@ rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = 
 rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL) {
   tw_request(client, "PUT", "/api/2.0/trackwire/artifacts/upload",
     query = list(run_id = run_id, path = path),
-    body_file = data)
+    body_file = data,
+    retry = rpc_retry[["UploadArtifact"]])
 }
 
 # ArtifactService.DownloadArtifact: GET /api/2.0/trackwire/artifacts/download
@@ -224,11 +299,13 @@ rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL)
 rpc_download_artifact <- function(client, run_id = NULL, path = NULL, dest) {
   tw_request(client, "GET", "/api/2.0/trackwire/artifacts/download",
     query = list(run_id = run_id, path = path),
-    dest = dest)
+    dest = dest,
+    retry = rpc_retry[["DownloadArtifact"]])
 }
 
 # ArtifactService.DeleteArtifact: POST /api/2.0/trackwire/artifacts/delete
 rpc_delete_artifact <- function(client, run_id = NULL, path = NULL) {
   tw_request(client, "POST", "/api/2.0/trackwire/artifacts/delete",
-    body = list(run_id = run_id, path = path))
+    body = list(run_id = run_id, path = path),
+    retry = rpc_retry[["DeleteArtifact"]])
 }

@@ -9,9 +9,15 @@ default_tracking_uri <- "http://127.0.0.1:5000"
 #'
 #' `tw_set_tracking_uri()` points every later call in this session at a
 #' server. Without it, the `TRACKWIRE_TRACKING_URI` environment variable is
-#' used, and then `http://127.0.0.1:5000` (the default of `trackwire server`).
+#' used, then `MLFLOW_TRACKING_URI`, and then `http://127.0.0.1:5000` (where
+#' `trackwire server` and `make run` serve HTTP), as in every trackwire
+#' client.
 #'
-#' @param uri The server's HTTP(S) address.
+#' The R client speaks the server's HTTP/JSON API: a `grpc://` or `grpcs://`
+#' URI, which other clients accept, signals `trackwire_error_tracking_uri`
+#' naming the HTTP address to use instead (see [trackwire_error]).
+#'
+#' @param uri The server's HTTP(S) address, e.g. `"http://127.0.0.1:5000"`.
 #' @return `tw_set_tracking_uri()` returns the previous URI invisibly;
 #'   `tw_get_tracking_uri()` the current one.
 #' @examples
@@ -31,7 +37,7 @@ tw_get_tracking_uri <- function() {
   if (!is.null(state$tracking_uri)) {
     return(state$tracking_uri)
   }
-  from_env <- Sys.getenv("TRACKWIRE_TRACKING_URI")
+  from_env <- env_first("TRACKWIRE_TRACKING_URI", "MLFLOW_TRACKING_URI")
   if (nzchar(from_env)) from_env else default_tracking_uri
 }
 
@@ -79,7 +85,8 @@ current_experiment_id <- function() or_default(state$experiment_id, "0")
 #' @param key,value Tag key and value.
 #' @param client A [tw_client()].
 #' @return `tw_create_experiment()` returns the new experiment's id;
-#'   `tw_get_experiment()` and `tw_get_experiment_by_name()` a list with
+#'   `tw_get_experiment()` and `tw_get_experiment_by_name()` an experiment, a
+#'   list of class `trackwire_experiment` with
 #'   `experiment_id`, `name`, `artifact_location`, `lifecycle_stage`
 #'   (`"active"` or `"deleted"`), `creation_time`, `last_update_time` (POSIXct)
 #'   and `tags` (a named character vector); the others return `NULL`
@@ -156,22 +163,23 @@ tw_delete_experiment_tag <- function(experiment_id, key, client = tw_client()) {
 #' @param filter MLflow's filter grammar, e.g. `"name LIKE 'churn%'"`.
 #' @param order_by Character vector, e.g. `"creation_time DESC"`.
 #' @param view_type `"ACTIVE_ONLY"`, `"DELETED_ONLY"` or `"ALL"`.
-#' @param max_results Return one page of at most this many experiments (the
-#'   server allows up to 50000); all matching experiments when `NULL`.
+#' @param max_results At most this many experiments; every matching one when
+#'   `Inf` (or `NULL`). The server's pages are fetched as needed.
 #' @param page_token Continue a previous search (its `next_page_token`).
 #' @param client A [tw_client()].
-#' @return A data frame with one row per experiment: `experiment_id`, `name`,
-#'   `artifact_location`, `lifecycle_stage`, `creation_time`,
-#'   `last_update_time` and a `tags.<key>` column per tag key. With
-#'   `max_results`, attribute `next_page_token` is set when more results
-#'   remain.
+#' @return A data frame of class `trackwire_experiments` with one row per
+#'   experiment: `experiment_id`, `name`, `artifact_location`,
+#'   `lifecycle_stage`, `creation_time`, `last_update_time` and a
+#'   `tags.<key>` column per tag key. When more experiments match than
+#'   `max_results`, attribute `next_page_token` is set: pass it back as
+#'   `page_token` for the next ones.
 #' @examples
 #' \dontrun{
 #' tw_search_experiments(filter = "name LIKE 'churn%'")
 #' }
 #' @export
 tw_search_experiments <- function(filter = NULL, order_by = NULL, view_type = NULL,
-                                  max_results = NULL, page_token = NULL,
+                                  max_results = Inf, page_token = NULL,
                                   client = tw_client()) {
   pages <- fetch_pages(
     function(page_size, token) {
@@ -196,11 +204,12 @@ tw_search_experiments <- function(filter = NULL, order_by = NULL, view_type = NU
   )
   frame <- add_key_columns(frame, "tags.", lapply(experiments, `[[`, "tags"), NA_character_)
   attr(frame, "next_page_token") <- pages$next_page_token
+  class(frame) <- c("trackwire_experiments", class(frame))
   frame
 }
 
 experiment_from_json <- function(e) {
-  list(
+  structure(class = "trackwire_experiment", list(
     experiment_id = or_default(e$experiment_id, ""),
     name = or_default(e$name, ""),
     artifact_location = or_default(e$artifact_location, ""),
@@ -208,5 +217,5 @@ experiment_from_json <- function(e) {
     creation_time = ms_to_time(e$creation_time),
     last_update_time = ms_to_time(e$last_update_time),
     tags = named_values(e$tags)
-  )
+  ))
 }

@@ -8,17 +8,21 @@
 #' servers from one session.
 #'
 #' @section Retries:
-#' Reads, and the metric writes `tw_log_metric()` and `tw_log_batch()` (whose
-#' requests carry an idempotency key, so the server stores a repeated one
-#' once), are sent again when the server cannot be reached or answers 503:
-#' after 0.1, 0.2, 0.4, 0.8, 1.6 and 3.2 seconds, enough to ride through a
-#' server restart. The option `trackwire.retry_delays` (a numeric vector of
-#' seconds; `numeric(0)` for none) changes these waits. Other writes are not
+#' Calls that the schema marks safe to repeat are sent again when the server
+#' cannot be reached or answers 503: reads, writes whose repetition leaves the
+#' same state (a param, a tag, a run's status), and the metric writes
+#' `tw_log_metric()` and `tw_log_batch()`, whose requests carry an idempotency
+#' key so that the server stores a repeated one once. The waits are 0.1, 0.2,
+#' 0.4, 0.8, 1.6 and 3.2 seconds, enough to ride through a server restart;
+#' the option `trackwire.retry_delays` (a numeric vector of seconds;
+#' `numeric(0)` for none) changes them. Creates, deletes and restores are not
 #' repeated.
 #'
-#' @param tracking_uri The server's HTTP address, e.g. `"http://127.0.0.1:5000"`.
+#' @param tracking_uri The server's HTTP address, e.g. `"http://127.0.0.1:5000"`
+#'   (see [tw_set_tracking_uri()]).
 #' @param token A bearer token sent in the `Authorization` header; none when
-#'   empty. Defaults to the `TRACKWIRE_TOKEN` environment variable.
+#'   empty. Defaults to the `TRACKWIRE_TOKEN` environment variable, then
+#'   `MLFLOW_TRACKING_TOKEN`.
 #' @param ca_cert Path of a PEM file of CA certificates to trust for
 #'   `https://` (e.g. a private CA); the system's when empty. Defaults to the
 #'   `TRACKWIRE_CA_CERT` environment variable.
@@ -27,7 +31,7 @@
 #' client <- tw_client("http://127.0.0.1:5000")
 #' @export
 tw_client <- function(tracking_uri = tw_get_tracking_uri(),
-                      token = Sys.getenv("TRACKWIRE_TOKEN"),
+                      token = env_first("TRACKWIRE_TOKEN", "MLFLOW_TRACKING_TOKEN"),
                       ca_cert = Sys.getenv("TRACKWIRE_CA_CERT")) {
   structure(
     list(uri = check_tracking_uri(tracking_uri), token = token, ca_cert = ca_cert),
@@ -41,27 +45,57 @@ print.trackwire_client <- function(x, ...) {
   invisible(x)
 }
 
+# The first of these environment variables that is set and not empty, else "".
+env_first <- function(...) {
+  values <- Sys.getenv(c(...))
+  values <- values[nzchar(values)]
+  if (length(values) == 0) "" else values[[1]]
+}
+
+# The URI without trailing slashes, or a trackwire_error_tracking_uri saying
+# which URI to use instead: R speaks only the server's HTTP/JSON API.
 check_tracking_uri <- function(uri) {
-  if (!is.character(uri) || length(uri) != 1 || !grepl("^https?://", uri)) {
-    stop(
+  if (!is.character(uri) || length(uri) != 1 || is.na(uri)) {
+    abort_tracking_uri("the tracking URI must be a single string")
+  }
+  if (grepl("^grpcs?://", uri)) {
+    http_uri <- sub("^grpc(s?)://(\\[[^]]*\\]|[^/:]*).*$", "http\\1://\\2:5000", uri)
+    abort_tracking_uri(paste0(
+      "the R client speaks HTTP/JSON, not gRPC: instead of ", uri, " use the server's HTTP ",
+      "address, e.g. ", http_uri, " (`trackwire server` serves HTTP on port 5000 unless ",
+      "--http-port says otherwise)"
+    ), http_uri)
+  }
+  if (grepl("^sqlite:", uri)) {
+    abort_tracking_uri(paste0(
+      "the R client needs a server: serve ", uri, " with `trackwire server ",
+      "--backend-store-uri ", uri, "` and use http://127.0.0.1:5000"
+    ), "http://127.0.0.1:5000")
+  }
+  if (!grepl("^https?://", uri)) {
+    abort_tracking_uri(paste0(
       "the R client speaks HTTP: the tracking URI must start with http:// or https://, got ",
-      encodeString(as.character(uri)[1], quote = '"'),
-      call. = FALSE
-    )
+      encodeString(uri, quote = '"')
+    ))
   }
   sub("/+$", "", uri)
 }
 
+abort_tracking_uri <- function(message, http_uri = NULL) {
+  tw_abort("INVALID_PARAMETER_VALUE", message, class = "trackwire_error_tracking_uri",
+           http_uri = http_uri)
+}
+
 # Performs one call. `query` goes to the URL, `body` is sent as JSON,
 # `body_file` is streamed as the raw body, `dest` receives a raw response
-# body, and `stream = TRUE` reads newline-delimited JSON messages.
-# Reads, and writes carrying an idempotency key (`request_id`), are safe to send
-# again: they are retried while the server is unreachable or answers 503.
+# body, and `stream = TRUE` reads newline-delimited JSON messages. `retry` is
+# the RPC's policy from the schema (see rpc_retry in bindings.R): unless it is
+# "never", the same request is sent again while the server is unreachable or
+# answers 503.
 tw_request <- function(client, method, path, query = NULL, body = NULL,
-                       body_file = NULL, dest = NULL, stream = FALSE) {
+                       body_file = NULL, dest = NULL, stream = FALSE, retry) {
   req <- build_request(client, method, path, query, body, body_file)
-  retryable <- method == "GET" || !is.null(body[["request_id"]])
-  delays <- if (retryable) retry_delays() else numeric()
+  delays <- if (retry == "never") numeric() else retry_delays()
   for (delay in c(delays, NA)) {
     resp <- tryCatch(httr2::req_perform(req, path = dest), error = identity)
     unavailable <- inherits(resp, "error") || httr2::resp_status(resp) == 503
@@ -229,6 +263,12 @@ abort_from_response <- function(status, text) {
 #' (MLflow's code, e.g. `"RESOURCE_DOES_NOT_EXIST"`) and `status` (the HTTP
 #' status) carry the rest.
 #'
+#' A tracking URI the R client cannot use (it speaks HTTP/JSON only) signals
+#' `trackwire_error_tracking_uri`, an invalid argument whose field `http_uri`
+#' is the address to use instead when there is one: given
+#' `grpc://host:50051`, `http://host:5000` (the server's HTTP port, 5000
+#' unless `--http-port` says otherwise).
+#'
 #' @name trackwire_error
 #' @examples
 #' \dontrun{
@@ -239,12 +279,13 @@ abort_from_response <- function(status, text) {
 #' }
 NULL
 
-tw_abort <- function(code, message, status = NA_integer_) {
+# `class` is a more specific class put first; `...` are more fields.
+tw_abort <- function(code, message, status = NA_integer_, class = NULL, ...) {
   kind <- unname(error_kinds[code])
   if (is.na(kind)) kind <- unname(status_kinds[as.character(status)])
   if (is.na(kind)) kind <- "internal"
   stop(structure(
-    class = c(paste0("trackwire_error_", kind), "trackwire_error", "error", "condition"),
-    list(message = message, call = NULL, error_code = code, status = status)
+    class = c(class, paste0("trackwire_error_", kind), "trackwire_error", "error", "condition"),
+    list(message = message, call = NULL, error_code = code, status = status, ...)
   ))
 }

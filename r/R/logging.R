@@ -5,16 +5,21 @@
 #' key signals `trackwire_error_invalid_argument`. Metrics are append-only
 #' histories; `NaN` and `Inf` are valid values.
 #'
-#' `tw_log_batch()` logs many values at once, split into as many requests as
-#' the server's batch limits require (1000 entries, of which at most 100
-#' params and 100 tags, per request).
+#' `tw_log_params()`, `tw_log_metrics()` and `tw_set_tags()` take a named
+#' list (or named vector) and log it in as few requests as possible.
+#' `tw_log_batch()` logs many values at once, metric points of several steps
+#' included. All four split what they send into as many requests as the
+#' server's batch limits require (1000 entries, of which at most 100 params
+#' and 100 tags, per request).
 #'
 #' @param key Name of the param, metric or tag.
 #' @param value Its value; params and tags are converted to character.
 #' @param step Integer step of a metric point.
 #' @param timestamp POSIXct, or milliseconds since the epoch; default now.
-#' @param metrics A data frame with columns `key`, `value` and optionally
-#'   `step` (default 0) and `timestamp` (default now).
+#' @param metrics For `tw_log_metrics()`, a named list or named numeric vector
+#'   of values, all logged at `step` and `timestamp`. For `tw_log_batch()`, a
+#'   data frame with columns `key`, `value` and optionally `step` (default 0)
+#'   and `timestamp` (default now).
 #' @param params,tags Named list or named vector of values.
 #' @param datasets A list of datasets, each a list with `name`, `digest`,
 #'   `source_type`, `source` and optionally `schema`, `profile` and `tags` (a
@@ -28,6 +33,9 @@
 #'   tw_log_param("alpha", 0.5)
 #'   for (epoch in 1:3) tw_log_metric("loss", 1 / epoch, step = epoch)
 #'   tw_set_tag("model", "ridge")
+#'   tw_log_params(list(lambda = 0.1, solver = "qr"))
+#'   tw_log_metrics(list(rmse = 0.8, mae = 0.6), step = 3)
+#'   tw_set_tags(c(team = "ml", stage = "dev"))
 #'   tw_log_batch(
 #'     metrics = data.frame(key = "rmse", value = c(0.9, 0.8), step = 1:2),
 #'     params = list(lambda = 0.1, solver = "qr")
@@ -51,8 +59,7 @@ tw_log_metric <- function(key, value, step = 0, timestamp = NULL, run_id = NULL,
   rpc_log_metric(
     client,
     run_id = resolve_run_id(run_id), key = key, value = json_double(value),
-    timestamp = json_int(to_ms(or_default(timestamp, Sys.time()))), step = json_int(step),
-    request_id = new_request_id()
+    timestamp = json_int(to_ms(or_default(timestamp, Sys.time()))), step = json_int(step)
   )
   invisible()
 }
@@ -69,6 +76,38 @@ tw_set_tag <- function(key, value, run_id = NULL, client = tw_client()) {
 tw_delete_tag <- function(key, run_id = NULL, client = tw_client()) {
   rpc_delete_tag(client, run_id = resolve_run_id(run_id), key = key)
   invisible()
+}
+
+#' @rdname logging
+#' @export
+tw_log_params <- function(params, run_id = NULL, client = tw_client()) {
+  tw_log_batch(params = params, run_id = run_id, client = client)
+}
+
+#' @rdname logging
+#' @export
+tw_log_metrics <- function(metrics, step = 0, timestamp = NULL, run_id = NULL,
+                           client = tw_client()) {
+  if (length(metrics) > 0 && (is.null(names(metrics)) || any(!nzchar(names(metrics))))) {
+    stop("metrics must be a named list or vector", call. = FALSE)
+  }
+  values <- vapply(metrics, function(v) {
+    if (length(v) != 1 || !is.numeric(v)) {
+      stop("a metric value must be a single number", call. = FALSE)
+    }
+    as.double(v)
+  }, numeric(1))
+  points <- data.frame(
+    key = as.character(names(values)), value = unname(values), step = rep(step, length(values))
+  )
+  if (!is.null(timestamp)) points$timestamp <- rep(to_ms(timestamp), length(values))
+  tw_log_batch(metrics = points, run_id = run_id, client = client)
+}
+
+#' @rdname logging
+#' @export
+tw_set_tags <- function(tags, run_id = NULL, client = tw_client()) {
+  tw_log_batch(tags = tags, run_id = run_id, client = client)
 }
 
 #' @rdname logging
@@ -91,8 +130,7 @@ tw_log_batch <- function(metrics = NULL, params = NULL, tags = NULL, run_id = NU
     rpc_log_batch(
       client,
       run_id = run_id, metrics = metrics[seq_len(n_metrics)],
-      params = params[seq_len(n_params)], tags = tags[seq_len(n_tags)],
-      request_id = new_request_id()
+      params = params[seq_len(n_params)], tags = tags[seq_len(n_tags)]
     )
     metrics <- metrics[-seq_len(n_metrics)]
     params <- params[-seq_len(n_params)]

@@ -27,7 +27,7 @@
 #'   largest): 10000.
 #' @param client A [tw_client()].
 #' @return `tw_start_run()`, `tw_create_run()` and `tw_get_run()` return a run:
-#'   a list with `run_id`, `experiment_id`, `run_name`, `user_id`, `status`,
+#'   a list of class `trackwire_run` (printed as a summary) with `run_id`, `experiment_id`, `run_name`, `user_id`, `status`,
 #'   `start_time`, `end_time` (POSIXct, `NA` while running), `artifact_uri`,
 #'   `lifecycle_stage`, `metrics` (named numeric vector of latest values),
 #'   `params` and `tags` (named character vectors) and `inputs` (a list of
@@ -186,7 +186,7 @@ run_from_json <- function(run) {
   info <- or_default(run$info, list())
   data <- or_default(run$data, list())
   metrics <- or_default(data$metrics, list())
-  list(
+  structure(class = "trackwire_run", list(
     run_id = or_default(info$run_id, ""),
     experiment_id = or_default(info$experiment_id, ""),
     run_name = or_default(info$run_name, ""),
@@ -205,5 +205,5 @@ run_from_json <- function(run) {
     inputs = lapply(or_default(run$inputs$dataset_inputs, list()), function(input) {
       c(input$dataset, list(tags = named_values(input$tags)))
     })
-  )
+  ))
 }

@@ -6,24 +6,29 @@
 #'   `"metrics.rmse < 0.8 and params.solver = 'qr'"`.
 #' @param order_by Character vector, e.g. `"metrics.rmse ASC"`.
 #' @param view_type `"ACTIVE_ONLY"`, `"DELETED_ONLY"` or `"ALL"`.
-#' @param max_results Return one page of at most this many runs (the server
-#'   allows up to 50000); all matching runs when `NULL`.
+#' @param max_results At most this many runs; every matching run when `Inf`
+#'   (or `NULL`). The server's pages (up to 50000 runs each) are fetched as
+#'   needed.
 #' @param page_token Continue a previous search (its `next_page_token`).
 #' @param client A [tw_client()].
-#' @return A data frame with one row per run: `run_id`, `experiment_id`,
-#'   `run_name`, `user_id`, `status`, `start_time`, `end_time` (POSIXct),
-#'   `artifact_uri`, `lifecycle_stage`, then one column per metric
-#'   (`metrics.<key>`, latest value), param (`params.<key>`) and tag
-#'   (`tags.<key>`), `NA` where a run lacks it. With `max_results`, attribute
-#'   `next_page_token` is set when more results remain.
+#' @return A data frame of class `trackwire_runs` with one row per run:
+#'   `run_id`, `experiment_id`, `run_name`, `user_id`, `status`, `start_time`,
+#'   `end_time` (POSIXct), `artifact_uri`, `lifecycle_stage`, then one column
+#'   per metric (`metrics.<key>`, latest value), param (`params.<key>`) and tag
+#'   (`tags.<key>`), `NA` where a run lacks it. When more runs match than
+#'   `max_results`, attribute `next_page_token` is set: pass it back as
+#'   `page_token` for the next ones. Printed, it shows the columns that tell
+#'   runs apart (see [print.trackwire_runs()]); it is a data frame in every
+#'   other respect.
 #' @examples
 #' \dontrun{
 #' runs <- tw_search_runs(filter = "metrics.rmse < 0.8", order_by = "metrics.rmse")
 #' plot(runs$params.alpha, runs$metrics.rmse)
+#' best <- tw_search_runs(order_by = "metrics.rmse", max_results = 3)
 #' }
 #' @export
 tw_search_runs <- function(experiment_ids = NULL, filter = NULL, order_by = NULL,
-                           view_type = NULL, max_results = NULL, page_token = NULL,
+                           view_type = NULL, max_results = Inf, page_token = NULL,
                            client = tw_client()) {
   experiment_ids <- or_default(experiment_ids, current_experiment_id())
   pages <- fetch_pages(
@@ -55,6 +60,7 @@ tw_search_runs <- function(experiment_ids = NULL, filter = NULL, order_by = NULL
   frame <- add_key_columns(frame, "params.", lapply(runs, `[[`, "params"), NA_character_)
   frame <- add_key_columns(frame, "tags.", lapply(runs, `[[`, "tags"), NA_character_)
   attr(frame, "next_page_token") <- pages$next_page_token
+  class(frame) <- c("trackwire_runs", class(frame))
   frame
 }
 
@@ -81,7 +87,7 @@ tw_get_metric_history <- function(key, run_id = NULL, client = tw_client()) {
       )
       list(items = page$metrics, next_page_token = page$next_page_token)
     },
-    NULL, NULL, limits$MAX_METRIC_HISTORY_PAGE_SIZE
+    Inf, NULL, limits$MAX_METRIC_HISTORY_PAGE_SIZE
   )$items
   data.frame(
     key = rep(key, length(points)),

@@ -58,22 +58,25 @@ add_key_columns <- function(frame, prefix, values, missing) {
   frame
 }
 
-# One page of `max_results` items, or, when it is NULL, every page (each as
-# large as the server allows).
+# Up to `max_results` items (all when Inf or NULL), fetched in pages as large
+# as the server allows (`largest_page`; NULL: the server's default), and the
+# token to continue from when more remain. A last page asks for no more than is
+# missing, so that its token points just past the items returned.
 fetch_pages <- function(fetch, max_results, page_token, largest_page) {
-  if (!is.null(max_results)) {
-    page <- fetch(max_results, page_token)
-    return(list(items = page$items, next_page_token = non_empty(page$next_page_token)))
+  max_results <- or_default(max_results, Inf)
+  if (!is.numeric(max_results) || length(max_results) != 1 || !(max_results >= 1)) {
+    tw_abort("INVALID_PARAMETER_VALUE", "max_results must be a number >= 1, or Inf for all")
   }
   items <- list()
   token <- page_token
   repeat {
-    page <- fetch(largest_page, token)
+    wanted <- max_results - length(items)
+    page <- fetch(if (is.finite(wanted)) min(wanted, largest_page) else largest_page, token)
     items <- c(items, page$items)
     token <- non_empty(page$next_page_token)
-    if (is.null(token)) break
+    if (is.null(token) || length(items) >= max_results) break
   }
-  list(items = items, next_page_token = NULL)
+  list(items = items, next_page_token = token)
 }
 
 non_empty <- function(token) if (is.null(token) || !nzchar(token)) NULL else token

@@ -22,9 +22,9 @@ QUOTA_FLAGS = (
 
 
 def _server(args: argparse.Namespace) -> int:
-    from trackwire.server.app import AuthSettings
     from trackwire.server.main import ServerSettings, serve
-    from trackwire.server.quotas import Quotas
+    from trackwire.server.services import AuthSettings
+    from trackwire.server.store.quotas import Quotas
 
     serve(
         ServerSettings(
@@ -47,11 +47,12 @@ def _server(args: argparse.Namespace) -> int:
 
 def _token_store(uri: str):
     from trackwire.server.auth.tokens import TokenStore
+    from trackwire.server.store.database import Database
     from trackwire.server.store.engine import create_store_engine, upgrade_schema
 
     engine = create_store_engine(uri)
     upgrade_schema(engine)
-    return TokenStore(engine)
+    return TokenStore(Database(engine))
 
 
 def _tokens_create(args: argparse.Namespace) -> int:
@@ -89,7 +90,7 @@ def _time(millis: int | None) -> str:
 
 
 def _gc(args: argparse.Namespace) -> int:
-    from trackwire.server.gc import collect_garbage, parse_age
+    from trackwire.server.garbage_collection import collect_garbage, parse_age
 
     older_than = parse_age(args.older_than) if args.older_than else 0
     report = collect_garbage(args.backend_store_uri, args.artifacts_destination, older_than)
@@ -151,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     security.add_argument("--tls-cert", help="PEM certificate (chain): both ports speak TLS")
     security.add_argument("--tls-key", help="PEM private key of --tls-cert")
     quotas = server.add_argument_group("quotas")
-    from trackwire.server.quotas import Quotas
+    from trackwire.server.store.quotas import Quotas
 
     for flag, name in QUOTA_FLAGS:
         quotas.add_argument(

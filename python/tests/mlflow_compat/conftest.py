@@ -21,15 +21,15 @@ if importlib.util.find_spec("mlflow") is None:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> str:
-    """Starts one trackwire server for the session and returns its HTTP base URL."""
+def trackwire_server(tmp_path_factory) -> dict[str, str]:
+    """Starts one trackwire server for the session: its "http" and "grpc" URIs."""
     binary = os.environ.get("TRACKWIRE_SERVER_BIN")
     if not binary:
         pytest.fail(
             "set TRACKWIRE_SERVER_BIN to the trackwire executable (make test-mlflow-compat)"
         )
     root: Path = tmp_path_factory.mktemp("trackwire")
-    http_port = free_port()
+    http_port, grpc_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             binary,
@@ -41,7 +41,7 @@ def server_url(tmp_path_factory) -> str:
             "--host",
             "127.0.0.1",
             "--grpc-port",
-            str(free_port()),
+            str(grpc_port),
             "--http-port",
             str(http_port),
         ],
@@ -64,12 +64,18 @@ def server_url(tmp_path_factory) -> str:
     if not any("trackwire server listening" in line for line in output):
         process.kill()
         pytest.fail("trackwire server did not start:\n" + "".join(output))
-    yield f"http://127.0.0.1:{http_port}"
+    yield {"http": f"http://127.0.0.1:{http_port}", "grpc": f"grpc://127.0.0.1:{grpc_port}"}
     process.terminate()
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(trackwire_server) -> str:
+    """The server's HTTP base URL (MLflow's REST API)."""
+    return trackwire_server["http"]
 
 
 @pytest.fixture(autouse=True)

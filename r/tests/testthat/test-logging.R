@@ -69,3 +69,28 @@ test_that("datasets can be logged as run inputs", {
   expect_equal(inputs[[1]]$name, "iris")
   expect_equal(inputs[[1]]$tags, c(context = "training"))
 })
+
+test_that("tw_log_params, tw_log_metrics and tw_set_tags log named lists in batches", {
+  local_experiment()
+  run <- tw_start_run()
+  # More params than one request may carry.
+  tw_log_params(stats::setNames(as.list(seq_len(250)), paste0("p", seq_len(250))))
+  tw_log_metrics(list(loss = 0.5, acc = NaN), step = 3)
+  at <- as.POSIXct("2026-01-01", tz = "UTC")
+  tw_log_metrics(c(loss = 0.25), step = 4, timestamp = at)
+  tw_set_tags(c(team = "ml", stage = "dev"))
+
+  got <- tw_get_run(run$run_id)
+  expect_length(got$params, 250)
+  expect_equal(got$params[["p250"]], "250")
+  expect_equal(got$metrics[["loss"]], 0.25)
+  expect_true(is.nan(got$metrics[["acc"]]))
+  expect_equal(got$tags[c("team", "stage")], c(team = "ml", stage = "dev"))
+  history <- tw_get_metric_history("loss")
+  expect_equal(history$step, c(3, 4))
+  expect_equal(history$timestamp[[2]], at)
+
+  expect_error(tw_log_metrics(list(1, 2)), "named list")
+  expect_error(tw_log_metrics(list(a = "x")), "single number")
+  expect_error(tw_log_params(list("no name")), "named list")
+})

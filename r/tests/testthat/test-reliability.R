@@ -1,4 +1,5 @@
-# Idempotency keys on metric writes, and retries while the server is away.
+# Idempotency keys on metric writes, and retries while the server is away
+# (which calls are sent again is the schema's policy, rpc_retry).
 
 test_that("metric writes carry fresh idempotency keys without touching R's RNG", {
   ids <- replicate(3, new_request_id())
@@ -40,4 +41,33 @@ test_that("reads and metric writes ride through a server restart", {
   srv$stop()$launch()
   history <- tw_get_metric_history("m", run_id = run_id, client = client)
   expect_equal(history$value, c(1, 2))
+})
+
+test_that("writes the schema calls safe to repeat ride through a server restart", {
+  srv <- new_server(server_bin())$start()
+  client <- tw_client(srv$uri, token = "")
+  run_id <- tw_create_run(tw_create_experiment("safe", client = client), client = client)$run_id
+  withr::local_options(trackwire.retry_delays = rep(0.25, 240))
+
+  srv$stop()$launch()
+  tw_log_param("alpha", 0.5, run_id = run_id, client = client)
+  srv$stop()$launch()
+  tw_set_tag("model", "ridge", run_id = run_id, client = client)
+  srv$stop()$launch()
+  tw_update_run(run_id, status = "FINISHED", client = client)
+  run <- tw_get_run(run_id, client = client)
+  expect_equal(run$params, c(alpha = "0.5"))
+  expect_equal(run$tags[["model"]], "ridge")
+  expect_equal(run$status, "FINISHED")
+})
+
+test_that("every binding takes its own RPC's retry policy from the schema's table", {
+  expect_setequal(unique(rpc_retry), c("never", "safe", "request_id"))
+  bindings <- setdiff(ls(asNamespace("trackwire"), pattern = "^rpc_"), "rpc_retry")
+  expect_gt(length(bindings), 20)
+  for (name in bindings) {
+    code <- paste(deparse(get(name)), collapse = "\n")
+    rpc <- regmatches(code, regexpr('(?<=rpc_retry\\[\\[")[A-Za-z]+', code, perl = TRUE))
+    expect_equal(paste0("rpc_", tolower(gsub("([a-z])([A-Z])", "\\1_\\2", rpc))), name)
+  }
 })

@@ -38,3 +38,31 @@ test_that("a search with no match is an empty data frame", {
   expect_equal(nrow(runs), 0)
   expect_true(all(c("run_id", "status", "start_time") %in% names(runs)))
 })
+
+test_that("a search fetches as many pages as max_results needs, and no more", {
+  experiment_id <- local_experiment()
+  for (i in 1:5) tw_with_run(tw_log_metric("i", i))
+
+  expect_equal(nrow(tw_search_runs()), 5)
+  expect_null(attr(tw_search_runs(), "next_page_token"))
+  first <- tw_search_runs(order_by = "metrics.i ASC", max_results = 3)
+  expect_equal(first$metrics.i, 1:3)
+  rest <- tw_search_runs(order_by = "metrics.i ASC", page_token = attr(first, "next_page_token"))
+  expect_equal(rest$metrics.i, 4:5)
+  expect_error(tw_search_runs(max_results = 0), class = "trackwire_error_invalid_argument")
+
+  # The same against pages smaller than the server's: one item each.
+  requested <- c()
+  fetch <- function(page_size, token) {
+    requested <<- c(requested, page_size)
+    start <- if (is.null(token)) 1 else as.integer(token)
+    list(items = as.list(start), next_page_token = if (start < 7) as.character(start + 1))
+  }
+  pages <- fetch_pages(fetch, 5, NULL, 1)
+  expect_equal(unlist(pages$items), 1:5)
+  expect_equal(pages$next_page_token, "6")
+  expect_equal(unlist(fetch_pages(fetch, Inf, pages$next_page_token, 1)$items), 6:7)
+  requested <- c()
+  fetch_pages(fetch, 2, NULL, 50)
+  expect_equal(requested, c(2, 1))
+})

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from trackwire import errors
-from trackwire.client import TrackingClient, _transport
+from trackwire.client import TrackingClient, retried_rpcs
 from trackwire.client.tracking import now_millis
 from trackwire.v1 import entities_pb2 as ent
 
@@ -222,7 +222,7 @@ def perform(client: TrackingClient, action: str, a: dict):
     elif action == "delete_artifact":
         client.delete_artifact(a["run_id"], a["path"])
     elif action == "retryable_rpcs":
-        return {"rpcs": sorted(_transport.RETRYABLE_RPCS)}
+        return {"rpcs": retried_rpcs()}
     else:
         raise errors.InvalidArgument(f"the python testee does not know the action {action!r}")
     return {}

@@ -193,6 +193,11 @@ perform <- function(action, a, client) {
     },
     download_artifact = download_artifact(a, client),
     delete_artifact = tw_delete_artifacts(a$path, run_id = a$run_id, client = client),
+    # The policy table the generated bindings hand to the transport.
+    retryable_rpcs = {
+      retry <- trackwire:::rpc_retry
+      list(rpcs = as.list(sort(names(retry)[retry != "never"], method = "radix")))
+    },
     stop("the R testee does not know the action ", encodeString(action, quote = "'"))
   )
 }

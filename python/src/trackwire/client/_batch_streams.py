@@ -79,9 +79,11 @@ class BatchStreams:
         self._lock = threading.Lock()
         self._closed = False
 
-    def log_batch(self, request: trk.LogBatchRequest) -> trk.LogBatchResponse:
+    def log_batch(self, request: trk.LogBatchRequest, metadata: Any = None) -> trk.LogBatchResponse:
         """Raises grpc.RpcError as the unary call would, and errors.Unavailable when the
-        server was shutting down: then nothing was stored, and sending again is safe."""
+        server was shutting down: then nothing was stored, and sending again is safe.
+        (`metadata` is the streams' own, given when they were made; the parameter makes
+        this a drop-in for the stub's LogBatch.)"""
         if not self._streams_served:
             return self._unary(request)
         stream = self._idle_stream() or _Stream(self._open)

@@ -1,35 +1,42 @@
 """The HTTP/JSON transport: the same RPCs over MLflow's REST API (the server's gateway).
 
 Routes come from the `google.api.http` annotations of the services, never from a hand-written
-list, so this transport follows the schema. Only the standard library is used, keeping the
-client's dependencies to grpcio and protobuf.
+list, so this transport follows the schema. Connections are urllib3's: kept alive and reused
+between calls, through the proxy that HTTP_PROXY / HTTPS_PROXY name unless NO_PROXY exempts
+the host. Every failure of the connection, the request or the answer raises a
+`trackwire.errors` type.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import ssl
-import time
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import urllib3
 from google.api import annotations_pb2
 from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 
 from trackwire import errors, limits
-from trackwire.client._transport import RETRY_DELAYS_SECONDS, RETRYABLE_RPCS
+from trackwire.client._retry import give_request_id, keyed, retrying
+from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
+CONNECT_TIMEOUT_SECONDS = 10
 TIMEOUT_SECONDS = 300
+# Connections kept open per server: one per concurrent calling thread, up to this many.
+_POOL_SIZE = 8
 
 
 class HttpTransport:
     def __init__(self, tracking_uri: str):
         endpoint = _Endpoint(tracking_uri)
+        self._endpoint = endpoint
         token = os.environ.get("TRACKWIRE_TOKEN")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.tracking = _HttpService(
@@ -40,10 +47,12 @@ class HttpTransport:
         )
 
     def close(self) -> None:
-        """Nothing to release: every call opens (and its response closes) a connection."""
+        self._endpoint.close()
 
 
 class _HttpService:
+    """A method per RPC, built on first use and kept."""
+
     def __init__(self, endpoint: _Endpoint, service: ServiceDescriptor, headers: dict[str, str]):
         self._endpoint = endpoint
         self._service = service
@@ -55,16 +64,17 @@ class _HttpService:
         verb = rule.WhichOneof("pattern")
         path = getattr(rule, verb)
         response_class = message_factory.GetMessageClass(method.output_type)
-        retryable = rpc in RETRYABLE_RPCS
+        # A stream of requests is consumed by its first attempt: it cannot be sent again.
+        retry = retry_safe(method) and not method.client_streaming
+        endpoint = self._endpoint
 
-        def send(body: Any, query: list[tuple[str, str]], content_type: str | None):
+        def send(body: Any, query: list[tuple[str, str]], content_type: str | None, stream: bool):
             target = path + ("?" + urllib.parse.urlencode(query) if query else "")
             headers = dict(self._headers)
             if content_type:
                 headers["Content-Type"] = content_type
-            return _retrying(
-                lambda: self._endpoint.exchange(verb.upper(), target, body, headers),
-                retryable and not _is_stream(body),
+            return retrying(
+                lambda: endpoint.exchange(verb.upper(), target, body, headers, stream), retry
             )
 
         if method.client_streaming:
@@ -73,32 +83,35 @@ class _HttpService:
                 requests = iter(requests)
                 head = next(requests)
                 chunks = (getattr(r, rule.body) for r in requests)
-                response = send(chunks, _query(head), "application/octet-stream")
-                return _parse(response.read(), response_class)
+                response = send(chunks, _query(head), "application/octet-stream", False)
+                return _parse(response.data, response_class)
 
+            self.__dict__[rpc] = upload
             return upload
 
+        needs_key = keyed(method)
+
         def call(request: Any):
+            if needs_key:
+                give_request_id(request)
+            stream = method.server_streaming
             if rule.body == "*":
                 body = json.dumps(_to_json(request)).encode()
-                response = send(body, [], "application/json")
+                response = send(body, [], "application/json", stream)
             else:
-                response = send(None, _query(request), None)
-            if not method.server_streaming:
-                return _parse(response.read(), response_class)
+                response = send(None, _query(request), None, stream)
+            if not stream:
+                return _parse(response.data, response_class)
             if rule.response_body:
                 return _raw_chunks(response, response_class, rule.response_body)
-            return (_parse(line, response_class) for line in response if line.strip())
+            return _lines(response, response_class)
 
+        self.__dict__[rpc] = call
         return call
 
 
-def _is_stream(body: Any) -> bool:
-    return body is not None and not isinstance(body, bytes)
-
-
 class _Endpoint:
-    """One HTTP(S) server; a connection per call (streams hold theirs until read)."""
+    """One HTTP(S) server, reached over a pool of kept-alive connections."""
 
     def __init__(self, uri: str):
         parsed = urllib.parse.urlsplit(uri)
@@ -106,37 +119,62 @@ class _Endpoint:
             raise errors.InvalidArgument(
                 f"tracking URI {uri!r} must name a host, e.g. http://localhost:5000"
             )
-        self.host: str = parsed.hostname
-        self.port = parsed.port
-        self.prefix = parsed.path.rstrip("/")
-        self.tls = parsed.scheme == "https"
-        self.context = ssl.create_default_context(cafile=os.environ.get("TRACKWIRE_CA_CERT"))
-
-    def exchange(self, verb: str, target: str, body: Any, headers: dict[str, str]):
-        """The response to one request; raises our errors for error statuses."""
-        if self.tls:
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=TIMEOUT_SECONDS, context=self.context
+        self.base = f"{parsed.scheme}://{parsed.netloc}{parsed.path.rstrip('/')}"
+        options: dict[str, Any] = {
+            "retries": False,  # retried above, as the schema allows
+            "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT_SECONDS, read=TIMEOUT_SECONDS),
+            "maxsize": _POOL_SIZE,
+        }
+        if parsed.scheme == "https":
+            options["ssl_context"] = ssl.create_default_context(
+                cafile=os.environ.get("TRACKWIRE_CA_CERT")
             )
-        else:
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_SECONDS)
-        where = f"{'https' if self.tls else 'http'}://{self.host}:{self.port}{target}"
+        proxy = _proxy_for(parsed.scheme, parsed.hostname)
+        self.pool = (
+            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        )
+
+    def exchange(
+        self, verb: str, target: str, body: Any, headers: dict[str, str], stream: bool
+    ) -> urllib3.BaseHTTPResponse:
+        """The response to one request, its body read unless `stream`; raises our errors for
+        error statuses and for every failure to connect, send or receive."""
+        url = self.base + target
         try:
-            try:
-                connection.request(verb, self.prefix + target, body=body, headers=headers)
-            except (BrokenPipeError, ConnectionResetError):
-                # The server refused the request before reading all of the body (e.g. an
-                # upload to a bad path); its response says why.
-                pass
-            response = connection.getresponse()
-        except (OSError, http.client.HTTPException) as e:
-            connection.close()
-            raise errors.Unavailable(f"{where}: {e}") from None
+            response = self.pool.request(
+                verb,
+                url,
+                body=body,
+                headers=headers,
+                chunked=_is_stream(body),
+                preload_content=not stream,
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as e:  # refused, reset, timed out, answer cut short
+            raise errors.Unavailable(f"{verb} {url}: {e}") from None
         if response.status >= 400:
-            payload = response.read()
-            connection.close()
-            raise _http_error(response.status, response.reason, payload)
+            try:
+                payload = response.data
+            except urllib3.exceptions.HTTPError as e:
+                raise errors.Unavailable(f"{verb} {url}: {e}") from None
+            finally:
+                response.release_conn()
+            raise _http_error(response.status, response.reason or "", payload)
         return response
+
+    def close(self) -> None:
+        self.pool.clear()
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy for `host` from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)."""
+    if urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(scheme)
+
+
+def _is_stream(body: Any) -> bool:
+    return body is not None and not isinstance(body, bytes)
 
 
 def _http_error(status: int, reason: str, body: bytes) -> errors.TrackwireError:
@@ -145,26 +183,28 @@ def _http_error(status: int, reason: str, body: bytes) -> errors.TrackwireError:
         return errors.from_mlflow_error(payload["error_code"], payload.get("message", ""))
     except (ValueError, KeyError, TypeError):
         text = body.decode(errors="replace").strip() or reason
-        if status == 503:
-            return errors.Unavailable(f"HTTP 503: {text}")
+        if status in (502, 503, 504):  # a proxy or load balancer without a server behind it
+            return errors.Unavailable(f"HTTP {status}: {text}")
         return errors.InternalError(f"HTTP {status}: {text}")
 
 
-def _retrying(attempt, retryable: bool):
-    delays = iter(RETRY_DELAYS_SECONDS if retryable else ())
-    while True:
-        try:
-            return attempt()
-        except errors.Unavailable:
-            delay = next(delays, None)
-            if delay is None:
-                raise
-            time.sleep(delay)
+def _streamed(response: urllib3.BaseHTTPResponse, items: Iterator) -> Iterator:
+    """`items` read from a streamed response; a connection lost meanwhile raises our error."""
+    try:
+        yield from items
+    except urllib3.exceptions.HTTPError as e:
+        raise errors.Unavailable(f"the answer was cut short: {e}") from None
+    finally:
+        response.release_conn()
 
 
-def _raw_chunks(response, response_class, field: str):
-    while chunk := response.read(limits.ARTIFACT_CHUNK_SIZE):
-        yield response_class(**{field: chunk})
+def _lines(response: urllib3.BaseHTTPResponse, response_class) -> Iterator:
+    return _streamed(response, (_parse(line, response_class) for line in response if line.strip()))
+
+
+def _raw_chunks(response: urllib3.BaseHTTPResponse, response_class, field: str) -> Iterator:
+    chunks = response.stream(limits.ARTIFACT_CHUNK_SIZE)
+    return _streamed(response, (response_class(**{field: chunk}) for chunk in chunks))
 
 
 def _to_json(message) -> dict:

@@ -6,18 +6,21 @@ tracking URI and experiment name it was meant for. `sync` uploads ended runs in 
 order they started, exactly once even when interrupted and repeated: the remote run
 id is recorded in the spool as soon as the remote run exists, metric batches carry
 deterministic idempotency keys, params and tags are idempotent, and artifact uploads
-overwrite.
+overwrite. Writes to runs that exist on a server, made while it could not be reached, wait
+beside them in journals (trackwire.client.journal), which `sync` replays first.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
+from filelock import FileLock
+
+from trackwire.client import journal
 from trackwire.client.tracking import TrackingClient
 from trackwire.v1 import entities_pb2 as ent
 
@@ -41,7 +44,8 @@ def open_spool(directory: Path | None = None) -> TrackingClient:
 
 def has_pending(directory: Path | None = None) -> bool:
     """Cheap check (no store opened) whether anything was ever spooled here."""
-    return ((directory or spool_dir()) / "spool.db").exists()
+    directory = directory or spool_dir()
+    return (directory / "spool.db").exists() or journal.pending(directory)
 
 
 def spool_run_tags(target_uri: str, experiment_name: str) -> dict[str, str]:
@@ -52,30 +56,40 @@ def spool_run_tags(target_uri: str, experiment_name: str) -> dict[str, str]:
 def _exclusive(directory: Path) -> Iterator[None]:
     """One sync at a time per spool, across processes (the lock dies with its holder)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "sync.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(directory / "sync.lock"):
         yield
 
 
 def sync(directory: Path | None = None, tracking_uri: str | None = None) -> list[tuple[str, str]]:
-    """Uploads every ended spooled run; returns (spool run id, remote run id) pairs.
+    """Replays the journals of writes to runs on a server (see trackwire.client.journal),
+    then uploads every ended spooled run; returns (spool run id, remote run id) pairs.
 
     `tracking_uri` overrides the server each run was meant for.
     """
     directory = directory or spool_dir()
     if not has_pending(directory):
         return []
-    synced = []
-    with _exclusive(directory), open_spool(directory) as spool:
-        for run in _pending_runs(spool):
-            tags = {t.key: t.value for t in run.data.tags}
-            target_uri = tracking_uri or tags[TARGET_TAG]
-            with TrackingClient(target_uri) as target:
-                remote_id = _upload_run(spool, target, run, tags, directory)
-            # Synced runs leave the spool (soft-deleted: restorable with the store tools).
-            spool.delete_run(run.info.run_id)
-            synced.append((run.info.run_id, remote_id))
-    return synced
+    with _exclusive(directory):
+        journal.replay_all(directory, tracking_uri)
+        if not (directory / "spool.db").exists():
+            return []
+        with open_spool(directory) as spool:
+            return [
+                (run.info.run_id, _sync_run(spool, run, directory, tracking_uri))
+                for run in _pending_runs(spool)
+            ]
+
+
+def _sync_run(
+    spool: TrackingClient, run: ent.Run, directory: Path, tracking_uri: str | None
+) -> str:
+    """Uploads one spooled run; its remote run id."""
+    tags = {t.key: t.value for t in run.data.tags}
+    with TrackingClient(tracking_uri or tags[TARGET_TAG]) as target:
+        remote_id = _upload_run(spool, target, run, tags, directory)
+    # Synced runs leave the spool (soft-deleted: restorable with the store tools).
+    spool.delete_run(run.info.run_id)
+    return remote_id
 
 
 def _pending_runs(spool: TrackingClient) -> list[ent.Run]:

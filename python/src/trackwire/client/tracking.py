@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
@@ -33,7 +32,7 @@ class Page(list, Generic[T]):
         self.token = token
 
 
-def _run_status(status: str | int) -> ent.RunStatus.ValueType:
+def run_status(status: str | int) -> ent.RunStatus.ValueType:
     """A RunStatus enum value from its short name ("FINISHED") or the value itself."""
     return ent.RunStatus.ValueType(_enum(ent.RunStatus, "RUN_STATUS_", status))
 
@@ -240,7 +239,7 @@ class TrackingClient:
     ) -> ent.RunInfo:
         request = trk.UpdateRunRequest(run_id=run_id)
         if status is not None:
-            request.status = _run_status(status)
+            request.status = run_status(status)
         if end_time is not None:
             request.end_time = end_time
         if run_name is not None:
@@ -327,7 +326,6 @@ class TrackingClient:
             value=float(value),
             timestamp=timestamp if timestamp is not None else now_millis(),
             step=step or 0,
-            request_id=_request_id(),
         )
         self._tracking.LogMetric(request)
 
@@ -352,7 +350,8 @@ class TrackingClient:
 
         Params go first, then tags, then metrics, so a rejected param (write-once) fails before
         any metric lands. Each request is atomic on the server; a batch split over several
-        requests is not. With `request_id_prefix`, request n carries the idempotency key
+        requests is not. Each request carries an idempotency key, so a request sent again after
+        a lost answer is stored once; with `request_id_prefix`, request n's key is
         "<prefix>-<n>", so repeating the whole call (e.g. a resumed sync) stores nothing twice.
         """
         requests = _batches(run_id, _pairs(params, ent.Param), _pairs(tags, ent.RunTag), metrics)
@@ -509,11 +508,6 @@ class TrackingClient:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
 
 
-def _request_id() -> str:
-    """An idempotency key: a retry of the same request is stored once."""
-    return uuid.uuid4().hex
-
-
 def _local_path(dst_dir: str | os.PathLike, artifact_path: str) -> Path:
     """Where an artifact lands under `dst_dir`; never outside it, whatever the server says."""
     root = Path(dst_dir).resolve()
@@ -527,7 +521,7 @@ def _batches(
     run_id: str, params: list, tags: list, metrics: Iterable[ent.Metric]
 ) -> Iterator[trk.LogBatchRequest]:
     """LogBatch requests that each fit the per-kind and total entry limits, params first."""
-    request = trk.LogBatchRequest(run_id=run_id, request_id=_request_id())
+    request = trk.LogBatchRequest(run_id=run_id)
     entries = 0
     kinds = (
         (params, limits.MAX_PARAMS_PER_BATCH, "params"),
@@ -538,7 +532,7 @@ def _batches(
         for item in items:
             if len(getattr(request, field)) >= limit or entries >= limits.MAX_ENTRIES_PER_BATCH:
                 yield request
-                request = trk.LogBatchRequest(run_id=run_id, request_id=_request_id())
+                request = trk.LogBatchRequest(run_id=run_id)
                 entries = 0
             getattr(request, field).append(item)
             entries += 1

@@ -9,17 +9,18 @@ from trackwire.errors import InvalidArgument
 from trackwire.server import validation
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.artifacts.paths import clean_relative_path
-from trackwire.server.store.sql_store import ACTIVE, SqlStore
+from trackwire.server.store.rows import ACTIVE
+from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import artifact_service_pb2 as rpc
 
 
 class ArtifactService:
-    def __init__(self, store: SqlStore, locations: ArtifactLocations):
+    def __init__(self, store: TrackingStore, locations: ArtifactLocations):
         self.store = store
         self.locations = locations
 
     def _repository(self, run_id: str, *, for_write: bool):
-        info = self.store.run_info(validation.require(run_id, "run_id"))
+        info = self.store.runs.info(validation.require(run_id, "run_id"))
         if for_write and info.lifecycle_stage != ACTIVE:
             raise InvalidArgument(
                 f"The run {run_id} must be in the 'active' state. "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent import futures
@@ -28,11 +27,12 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from trackwire import limits
-from trackwire.errors import InternalError, InvalidArgument, TrackwireError
+from trackwire.errors import InvalidArgument, TrackwireError
 from trackwire.server import quick_writes
-from trackwire.server.app import Services
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.tokens import TokenStore
+from trackwire.server.internal_errors import internal_error
+from trackwire.server.services import Services
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 _new_event_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
@@ -42,8 +42,6 @@ try:  # a dependency except on Windows; uvicorn runs the HTTP gateway on it too
     _new_event_loop = uvloop.new_event_loop
 except ImportError:
     pass
-
-log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "trackwire.io"
 _END = object()  # the end of an iterator, as `next(iterator, _END)` answers it
@@ -72,8 +70,7 @@ def _failure(method: str, exc: Exception) -> TrackwireError:
     """The error a call answers for an exception the service raised."""
     if isinstance(exc, TrackwireError):
         return exc
-    log.error("unexpected error in %s", method, exc_info=exc)
-    return InternalError(f"Internal error in {method}: {type(exc).__name__}")
+    return internal_error(method, exc)
 
 
 class _Undecodable:
@@ -312,7 +309,7 @@ class GrpcServer:
     async def _start(self) -> None:
         services = self.services
         blocking = _Blocking(self.executor)
-        write_lock = services.store.driver.serial_lock
+        write_lock = services.store.db.write_lock
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES),

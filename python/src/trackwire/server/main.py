@@ -14,10 +14,10 @@ from pathlib import Path
 import uvicorn
 
 from trackwire.server import memory
-from trackwire.server.app import AuthSettings, open_services
 from trackwire.server.grpc_server import GrpcServer
 from trackwire.server.http_gateway import create_app
-from trackwire.server.quotas import Quotas
+from trackwire.server.services import AuthSettings, open_services
+from trackwire.server.store.quotas import Quotas
 
 log = logging.getLogger("trackwire.server")
 

@@ -2,35 +2,30 @@
 
 Both wires call these methods: the gRPC servicer adapter and the HTTP/JSON
 gateway. Validation happens here, before the store is touched; errors are
-trackwire.errors exceptions that each wire maps to its own codes.
+trackwire.errors exceptions that each wire maps to its own codes. The largest reads
+answer with their response's fields, which both wires know (see responses.py).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
-from contextvars import ContextVar
-from typing import Protocol
 
 from trackwire import limits
 from trackwire.server import validation
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import PermissionStore, permission_name
-from trackwire.server.store.sql_store import (
-    ACTIVE,
-    DELETED,
-    USER_TAG,
-    RunRows,
-    SqlStore,
-    metric_value,
-    now_millis,
-)
+from trackwire.server.responses import ResponseFields
+from trackwire.server.store.rows import ACTIVE, DELETED, USER_TAG, metric_value, now_millis
+from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
 _HISTORY_CHUNK = 10_000
 _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # store's MetricPoint
+# The longest user name the store keeps (its user columns).
+_MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
 _MAX_DELETE_RUNS = 10_000
 
@@ -41,10 +36,10 @@ def _run_id(request) -> str:
 
 
 class TrackingService:
-    def __init__(self, store: SqlStore, locations: ArtifactLocations):
+    def __init__(self, store: TrackingStore, locations: ArtifactLocations):
         self.store = store
         self.locations = locations
-        self.permissions = PermissionStore(store.engine)
+        self.permissions = PermissionStore(store.db)
 
     # -- experiments -----------------------------------------------------------
 
@@ -55,6 +50,7 @@ class TrackingService:
         for tag in request.tags:
             validation.tag(tag.key, tag.value, "experiment tag")
         if request.artifact_location:
+            validation.text(request.artifact_location, "artifact_location")
             self.locations.check_experiment_location(request.artifact_location)
 
         def location_for(experiment_id: str) -> str:
@@ -64,7 +60,7 @@ class TrackingService:
 
         # With authentication on, the creator manages the experiment.
         identity = current_identity.get()
-        experiment_id = self.store.create_experiment(
+        experiment_id = self.store.experiments.create(
             request.name, location_for, request.tags, owner=identity.user if identity else ""
         )
         if identity:
@@ -74,7 +70,7 @@ class TrackingService:
     def SearchExperiments(
         self, request: rpc.SearchExperimentsRequest
     ) -> rpc.SearchExperimentsResponse:
-        experiments, token = self.store.search_experiments(
+        experiments, token = self.store.experiments.search(
             request.filter,
             list(request.order_by),
             request.view_type,
@@ -86,7 +82,7 @@ class TrackingService:
     def GetExperiment(self, request: rpc.GetExperimentRequest) -> rpc.GetExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
         return rpc.GetExperimentResponse(
-            experiment=self.store.get_experiment(request.experiment_id)
+            experiment=self.store.experiments.get(request.experiment_id)
         )
 
     def GetExperimentByName(
@@ -94,21 +90,21 @@ class TrackingService:
     ) -> rpc.GetExperimentByNameResponse:
         validation.require(request.experiment_name, "experiment_name")
         return rpc.GetExperimentByNameResponse(
-            experiment=self.store.get_experiment_by_name(request.experiment_name)
+            experiment=self.store.experiments.get_by_name(request.experiment_name)
         )
 
     def DeleteExperiment(
         self, request: rpc.DeleteExperimentRequest
     ) -> rpc.DeleteExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
-        self.store.set_experiment_lifecycle(request.experiment_id, DELETED)
+        self.store.experiments.set_lifecycle(request.experiment_id, DELETED)
         return rpc.DeleteExperimentResponse()
 
     def RestoreExperiment(
         self, request: rpc.RestoreExperimentRequest
     ) -> rpc.RestoreExperimentResponse:
         validation.require(request.experiment_id, "experiment_id")
-        self.store.set_experiment_lifecycle(request.experiment_id, ACTIVE)
+        self.store.experiments.set_lifecycle(request.experiment_id, ACTIVE)
         return rpc.RestoreExperimentResponse()
 
     def UpdateExperiment(
@@ -117,7 +113,7 @@ class TrackingService:
         validation.require(request.experiment_id, "experiment_id")
         validation.require(request.new_name, "new_name")
         validation.experiment_name(request.new_name)
-        self.store.rename_experiment(request.experiment_id, request.new_name)
+        self.store.experiments.rename(request.experiment_id, request.new_name)
         return rpc.UpdateExperimentResponse()
 
     def SetExperimentTag(
@@ -125,7 +121,7 @@ class TrackingService:
     ) -> rpc.SetExperimentTagResponse:
         validation.require(request.experiment_id, "experiment_id")
         validation.tag(request.key, request.value, "experiment tag")
-        self.store.set_experiment_tag(request.experiment_id, request.key, request.value)
+        self.store.experiments.set_tag(request.experiment_id, request.key, request.value)
         return rpc.SetExperimentTagResponse()
 
     def DeleteExperimentTag(
@@ -133,7 +129,7 @@ class TrackingService:
     ) -> rpc.DeleteExperimentTagResponse:
         validation.require(request.experiment_id, "experiment_id")
         validation.require(request.key, "key")
-        self.store.delete_experiment_tag(request.experiment_id, request.key)
+        self.store.experiments.delete_tag(request.experiment_id, request.key)
         return rpc.DeleteExperimentTagResponse()
 
     # -- runs ------------------------------------------------------------------
@@ -141,15 +137,15 @@ class TrackingService:
     def CreateRun(self, request: rpc.CreateRunRequest) -> rpc.CreateRunResponse:
         for tag in request.tags:
             validation.tag(tag.key, tag.value)
-        if len(request.run_name) > limits.MAX_KEY_LENGTH:
-            validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        validation.value_length(request.user_id, "user_id", _MAX_USER_LENGTH)
         user_id, tags = request.user_id, list(request.tags)
         identity = current_identity.get()
         if identity is not None:
             # With authentication on, the run's user is who logs it, not who it claims to be.
             user_id = identity.user
             tags = [tag for tag in tags if tag.key != USER_TAG]
-        run = self.store.create_run(
+        run = self.store.runs.create(
             request.experiment_id or "0",
             user_id,
             request.run_name,
@@ -164,7 +160,7 @@ class TrackingService:
             raise validation.InvalidArgument(f"Invalid run status {request.status}.")
         if request.HasField("run_name"):
             validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
-        info = self.store.update_run(
+        info = self.store.runs.update(
             run_id,
             request.status if request.HasField("status") and request.status else None,
             request.end_time if request.HasField("end_time") else None,
@@ -173,7 +169,7 @@ class TrackingService:
         return rpc.UpdateRunResponse(run_info=info)
 
     def DeleteRun(self, request: rpc.DeleteRunRequest) -> rpc.DeleteRunResponse:
-        self.store.set_run_lifecycle(_run_id(request), DELETED)
+        self.store.runs.set_lifecycle(_run_id(request), DELETED)
         return rpc.DeleteRunResponse()
 
     def DeleteRuns(self, request: rpc.DeleteRunsRequest) -> rpc.DeleteRunsResponse:
@@ -187,7 +183,7 @@ class TrackingService:
             raise validation.InvalidArgument(
                 f"max_runs must be between 1 and {_MAX_DELETE_RUNS}, got {request.max_runs}."
             )
-        deleted = self.store.delete_runs(
+        deleted = self.store.runs.delete_oldest(
             request.experiment_id,
             request.max_timestamp_millis,
             request.max_runs or _MAX_DELETE_RUNS,
@@ -195,14 +191,17 @@ class TrackingService:
         return rpc.DeleteRunsResponse(runs_deleted=deleted)
 
     def RestoreRun(self, request: rpc.RestoreRunRequest) -> rpc.RestoreRunResponse:
-        self.store.set_run_lifecycle(_run_id(request), ACTIVE)
+        self.store.runs.set_lifecycle(_run_id(request), ACTIVE)
         return rpc.RestoreRunResponse()
 
     def GetRun(self, request: rpc.GetRunRequest) -> rpc.GetRunResponse:
-        return rpc.GetRunResponse(run=self.store.get_run(_run_id(request)))
+        return rpc.GetRunResponse(run=self.store.runs.get(_run_id(request)))
 
-    def SearchRuns(self, request: rpc.SearchRunsRequest) -> rpc.SearchRunsResponse | bytes:
-        runs, token = self.store.search_runs(
+    def SearchRuns(self, request: rpc.SearchRunsRequest) -> ResponseFields[rpc.SearchRunsResponse]:
+        columns = request.columns
+        for key in (*columns.param_keys, *columns.tag_keys, *columns.metric_keys):
+            validation.text(key, "columns")
+        runs, token = self.store.runs.search(
             list(request.experiment_ids),
             request.filter,
             request.run_view_type,
@@ -211,10 +210,7 @@ class TrackingService:
             request.page_token,
             request.columns if request.HasField("columns") else None,
         )
-        writer = json_writer.get()
-        if writer is not None:
-            return writer.search_runs(runs, token)
-        return rpc.SearchRunsResponse(runs=runs.messages(), next_page_token=token)
+        return ResponseFields(rpc.SearchRunsResponse, runs=runs, next_page_token=token)
 
     # -- logging ---------------------------------------------------------------
 
@@ -223,25 +219,25 @@ class TrackingService:
         validation.key(request.key, "metric")
         metric = (request.key, request.step, request.timestamp, request.value)
         request_id = validation.request_id(request.request_id)
-        self.store.log_batch(run_id, [metric], {}, {}, request_id)
+        self.store.logging.log_batch(run_id, [metric], {}, {}, request_id)
         return rpc.LogMetricResponse()
 
     def LogParam(self, request: rpc.LogParamRequest) -> rpc.LogParamResponse:
         run_id = _run_id(request)
         validation.param(request.key, request.value)
-        self.store.log_batch(run_id, [], {request.key: request.value}, {})
+        self.store.logging.log_batch(run_id, [], {request.key: request.value}, {})
         return rpc.LogParamResponse()
 
     def SetTag(self, request: rpc.SetTagRequest) -> rpc.SetTagResponse:
         run_id = _run_id(request)
         validation.tag(request.key, request.value)
-        self.store.log_batch(run_id, [], {}, {request.key: request.value})
+        self.store.logging.log_batch(run_id, [], {}, {request.key: request.value})
         return rpc.SetTagResponse()
 
     def DeleteTag(self, request: rpc.DeleteTagRequest) -> rpc.DeleteTagResponse:
         run_id = _run_id(request)
         validation.require(request.key, "key")
-        self.store.delete_tag(run_id, request.key)
+        self.store.logging.delete_tag(run_id, request.key)
         return rpc.DeleteTagResponse()
 
     def LogBatch(self, request: rpc.LogBatchRequest) -> rpc.LogBatchResponse:
@@ -259,7 +255,7 @@ class TrackingService:
         params = validation.distinct_param_values((p.key, p.value) for p in request.params)
         tags = {tag.key: tag.value for tag in request.tags}
         request_id = validation.request_id(request.request_id)
-        self.store.log_batch(run_id, metrics, params, tags, request_id)
+        self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
         return rpc.LogBatchResponse()
 
     def LogBatchStream(self, request: rpc.LogBatchStreamRequest) -> rpc.LogBatchStreamResponse:
@@ -279,36 +275,31 @@ class TrackingService:
             validation.value_length(dataset.name, "dataset.name", 500)
             validation.value_length(dataset.digest, "dataset.digest", 36)
             validation.value_length(dataset.source_type, "dataset.source_type", 36)
+            validation.text(dataset.schema, "dataset.schema")
+            validation.text(dataset.profile, "dataset.profile")
             for tag in dataset_input.tags:
                 validation.tag(tag.key, tag.value, "input tag")
-        self.store.log_inputs(run_id, request.datasets)
+        self.store.inputs.log(run_id, request.datasets)
         return rpc.LogInputsResponse()
 
     # -- metric history --------------------------------------------------------
 
     def GetMetricHistory(
         self, request: rpc.GetMetricHistoryRequest
-    ) -> rpc.GetMetricHistoryResponse | bytes:
+    ) -> ResponseFields[rpc.GetMetricHistoryResponse]:
         run_id = _run_id(request)
         key = validation.require(request.metric_key, "metric_key")
-        rows, token = self.store.metric_history_page(
+        metrics, token = self.store.history.page(
             run_id, key, request.page_token, request.max_results
         )
-        writer = json_writer.get()
-        if writer is not None:
-            return writer.metric_history(key, rows, token)
-        response = rpc.GetMetricHistoryResponse(next_page_token=token)
-        add = response.metrics.add
-        for value, timestamp, step, _ in rows:
-            add(key=key, value=metric_value(value), timestamp=timestamp, step=step)
-        return response
+        return ResponseFields(rpc.GetMetricHistoryResponse, metrics=metrics, next_page_token=token)
 
     def StreamMetricHistory(
         self, request: rpc.StreamMetricHistoryRequest
     ) -> Iterator[rpc.StreamMetricHistoryResponse]:
         run_id = _run_id(request)
         validation.require(request.metric_key, "metric_key")
-        chunks = self.store.stream_metric_history(run_id, request.metric_key, _HISTORY_CHUNK)
+        chunks = self.store.history.stream(run_id, request.metric_key, _HISTORY_CHUNK)
         # Fail before the first message when the run is unknown.
         first = next(chunks, None)
         encode = _columnar_chunk if request.columnar else _metrics_chunk
@@ -316,9 +307,11 @@ class TrackingService:
 
     def GetMetricHistoryBulkInterval(
         self, request: rpc.GetMetricHistoryBulkIntervalRequest
-    ) -> rpc.GetMetricHistoryBulkIntervalResponse:
+    ) -> ResponseFields[rpc.GetMetricHistoryBulkIntervalResponse]:
         validation.require(request.metric_key, "metric_key")
         run_ids = list(dict.fromkeys(request.run_ids))
+        for run_id in run_ids:
+            validation.text(run_id, "run_ids")
         if not run_ids:
             raise validation.InvalidArgument("Missing value for required parameter 'run_ids'.")
         if len(run_ids) > limits.MAX_BULK_INTERVAL_RUNS:
@@ -337,14 +330,14 @@ class TrackingService:
             raise validation.InvalidArgument(
                 f"start_step ({start}) must not be greater than end_step ({end})."
             )
-        metrics = self.store.metric_history_bulk_interval(
+        metrics = self.store.history.bulk_interval(
             run_ids,
             request.metric_key,
             start,
             end,
             request.max_results or limits.DEFAULT_BULK_INTERVAL_STEPS,
         )
-        return rpc.GetMetricHistoryBulkIntervalResponse(metrics=metrics)
+        return ResponseFields(rpc.GetMetricHistoryBulkIntervalResponse, metrics=metrics)
 
     # -- experiment permissions ------------------------------------------------
     # Stored whether or not authentication is on, so grants can be prepared before it is.
@@ -407,23 +400,8 @@ def _columnar_chunk(key: str, rows) -> rpc.StreamMetricHistoryResponse:
     return response
 
 
-class JsonWriter(Protocol):
-    """Writes MLflow-style JSON response bodies straight from the store's rows."""
-
-    def metric_history(self, key: str, rows: list, next_page_token: str) -> bytes: ...
-
-    def search_runs(self, runs: RunRows, next_page_token: str) -> bytes: ...
-
-
-# Set by the HTTP gateway around each call: the largest reads (a page of metric history, a
-# page of runs) then return their JSON body, written from the rows, instead of messages that
-# would only be transcoded. gRPC and the embedded client leave it unset and get messages. A
-# context variable, like current_identity, so the answer passes through the auth guard.
-json_writer: ContextVar[JsonWriter | None] = ContextVar("json_writer", default=None)
-
-
 def _grant_target(request) -> tuple[str, str]:
     experiment_id = validation.require(request.experiment_id, "experiment_id")
     user = validation.require(request.username, "username")
-    validation.value_length(user, "username", 256)
+    validation.value_length(user, "username", _MAX_USER_LENGTH)
     return experiment_id, user

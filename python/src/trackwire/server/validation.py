@@ -16,10 +16,20 @@ from trackwire.errors import InvalidArgument
 _KEY_CHARS = re.compile(r"^[/\w.\- ]*$")
 
 
+def text(value: str, field: str) -> str:
+    """Any string the store keeps or looks up: PostgreSQL refuses NUL characters in text, so
+    both stores refuse them here."""
+    if "\x00" in value:
+        raise InvalidArgument(
+            f"Invalid value for parameter '{field}': it contains a NUL character."
+        )
+    return value
+
+
 def require(value: str, field: str) -> str:
     if not value:
         raise InvalidArgument(f"Missing value for required parameter '{field}'.")
-    return value
+    return text(value, field)
 
 
 def key(value: str, what: str) -> None:
@@ -45,6 +55,7 @@ def key(value: str, what: str) -> None:
 
 
 def value_length(value: str, what: str, limit: int) -> None:
+    text(value, what)
     if len(value) > limit:
         raise InvalidArgument(
             f"'{what}' of length {len(value)} exceeds the maximum length of {limit} characters."

@@ -29,7 +29,8 @@ from trackwire.errors import NotFound, PermissionDenied, Unauthenticated
 from trackwire.rpc_policy import Access, AuthTarget, policy_of
 from trackwire.server.auth.identity import Identity, current_identity
 from trackwire.server.auth.permissions import EDIT, MANAGE, READ, PermissionStore, allows
-from trackwire.server.store.sql_store import DEFAULT_EXPERIMENT_ID, USER_TAG, SqlStore
+from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID, USER_TAG
+from trackwire.server.store.tracking_store import TrackingStore
 
 T = TypeVar("T")
 
@@ -54,7 +55,7 @@ def required_permission(method: MethodDescriptor) -> str:
 class Guard:
     """Decides whether the current caller may make a call."""
 
-    def __init__(self, store: SqlStore, permissions: PermissionStore, default_permission: str):
+    def __init__(self, store: TrackingStore, permissions: PermissionStore, default_permission: str):
         self.store = store
         self.permissions = permissions
         self.default_permission = default_permission
@@ -95,7 +96,7 @@ class Guard:
         found = self._experiment_of_run.get(run_id)
         if found is None:
             try:
-                found = int(self.store.run_info(run_id).experiment_id)
+                found = int(self.store.runs.info(run_id).experiment_id)
             except NotFound:
                 return None
             with self._lock:

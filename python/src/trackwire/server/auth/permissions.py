@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import Engine, delete, select, update
-
-from trackwire.errors import AlreadyExists, InvalidArgument, NotFound
-from trackwire.server.auth.db import read_transaction, write_transaction
-from trackwire.server.store import schema as t
+from trackwire.errors import InvalidArgument, NotFound
+from trackwire.server.store.database import Database
+from trackwire.server.store.lookups import experiment_key
+from trackwire.server.store.permissions import GrantTable
 from trackwire.v1 import entities_pb2 as pb
 
 # Permission names as stored and as MLflow spells them, weakest first.
@@ -39,19 +38,12 @@ def permission_name(value: pb.Permission.ValueType) -> str:
     return pb.Permission.Name(value).removeprefix("PERMISSION_")
 
 
-def _experiment_key(experiment_id: str) -> int:
-    try:
-        return int(experiment_id)
-    except ValueError:
-        raise NotFound(f"No Experiment with id={experiment_id!r} exists.") from None
-
-
 class PermissionStore:
     """Grants in the backend store, with each user's grants cached for a few seconds so a
     call costs no query, and a change reaches every replica within that time."""
 
-    def __init__(self, engine: Engine, cache_seconds: float = CACHE_SECONDS):
-        self.engine = engine
+    def __init__(self, db: Database, cache_seconds: float = CACHE_SECONDS):
+        self.grants = GrantTable(db)
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, dict[int, str]]] = {}
         self._lock = threading.Lock()
@@ -59,65 +51,33 @@ class PermissionStore:
     # -- grants (the permission RPCs) ----------------------------------------------
 
     def create(self, experiment_id: str, user: str, permission: str) -> pb.ExperimentPermission:
-        eid = _experiment_key(experiment_id)
-        with write_transaction(self.engine) as conn:
-            self._require_experiment(conn, eid)
-            if self._grant(conn, eid, user) is not None:
-                raise AlreadyExists(
-                    f"Experiment permission (experiment_id={experiment_id}, username={user}) "
-                    "already exists. Use UpdateExperimentPermission to change it."
-                )
-            conn.execute(
-                t.experiment_permissions.insert().values(
-                    experiment_id=eid, user_name=user, permission=permission
-                )
-            )
+        eid = experiment_key(experiment_id)
+        self.grants.add(
+            eid,
+            user,
+            permission,
+            f"Experiment permission (experiment_id={experiment_id}, username={user}) "
+            "already exists. Use UpdateExperimentPermission to change it.",
+        )
         self.forget(user)
         return _message(eid, user, permission)
 
     def get(self, experiment_id: str, user: str) -> pb.ExperimentPermission:
-        eid = _experiment_key(experiment_id)
-        with read_transaction(self.engine) as conn:
-            permission = self._grant(conn, eid, user)
+        eid = experiment_key(experiment_id)
+        permission = self.grants.get(eid, user)
         if permission is None:
             raise NotFound(_no_grant(experiment_id, user))
         return _message(eid, user, permission)
 
     def update(self, experiment_id: str, user: str, permission: str) -> None:
-        eid = _experiment_key(experiment_id)
-        with write_transaction(self.engine) as conn:
-            changed = conn.execute(
-                update(t.experiment_permissions)
-                .where(*_grant_of(eid, user))
-                .values(permission=permission)
-            ).rowcount
-        if not changed:
+        if not self.grants.change(experiment_key(experiment_id), user, permission):
             raise NotFound(_no_grant(experiment_id, user))
         self.forget(user)
 
     def delete(self, experiment_id: str, user: str) -> None:
-        eid = _experiment_key(experiment_id)
-        with write_transaction(self.engine) as conn:
-            deleted = conn.execute(
-                delete(t.experiment_permissions).where(*_grant_of(eid, user))
-            ).rowcount
-        if not deleted:
+        if not self.grants.remove(experiment_key(experiment_id), user):
             raise NotFound(_no_grant(experiment_id, user))
         self.forget(user)
-
-    @staticmethod
-    def _grant(conn, eid: int, user: str) -> str | None:
-        return conn.execute(
-            select(t.experiment_permissions.c.permission).where(*_grant_of(eid, user))
-        ).scalar()
-
-    @staticmethod
-    def _require_experiment(conn, eid: int) -> None:
-        found = conn.execute(
-            select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == eid)
-        ).scalar()
-        if found is None:
-            raise NotFound(f"No Experiment with id={eid} exists.")
 
     # -- checks ----------------------------------------------------------------------
 
@@ -127,11 +87,7 @@ class PermissionStore:
         cached = self._cache.get(user)
         if cached is not None and cached[0] > now:
             return cached[1]
-        c = t.experiment_permissions.c
-        with read_transaction(self.engine) as conn:
-            grants = dict(
-                conn.execute(select(c.experiment_id, c.permission).where(c.user_name == user)).all()
-            )
+        grants = self.grants.of_user(user)
         with self._lock:
             if len(self._cache) >= _CACHE_USERS:
                 self._cache.clear()
@@ -142,11 +98,6 @@ class PermissionStore:
         """This replica sees its own changes at once; others within the cache time."""
         with self._lock:
             self._cache.pop(user, None)
-
-
-def _grant_of(eid: int, user: str):
-    c = t.experiment_permissions.c
-    return c.experiment_id == eid, c.user_name == user
 
 
 def _no_grant(experiment_id: str, user: str) -> str:

@@ -15,14 +15,11 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-
-from sqlalchemy import Engine, select, update
 
 from trackwire.errors import InvalidArgument, NotFound, Unauthenticated
-from trackwire.server.auth.db import read_transaction, write_transaction
 from trackwire.server.auth.identity import SCOPES, Identity
-from trackwire.server.store import schema as t
+from trackwire.server.store.database import Database
+from trackwire.server.store.tokens import TokenRecord, TokenTable
 
 TOKEN_PREFIX = "tw_"
 CACHE_SECONDS = 5.0
@@ -33,18 +30,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class TokenRecord:
-    token_id: str
-    user: str
-    scope: str
-    created_time: int
-    revoked_time: int | None
-
-
 class TokenStore:
-    def __init__(self, engine: Engine, cache_seconds: float = CACHE_SECONDS):
-        self.engine = engine
+    def __init__(self, db: Database, cache_seconds: float = CACHE_SECONDS):
+        self.table = TokenTable(db)
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Identity | None]] = {}
         self._lock = threading.Lock()
@@ -57,40 +45,15 @@ class TokenStore:
             raise InvalidArgument(f"Unknown scope {scope!r}: use one of {', '.join(SCOPES)}.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token_id = secrets.token_hex(8)
-        with write_transaction(self.engine) as conn:
-            conn.execute(
-                t.access_tokens.insert().values(
-                    token_id=token_id,
-                    token_hash=token_digest(token),
-                    user_name=user,
-                    scope=scope,
-                    created_time=_now_millis(),
-                )
-            )
+        self.table.add(token_id, token_digest(token), user, scope)
         return token_id, token
 
     def revoke(self, token_id: str) -> None:
-        with write_transaction(self.engine) as conn:
-            revoked = conn.execute(
-                update(t.access_tokens)
-                .where(
-                    t.access_tokens.c.token_id == token_id,
-                    t.access_tokens.c.revoked_time.is_(None),
-                )
-                .values(revoked_time=_now_millis())
-            ).rowcount
-        if not revoked:
+        if not self.table.revoke(token_id):
             raise NotFound(f"No active token with id {token_id!r}.")
 
     def list(self) -> list[TokenRecord]:
-        c = t.access_tokens.c
-        with read_transaction(self.engine) as conn:
-            rows = conn.execute(
-                select(c.token_id, c.user_name, c.scope, c.created_time, c.revoked_time).order_by(
-                    c.created_time, c.token_id
-                )
-            ).all()
-        return [TokenRecord(*row) for row in rows]
+        return self.table.all()
 
     def verify(self, token: str) -> Identity:
         """The identity of a valid token, or Unauthenticated."""
@@ -120,13 +83,7 @@ class TokenStore:
         return None
 
     def _lookup(self, digest: str) -> Identity | None:
-        c = t.access_tokens.c
-        with read_transaction(self.engine) as conn:
-            row = conn.execute(
-                select(c.token_id, c.user_name, c.scope).where(
-                    c.token_hash == digest, c.revoked_time.is_(None)
-                )
-            ).first()
+        row = self.table.active(digest)
         return (
             None
             if row is None
@@ -152,7 +109,3 @@ class TokenStore:
                 raise Unauthenticated("Malformed HTTP Basic credentials.") from None
             return self.verify(decoded.partition(":")[2])
         raise Unauthenticated("Unsupported Authorization header: use 'Bearer <token>'.")
-
-
-def _now_millis() -> int:
-    return int(time.time() * 1000)

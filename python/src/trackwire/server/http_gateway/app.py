@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,9 +17,8 @@ from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
+from trackwire.server.internal_errors import internal_error
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
-
-log = logging.getLogger(__name__)
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
 
@@ -43,8 +40,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error serving %s %s", request.method, request.url.path)
-    return _error(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}: {exc}")
+    error = internal_error(f"{request.method} {request.url.path}", exc)
+    return _error(error.http_status, error.mlflow_code, error.message)
 
 
 async def _health(request: Request) -> Response:
@@ -131,7 +128,7 @@ class _Router(Router):
 
 
 def create_app(services) -> Starlette:
-    """The gateway over `services` (from trackwire.server.app.open_services).
+    """The gateway over `services` (from trackwire.server.services.open_services).
 
     Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
     MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
@@ -142,8 +139,8 @@ def create_app(services) -> Starlette:
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
         *rpc_routes(
-            {tracking: services.tracking, artifacts: services.artifacts},
-            services.store.driver.serial_lock,
+            {tracking: services.tracking_fields, artifacts: services.artifacts},
+            services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
         *(

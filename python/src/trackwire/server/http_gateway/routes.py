@@ -35,16 +35,14 @@ from starlette.types import Receive, Scope, Send
 from trackwire import limits
 from trackwire.server import quick_writes
 from trackwire.server.http_gateway import transcode
-from trackwire.server.http_gateway.rows_json import RowsJson
 from trackwire.server.http_gateway.streams import (
     read_limited_body,
     request_chunks,
     stream_response,
 )
-from trackwire.server.service import json_writer
+from trackwire.server.responses import ResponseFields
 
 JSON = "application/json"
-_ROWS_JSON = RowsJson()
 
 
 @dataclass(frozen=True)
@@ -145,14 +143,9 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
     response_codec = transcode.codec_for(method.output_type)
 
     def answer(message: Message) -> bytes:
-        # The service may answer with the JSON body itself (see service.json_writer).
-        reset = json_writer.set(_ROWS_JSON)
-        try:
-            response = call(message)
-        finally:
-            json_writer.reset(reset)
-        if type(response) is bytes:
-            return response
+        response = call(message)
+        if type(response) is ResponseFields:  # the largest reads (see server/responses.py)
+            return transcode.dumps(response_codec.fields_as_json(response.fields))
         return transcode.dumps(response_codec.to_dict(response))
 
     def answer_body(body: bytes) -> bytes:

@@ -18,9 +18,11 @@ This module walks precompiled per-message field tables instead:
   strings are left out so an empty `next_page_token` reads as "no more pages".
 
 Speed: each message type's `to_dict` is generated Python code, straight-line over its fields,
-compiled on first use; input takes a fast path (orjson, exact JSON types only) and falls back to
-the generic, error-reporting walk (on the json module's decoding) for anything else, so the fast
-path never changes a result, only how quickly the common one is reached.
+compiled on first use (and so is `fields_as_json`, the same rules over a response's fields,
+which the largest reads answer with instead of a message: server/responses.py). Input takes
+a fast path (orjson, exact JSON types only) and falls back to the generic, error-reporting walk
+(on the json module's decoding) for anything else, so the fast path never changes a result,
+only how quickly the common one is reached.
 """
 
 from __future__ import annotations
@@ -227,6 +229,80 @@ class MessageCodec:
         lines.append("    return out")
         exec(compile("\n".join(lines), f"<to_dict {self.descriptor.full_name}>", "exec"), env)
         return env["to_dict"]
+
+    def fields_as_json(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Turns a message's constructor fields (field name -> value, messages as such dicts;
+        see server/responses.py) into the JSON object `to_dict` writes for the message they
+        build, in place: the fields are made for one answer, and most of them are JSON as
+        they are, so converting in place spares a dict per entry of a large page (compiled
+        on first use). The keys keep the fields' order: the store writes them in the
+        schema's order, which `to_dict` follows."""
+        compiled = self.fields_as_json = self._compile_fields_as_json()  # type: ignore[method-assign,assignment]
+        return compiled(fields)
+
+    def _compile_fields_as_json(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """The rules of `to_dict` over a dict of fields, where a field left out or None is a
+        field not set: values already right are left alone. The entries of a repeated
+        message field are converted inline, in one loop (a call per entry would cost as
+        much as the conversion)."""
+        env: dict[str, Any] = {"_INF": _INF, "non_finite": non_finite, "_b64": _b64}
+        body = self._json_statements("m", env, "", inline_entries=True)
+        lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
+        source = f"<fields_as_json {self.descriptor.full_name}>"
+        exec(compile("\n".join(lines), source, "exec"), env)
+        return env["fields_as_json"]
+
+    def _json_statements(
+        self, m: str, env: dict[str, Any], prefix: str, *, inline_entries: bool
+    ) -> list[str]:
+        """Statements converting the fields dict named `m` in place (names in `env` start
+        with `prefix`)."""
+        lines = []
+        for i, f in enumerate(self.fields):
+            key, name = repr(f.name), f"{prefix}{i}"
+            get = f"x = {m}.get({key})"
+            if f.kind == _MESSAGE:
+                sub = self.sub(f)
+                env[f"c{name}"] = sub
+                if f.repeated and inline_entries:
+                    entry = f"y{name}"
+                    inner = sub._json_statements(entry, env, f"{name}_", inline_entries=False)
+                    loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
+                    lines += [get, "if x:", *("    " + line for line in loop)]
+                elif f.repeated:
+                    lines += [get, "if x:", "    for y in x:", f"        c{name}.fields_as_json(y)"]
+                else:
+                    lines += [get, "if x is not None:", f"    c{name}.fields_as_json(x)"]
+                lines += ["else:", f"    {m}.pop({key}, None)"]
+                continue
+            if f.kind == _FLOAT:
+                convert, needed = "non_finite(x)", "not -_INF < x < _INF"
+            elif f.kind == _ENUM:
+                env[f"e{name}"] = f.enum.name_of  # type: ignore[union-attr]
+                convert, needed = f"e{name}.get(x, x)", "True"
+            elif f.kind == _BYTES:
+                convert, needed = "_b64(x)", "True"
+            else:
+                convert, needed = "x", ""
+            if f.repeated:
+                lines += [get, "if not x:", f"    {m}.pop({key}, None)"]
+                if needed:
+                    each = (
+                        "(x if -_INF < x < _INF else non_finite(x))"
+                        if f.kind == _FLOAT
+                        else convert
+                    )
+                    lines += ["else:", f"    {m}[{key}] = [{each} for x in x]"]
+                continue
+            if f.presence or f.kind in (_STRING, _BYTES, _ENUM):
+                absent = "x is None" if f.presence else "not x"
+                lines += [get, f"if {absent}:", f"    {m}.pop({key}, None)"]
+            else:  # numbers and booleans are always written
+                default = {_FLOAT: "0.0", _BOOL: "False"}.get(f.kind, "0")
+                lines += [get, "if x is None:", f"    {m}[{key}] = {default}"]
+            if needed:
+                lines += [f"elif {needed}:", f"    {m}[{key}] = {convert}"]
+        return lines
 
     # --- input ---------------------------------------------------------------------------
 

@@ -146,6 +146,12 @@ class FilterContext:
         return InvalidArgument(f"Invalid {self.what} {self.text!r}{where}: {problem}")
 
 
+def _refuse_nul(text: str, what: str) -> None:
+    # No store can compare text with a NUL character (PostgreSQL refuses it).
+    if "\x00" in text:
+        raise InvalidArgument(f"{what} contains a NUL character")
+
+
 def parse_filter(filter_string: str) -> list[Comparison]:
     """The AND-ed comparisons of an MLflow search filter (empty for a blank filter)."""
     context = FilterContext("filter", filter_string)
@@ -154,6 +160,7 @@ def parse_filter(filter_string: str) -> list[Comparison]:
             f"The filter is {len(filter_string)} characters long, "
             f"more than the limit of {limits.MAX_FILTER_LENGTH}"
         )
+    _refuse_nul(filter_string, "The filter")
     tree = _parse(context, "filter")
     return [_comparison(context, node) for node in tree.children if isinstance(node, Tree)]
 
@@ -166,6 +173,7 @@ def parse_order_by(clause: str) -> OrderTerm:
             f"An order_by clause is {len(clause)} characters long, "
             f"more than the limit of {limits.MAX_FILTER_LENGTH}"
         )
+    _refuse_nul(clause, "An order_by clause")
     tree = _parse(context, "order_term")
     identifier = _identifier(context, _tree(tree.children[0]))
     direction = tree.children[1]
@@ -274,7 +282,9 @@ def _literal(token: Token) -> tuple[LiteralValue, bool]:
     if token.type == "NUMBER":
         text = token.value
         if re.fullmatch(r"[+-]?\d+", text):
-            return int(text), True
+            number = int(text)
+            # Beyond 64 bits no database binds an integer: compare with the nearest double.
+            return (number if -(2**63) <= number < 2**63 else float(text)), True
         return float(text), True
     return _unquote(token.value), False
 

@@ -1,8 +1,10 @@
-"""Opaque keyset page tokens: base64url of compact JSON.
+"""Opaque keyset page tokens: base64url of compact JSON, signed.
 
-A token carries the sort-key values of the last row of a page and a fingerprint
-of the query that produced it, so a token is only accepted back by the same
-query (same filter, order, scope and view), whatever the page size.
+A token carries the sort-key values of the last row of a page and a fingerprint of the
+query that produced it, so a token is only accepted back by the same query (same filter,
+order, scope and view), whatever the page size. An HMAC with the store's key (shared by
+every replica) makes any token the server did not issue fail before its content is parsed:
+a tampered token is a client mistake, never a value that reaches SQL.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +21,10 @@ from trackwire.errors import InvalidArgument
 
 SortValue = None | int | float | str
 
-_VERSION = 1
+_VERSION = 2
+_SIGNATURE_BYTES = 16
+# Far more than any token the server issues (a few sort keys of bounded length).
+_MAX_TOKEN_CHARS = 16_384
 
 
 def query_fingerprint(*parts: Any) -> str:
@@ -26,47 +32,50 @@ def query_fingerprint(*parts: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def encode(fingerprint: str, last_values: Sequence[SortValue]) -> str:
+def _signature(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+
+
+def encode(key: bytes, fingerprint: str, last_values: Sequence[SortValue]) -> str:
     # Python's json writes ±Infinity, which it reads back: metric values can be infinite.
     payload = json.dumps(
         {"v": _VERSION, "q": fingerprint, "k": list(last_values)}, separators=(",", ":")
-    )
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    ).encode()
+    signed = _signature(key, payload) + payload
+    return base64.urlsafe_b64encode(signed).decode().rstrip("=")
 
 
-def decode(token: str, fingerprint: str, key_count: int) -> list[SortValue]:
-    """The last row's sort-key values, or InvalidArgument for a token of another query."""
+def decode(key: bytes, token: str, fingerprint: str, key_count: int) -> list[SortValue]:
+    """The last row's sort-key values, or InvalidArgument for a token this server did not
+    issue, or issued for another query."""
     try:
+        if len(token) > _MAX_TOKEN_CHARS:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = json.loads(raw)
+        signature, payload = raw[:_SIGNATURE_BYTES], raw[_SIGNATURE_BYTES:]
+        if not hmac.compare_digest(signature, _signature(key, payload)):
+            raise ValueError("bad signature")
+        decoded = json.loads(payload)
     except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _not_issued(token) from None
+    if not isinstance(decoded, dict) or decoded.get("v") != _VERSION:
+        raise _not_issued(token)
+    if decoded.get("q") != fingerprint:
         raise InvalidArgument(
-            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
-        ) from None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("v") != _VERSION
-        or not isinstance(payload.get("q"), str)
-    ):
-        raise InvalidArgument(
-            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
+            "The page token belongs to a different request: a token must be used with the "
+            "same filter, order_by, view type and experiments (or run and metric) as the "
+            "request that returned it"
         )
-    if payload.get("q") != fingerprint:
-        raise InvalidArgument(
-            "The page token belongs to a different search: a token must be used with the same "
-            "filter, order_by, view type and experiments as the request that returned it"
-        )
-    values = payload.get("k")
+    values = decoded.get("k")
     if (
         not isinstance(values, list)
         or len(values) != key_count
         or not all(value is None or type(value) in (int, float, str) for value in values)
     ):
-        raise InvalidArgument(
-            f"Invalid page token {_shorten(token)!r}: not a token issued by this server"
-        )
+        raise _not_issued(token)
     return values
 
 
-def _shorten(token: str) -> str:
-    return token if len(token) <= 40 else token[:37] + "..."
+def _not_issued(token: str) -> InvalidArgument:
+    shown = token if len(token) <= 40 else token[:37] + "..."
+    return InvalidArgument(f"Invalid page token {shown!r}: not a token issued by this server")

@@ -1,32 +1,22 @@
-"""Write transactions run on the database driver's own connection: the store's hot path.
+"""Statements of the store's hot path, run on the database driver's own cursor.
 
-SQLAlchemy's execution machinery costs some 40 µs a statement and 45 µs a transaction;
-SQLite runs a metric write in a few. The writes a training loop makes (log_batch and
-friends, create_run) therefore run SQLAlchemy Core statements compiled once per dialect
-straight on the DBAPI cursor, in transactions opened here.
-
-On SQLite, every write transaction of the process (these and the store's SQLAlchemy
-ones) first takes one in-process lock: the server's threads then queue on the lock and
-are woken at once, rather than on SQLite's busy handler, which polls a locked database
-with sleeps of 1 to 100 ms. Other processes on the same file still meet the busy handler.
+SQLAlchemy's execution machinery costs some 40 µs a statement; SQLite runs a metric write in
+a few. The writes a training loop makes (log_batch and friends, create_run) therefore run
+SQLAlchemy Core statements compiled once per dialect straight on the DBAPI cursor of their
+write transaction (opened like every other one, by store/database.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Engine, text
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
-
-class _Compiled:
+class Compiled:
     """A statement's SQL in the driver's parameter style, and how to bind it."""
 
     __slots__ = ("sql", "positions", "defaults")
@@ -63,7 +53,7 @@ class _Compiled:
 class DriverConnection:
     """A DBAPI connection inside a write transaction, running compiled Core statements."""
 
-    def __init__(self, dbapi_connection, compile_cached):
+    def __init__(self, dbapi_connection, compile_cached: Callable[[ClauseElement], Compiled]):
         self._cursor = dbapi_connection.cursor()
         self._compile = compile_cached
 
@@ -85,42 +75,17 @@ class DriverConnection:
         return self._cursor.rowcount
 
 
-class DriverWrites:
-    """Opens write transactions on driver connections from the engine's pool."""
+class StatementCache:
+    """Hot-path statements compiled once for one dialect."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
-        # SQLite's one writer at a time, queued on in this process (None on PostgreSQL).
-        # Re-entrant so that a nested write by mistake fails on SQLite's busy timeout
-        # rather than hanging forever.
-        self.serial_lock = threading.RLock() if self._sqlite else None
-        self.lock = self.serial_lock or nullcontext()
-        self._statements: dict[int, tuple[ClauseElement, _Compiled]] = {}
+    def __init__(self, dialect: Dialect):
+        self.dialect = dialect
+        self._statements: dict[int, tuple[ClauseElement, Compiled]] = {}
 
-    def _compiled(self, statement: ClauseElement) -> _Compiled:
+    def __call__(self, statement: ClauseElement) -> Compiled:
         # Keyed by identity: hot-path statements are module or instance constants.
         entry = self._statements.get(id(statement))
         if entry is None or entry[0] is not statement:
-            entry = (statement, _Compiled(statement, self.engine.dialect))
+            entry = (statement, Compiled(statement, self.dialect))
             self._statements[id(statement)] = entry
         return entry[1]
-
-    @contextmanager
-    def transaction(self) -> Iterator[DriverConnection]:
-        """A write transaction, committed when the block ends and rolled back on an error."""
-        # The pool checkout happens before the lock: the lock is held only for SQL.
-        dbapi_connection = self.engine.raw_connection()
-        try:
-            conn = DriverConnection(dbapi_connection, self._compiled)
-            with self.lock:
-                if self._sqlite:
-                    conn.execute(_BEGIN_IMMEDIATE)  # the write lock now, not at the first write
-                try:
-                    yield conn
-                except BaseException:
-                    dbapi_connection.rollback()
-                    raise
-                dbapi_connection.commit()
-        finally:
-            dbapi_connection.close()  # back to the pool

@@ -209,3 +209,12 @@ experiment_permissions = Table(
     Column("permission", String(32), nullable=False),
     Index("ix_experiment_permissions_user", "user_name"),
 )
+
+# Secrets every replica of a store shares, by name: the key that signs page tokens (see
+# store/page_tokens.py), created by the first server to open the store.
+store_keys = Table(
+    "store_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+)

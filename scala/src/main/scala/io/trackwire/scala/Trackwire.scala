@@ -1,12 +1,12 @@
 package io.trackwire.scala
 
-import io.trackwire.client.{NotFoundException, TrackwireClient}
+import io.trackwire.client.TrackwireClient
 import java.nio.file.Path
 import scala.jdk.CollectionConverters._
 import scala.jdk.OptionConverters._
 import scala.util.control.NonFatal
-import trackwire.v1.{Entities => pb}
-import trackwire.v1.TrackingServiceOuterClass.{SearchExperimentsRequest, SearchRunsRequest}
+import io.trackwire.{v1 => pb}
+import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
 
 /**
  * Scala client of a trackwire server: the Java [[io.trackwire.client.TrackwireClient]] with Scala
@@ -34,23 +34,47 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
   def getExperiment(experimentId: String): Experiment =
     Experiment.fromProto(underlying.getExperiment(experimentId))
 
-  /** The experiment with this name, if there is one. */
+  /** The experiment with this name, if there is one (deleted experiments included). */
   def getExperimentByName(name: String): Option[Experiment] =
-    try Some(Experiment.fromProto(underlying.getExperimentByName(name)))
-    catch { case _: NotFoundException => None }
+    underlying.getExperimentByName(name).toScala.map(Experiment.fromProto)
 
+  /** The id of the experiment with this name, created if there is none. */
+  def getOrCreateExperiment(name: String): String = underlying.getOrCreateExperiment(name)
+
+  /**
+   * Every experiment the search finds, fetched page by page (`pageSize` each) as the iterator
+   * is read.
+   */
   def searchExperiments(
       filter: Option[String] = None,
       orderBy: Seq[String] = Nil,
       viewType: ViewType = ViewType.ActiveOnly,
+      pageSize: Option[Long] = None): Iterator[Experiment] =
+    underlying.searchExperiments(experimentsRequest(filter, orderBy, viewType, pageSize, None))
+      .iterator().asScala.map(Experiment.fromProto)
+
+  /** One page of a search; its `nextPageToken` asks for the next. */
+  def searchExperimentsPage(
+      filter: Option[String] = None,
+      orderBy: Seq[String] = Nil,
+      viewType: ViewType = ViewType.ActiveOnly,
       maxResults: Option[Long] = None,
-      pageToken: Option[String] = None): Page[Experiment] = {
+      pageToken: Option[String] = None): Page[Experiment] =
+    page(underlying.searchExperimentsPage(
+      experimentsRequest(filter, orderBy, viewType, maxResults, pageToken)))(Experiment.fromProto)
+
+  private def experimentsRequest(
+      filter: Option[String],
+      orderBy: Seq[String],
+      viewType: ViewType,
+      maxResults: Option[Long],
+      pageToken: Option[String]): SearchExperimentsRequest = {
     val request = SearchExperimentsRequest.newBuilder()
       .addAllOrderBy(orderBy.asJava).setViewType(viewType.proto)
     filter.foreach(request.setFilter)
     maxResults.foreach(request.setMaxResults)
     pageToken.foreach(request.setPageToken)
-    page(underlying.searchExperiments(request.build()))(Experiment.fromProto)
+    request.build()
   }
 
   def renameExperiment(experimentId: String, newName: String): Unit =
@@ -102,20 +126,41 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
   def deleteRuns(experimentId: String, maxTimestampMillis: Long, maxRuns: Option[Int] = None): Int =
     underlying.deleteRuns(experimentId, maxTimestampMillis, maxRuns.getOrElse(0))
 
+  /** Every run the search finds, fetched page by page (`pageSize` each) as the iterator is read. */
   def searchRuns(
       experimentIds: Seq[String],
       filter: Option[String] = None,
       orderBy: Seq[String] = Nil,
       viewType: ViewType = ViewType.ActiveOnly,
+      pageSize: Option[Int] = None): Iterator[Run] =
+    underlying.searchRuns(runsRequest(experimentIds, filter, orderBy, viewType, pageSize, None))
+      .iterator().asScala.map(Run.fromProto)
+
+  /** One page of a search; its `nextPageToken` asks for the next. */
+  def searchRunsPage(
+      experimentIds: Seq[String],
+      filter: Option[String] = None,
+      orderBy: Seq[String] = Nil,
+      viewType: ViewType = ViewType.ActiveOnly,
       maxResults: Option[Int] = None,
-      pageToken: Option[String] = None): Page[Run] = {
+      pageToken: Option[String] = None): Page[Run] =
+    page(underlying.searchRunsPage(
+      runsRequest(experimentIds, filter, orderBy, viewType, maxResults, pageToken)))(Run.fromProto)
+
+  private def runsRequest(
+      experimentIds: Seq[String],
+      filter: Option[String],
+      orderBy: Seq[String],
+      viewType: ViewType,
+      maxResults: Option[Int],
+      pageToken: Option[String]): SearchRunsRequest = {
     val request = SearchRunsRequest.newBuilder()
       .addAllExperimentIds(experimentIds.asJava).addAllOrderBy(orderBy.asJava)
       .setRunViewType(viewType.proto)
     filter.foreach(request.setFilter)
     maxResults.foreach(request.setMaxResults)
     pageToken.foreach(request.setPageToken)
-    page(underlying.searchRuns(request.build()))(Run.fromProto)
+    request.build()
   }
 
   /**
@@ -154,6 +199,16 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
     underlying.logMetric(runId, key, value, timestamp, step)
 
   def setTag(runId: String, key: String, value: String): Unit = underlying.setTag(runId, key, value)
+
+  /** Logs params in as few requests as the server's limits allow. */
+  def logParams(runId: String, params: Map[String, String]): Unit = underlying.logParams(runId, params.asJava)
+
+  /** Logs one point of each metric at this step, now. */
+  def logMetrics(runId: String, values: Map[String, Double], step: Long = 0L): Unit =
+    underlying.logMetrics(runId, values.map { case (k, v) => k -> Double.box(v) }.asJava, step)
+
+  /** Sets (or overwrites) run tags in as few requests as the server's limits allow. */
+  def setTags(runId: String, tags: Map[String, String]): Unit = underlying.setTags(runId, tags.asJava)
 
   def deleteTag(runId: String, key: String): Unit = underlying.deleteTag(runId, key)
 
@@ -211,15 +266,25 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 object Trackwire {
 
   /**
-   * Connects to `grpc://host:port` or `grpcs://host:port`; by default with the token in
-   * `TRACKWIRE_TOKEN` and, for TLS, the CA certificates in `TRACKWIRE_CA_CERT` (else the system's).
+   * Connects to `grpc://host[:port]`, `grpcs://...`, `http://host[:port]` or `https://...` (the
+   * server's MLflow REST API); by default with the token in `TRACKWIRE_TOKEN` (else
+   * `MLFLOW_TRACKING_TOKEN`) and, for TLS, the CA certificates in `TRACKWIRE_CA_CERT` (else the
+   * system's).
    */
   def apply(
       trackingUri: String,
-      token: Option[String] = sys.env.get(TrackwireClient.TOKEN_ENV),
-      caCertificates: Option[Path] = sys.env.get(TrackwireClient.CA_CERT_ENV).map(Path.of(_))): Trackwire =
+      token: Option[String] = env(TrackwireClient.TOKEN_ENV).orElse(env(TrackwireClient.MLFLOW_TOKEN_ENV)),
+      caCertificates: Option[Path] = env(TrackwireClient.CA_CERT_ENV).map(Path.of(_))): Trackwire =
     new Trackwire(TrackwireClient.connect(trackingUri, token.orNull, caCertificates.orNull))
 
-  /** Connects as configured by `TRACKWIRE_TRACKING_URI`, `TRACKWIRE_TOKEN` and `TRACKWIRE_CA_CERT`. */
+  /**
+   * Connects as the environment says: `TRACKWIRE_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
+   * `http://127.0.0.1:5000`; tokens and CA certificates as in [[apply]].
+   */
   def fromEnvironment(): Trackwire = new Trackwire(TrackwireClient.fromEnvironment())
+
+  /** The short names of the RPCs the client sends again when their answer is lost, sorted. */
+  def retryableRpcs: Seq[String] = TrackwireClient.retryableRpcs().asScala.toSeq
+
+  private def env(name: String): Option[String] = sys.env.get(name).filter(_.nonEmpty)
 }

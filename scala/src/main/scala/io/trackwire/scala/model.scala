@@ -1,7 +1,7 @@
 package io.trackwire.scala
 
 import scala.jdk.CollectionConverters._
-import trackwire.v1.{Entities => pb}
+import io.trackwire.{v1 => pb}
 
 /** The state of a run. */
 sealed abstract class RunStatus(private[scala] val proto: pb.RunStatus)

@@ -6,14 +6,14 @@ import java.util.UUID
 import org.scalatest.BeforeAndAfterAll
 import org.scalatest.funsuite.AnyFunSuite
 
-/** The Scala client against a real server process. */
-class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
+/** The Scala client against a real server process, over gRPC and over HTTP. */
+abstract class TrackwireSpec(http: Boolean) extends AnyFunSuite with BeforeAndAfterAll {
   private var server: TrackwireServer = _
   private var tw: Trackwire = _
 
   override def beforeAll(): Unit = {
     server = TrackwireServer.start()
-    tw = Trackwire(server.grpcUri(), token = None)
+    tw = Trackwire(if (http) server.httpUri() else server.grpcUri(), token = None)
   }
 
   override def afterAll(): Unit = {
@@ -35,7 +35,8 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
 
     tw.deleteExperiment(id)
     val deleted = tw.searchExperiments(filter = Some(s"name = '$name'"), viewType = ViewType.DeletedOnly)
-    assert(deleted.items.map(_.experimentId) == Vector(id))
+    assert(deleted.map(_.experimentId).toVector == Vector(id))
+    assert(tw.getOrCreateExperiment(name) == id)
     tw.restoreExperiment(id)
     assert(tw.getExperiment(id).lifecycleStage == "active")
   }
@@ -45,7 +46,7 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
     val runIds = (1L to 3L).map(t => tw.createRun(experimentId, startTime = Some(t)).runId)
     assert(tw.deleteRuns(experimentId, maxTimestampMillis = 2L, maxRuns = Some(1)) == 1)
     assert(tw.deleteRuns(experimentId, maxTimestampMillis = 2L) == 1)
-    assert(tw.searchRuns(Seq(experimentId)).items.map(_.runId) == Vector(runIds(2)))
+    assert(tw.searchRuns(Seq(experimentId)).map(_.runId).toVector == Vector(runIds(2)))
     assertThrows[NotFoundException](tw.deleteRuns("987654321", 1L))
   }
 
@@ -55,6 +56,7 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
       run.logParams(Map("lr" -> "0.01", "depth" -> "3"))
       run.logMetrics(Map("acc" -> 0.9, "loss" -> Double.PositiveInfinity), step = 1)
       run.setTag("note", "x")
+      run.setTags(Map("team" -> "ml"))
       run.runId
     }
     val run = tw.getRun(runId)
@@ -65,6 +67,7 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(run.metrics("acc").value == 0.9)
     assert(run.metrics("loss").value.isPosInfinity)
     assert(run.tags.get("note").contains("x"))
+    assert(run.tags.get("team").contains("ml"))
   }
 
   test("withRun ends the run Failed when the body throws, and rethrows") {
@@ -91,12 +94,14 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(err.getMessage.contains("p1"))
 
     (1 to 3).foreach(_ => tw.createRun(experimentId))
-    val first = tw.searchRuns(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"))
+    val first = tw.searchRunsPage(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"))
     assert(first.items.size == 3 && first.nextPageToken.isDefined)
-    val second = tw.searchRuns(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"),
+    val second = tw.searchRunsPage(Seq(experimentId), maxResults = Some(3), orderBy = Seq("start_time DESC"),
       pageToken = first.nextPageToken)
     assert(second.items.size == 1 && second.nextPageToken.isEmpty)
     assert((first.items ++ second.items).map(_.runId).distinct.size == 4)
+    val all = tw.searchRuns(Seq(experimentId), orderBy = Seq("start_time DESC"), pageSize = Some(3))
+    assert(all.map(_.runId).toVector == (first.items ++ second.items).map(_.runId))
   }
 
   test("artifacts upload, list and download") {
@@ -109,3 +114,7 @@ class TrackwireSpec extends AnyFunSuite with BeforeAndAfterAll {
     assert(Files.readString(back) == "hello")
   }
 }
+
+class GrpcTrackwireSpec extends TrackwireSpec(http = false)
+
+class HttpTrackwireSpec extends TrackwireSpec(http = true)

@@ -1,34 +1,38 @@
 package io.trackwire.client;
 
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
 import java.nio.file.Path;
 import java.util.List;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
+import java.util.Map;
 
 /**
- * A run being logged to, ended when closed: FAILED when an exception escapes the
- * try-with-resources block that closes it, FINISHED otherwise.
+ * A run being logged to, ended when closed: FINISHED, or FAILED when {@link #fail()} marked it.
  *
  * <pre>{@code
  * try (ActiveRun run = client.startRun(experimentId)) {
- *   train(run);                               // FAILED if train throws (rethrown as is)
+ *   try {
+ *     train(run);
+ *   } catch (RuntimeException e) {
+ *     run.fail();                             // close() ends it FAILED
+ *     throw e;
+ *   }
  * }                                           // FINISHED otherwise
  * }</pre>
  *
- * <p>{@code close()} takes no exception, so it tells the block's exceptional path from its normal
- * one by the bytecode of its caller: this covers try-with-resources blocks compiled by javac.
- * {@link #failOnException} inside the block, or {@link TrackwireClient#withRun}, record a failure
- * whatever the compiler or whoever closes the run. {@link #end(RunStatus)} ends the run explicitly
- * (e.g. KILLED); a later {@code close()} then does nothing.
+ * <p>{@link TrackwireClient#withRun} does the marking for you: it ends the run FAILED when its
+ * body throws. {@link #end(RunStatus)} ends the run explicitly (e.g. KILLED); a later
+ * {@code close()} then does nothing.
  */
 public final class ActiveRun implements AutoCloseable {
   private final TrackwireClient client;
   private final Run run;
   private boolean ended;
+  private boolean failed;
 
   ActiveRun(TrackwireClient client, Run run) {
     this.client = client;
@@ -68,6 +72,26 @@ public final class ActiveRun implements AutoCloseable {
     return this;
   }
 
+  public ActiveRun logParams(Map<String, String> params) {
+    client.logParams(runId(), params);
+    return this;
+  }
+
+  public ActiveRun logMetrics(Map<String, Double> values) {
+    client.logMetrics(runId(), values);
+    return this;
+  }
+
+  public ActiveRun logMetrics(Map<String, Double> values, long step) {
+    client.logMetrics(runId(), values, step);
+    return this;
+  }
+
+  public ActiveRun setTags(Map<String, String> tags) {
+    client.setTags(runId(), tags);
+    return this;
+  }
+
   public ActiveRun logBatch(List<Metric> metrics, List<Param> params, List<RunTag> tags) {
     client.logBatch(runId(), metrics, params, tags);
     return this;
@@ -85,21 +109,10 @@ public final class ActiveRun implements AutoCloseable {
     return client.logArtifacts(runId(), localDir, artifactDir);
   }
 
-  /**
-   * Runs {@code body}; if it throws, ends the run FAILED and rethrows. Records the failure
-   * whatever compiled the caller or closes the run.
-   */
-  public void failOnException(Runnable body) {
-    try {
-      body.run();
-    } catch (RuntimeException | Error e) {
-      try {
-        end(RunStatus.RUN_STATUS_FAILED);
-      } catch (RuntimeException unrecorded) {
-        e.addSuppressed(unrecorded);
-      }
-      throw e;
-    }
+  /** Marks the run failed: {@code close()} will end it FAILED instead of FINISHED. */
+  public synchronized ActiveRun fail() {
+    failed = true;
+    return this;
   }
 
   /** Ends the run with this status now; later calls and {@code close()} do nothing. */
@@ -111,16 +124,9 @@ public final class ActiveRun implements AutoCloseable {
     }
   }
 
-  /**
-   * Ends the run, unless it was ended already: FAILED when called on the exceptional path of a
-   * javac-compiled try-with-resources block, FINISHED otherwise.
-   */
+  /** Ends the run, unless it was ended already: FAILED if marked failed, else FINISHED. */
   @Override
   public synchronized void close() {
-    if (!ended) {
-      end(TryWithResources.closingOnException(ActiveRun.class)
-          ? RunStatus.RUN_STATUS_FAILED
-          : RunStatus.RUN_STATUS_FINISHED);
-    }
+    end(failed ? RunStatus.RUN_STATUS_FAILED : RunStatus.RUN_STATUS_FINISHED);
   }
 }

@@ -1,12 +1,12 @@
 package io.trackwire.client;
 
+import io.trackwire.v1.LogBatchRequest;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.RunTag;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
 
 /**
  * Splits a batch into LogBatch requests that each fit the server's limits, each with its own

@@ -1,31 +1,48 @@
 package io.trackwire.client;
 
+import com.google.protobuf.DescriptorProtos.MethodOptions;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.MethodDescriptor;
+import com.google.protobuf.Descriptors.ServiceDescriptor;
+import com.google.protobuf.ExtensionRegistry;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import io.grpc.Status;
+import io.trackwire.v1.ArtifactServiceProto;
+import io.trackwire.v1.Retry;
+import io.trackwire.v1.RpcPolicyProto;
+import io.trackwire.v1.TrackingServiceProto;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
-import trackwire.v1.ArtifactServiceGrpc;
-import trackwire.v1.TrackingServiceGrpc;
 
 /**
- * When calls are retried. Idempotent reads: by the channel's service config, on UNAVAILABLE with
- * exponential backoff (a restarting server or a replica behind a load balancer going away).
- * LogMetric and LogBatch: by {@link #retryWrite}, which resends the very same request, idempotency
- * key ({@code request_id}) included, so a write whose response was lost is stored once. Other
- * writes are not retried: a create or delete that reached the server would be applied twice.
+ * Which calls are sent again when their answer did not arrive, as the schema says: each RPC's
+ * {@code (trackwire.v1.policy)} option. RETRY_SAFE calls (reads, and writes whose repetition
+ * leaves the same state) are resent as they are; RETRY_WITH_REQUEST_ID calls get a fresh
+ * idempotency key in their {@code request_id} field, and the very same request, key included,
+ * is resent, so the server applies it once. RETRY_NEVER calls (creates, deletes) are sent once.
+ *
+ * <p>Unary calls are retried by {@link #call} on either transport, for about 6 s, enough to
+ * ride through a server restart. gRPC streams that may be retried are retried by the channel
+ * ({@link #serviceConfig}), which resends only before the first response, so a stream is never
+ * repeated half-way.
  */
 final class RetryPolicy {
-  private static final List<String> TRACKING_READS = List.of(
-      "GetExperiment", "GetExperimentByName", "SearchExperiments", "GetRun", "SearchRuns",
-      "GetMetricHistory", "StreamMetricHistory", "GetExperimentPermission");
-  private static final List<String> ARTIFACT_READS = List.of("ListArtifacts", "DownloadArtifact");
-
-  /** Waits between write attempts: about 6 s in all, enough to ride through a server restart. */
-  static final long[] WRITE_DELAYS_MILLIS = {100, 200, 400, 800, 1600, 3200};
+  /** Waits between attempts: about 6 s in all. */
+  static final long[] DELAYS_MILLIS = {100, 200, 400, 800, 1600, 3200};
   private static final Set<Status.Code> TRANSIENT =
-      Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED);
+      Collections.unmodifiableSet(EnumSet.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED));
+  private static final String REQUEST_ID = "request_id";
+
+  /** Every method of the services the client calls, by full name ("pkg.Service/Method"). */
+  private static final Map<String, Retry> RETRY_BY_METHOD = readPolicies();
 
   /** How the client waits between attempts (tests record the delays instead). */
   @FunctionalInterface
@@ -35,36 +52,67 @@ final class RetryPolicy {
 
   private RetryPolicy() {}
 
-  static Map<String, ?> serviceConfig() {
-    List<Map<String, String>> names = Stream.concat(
-            TRACKING_READS.stream().map(m -> name(TrackingServiceGrpc.SERVICE_NAME, m)),
-            ARTIFACT_READS.stream().map(m -> name(ArtifactServiceGrpc.SERVICE_NAME, m)))
-        .toList();
-    // The service-config format wants JSON numbers as doubles.
-    Map<String, Object> retry = Map.of(
-        "maxAttempts", 5.0,
-        "initialBackoff", "0.2s",
-        "maxBackoff", "2s",
-        "backoffMultiplier", 2.0,
-        "retryableStatusCodes", List.of("UNAVAILABLE"));
-    return Map.of("methodConfig", List.of(Map.of("name", names, "retryPolicy", retry)));
+  /** The retry safety the schema gives a method ({@code "trackwire.v1.TrackingService/GetRun"}). */
+  static Retry retryOf(String fullMethodName) {
+    Retry retry = RETRY_BY_METHOD.get(fullMethodName);
+    if (retry == null) {
+      throw new IllegalArgumentException("no policy for " + fullMethodName);
+    }
+    return retry;
+  }
+
+  static boolean isRetryable(String fullMethodName) {
+    Retry retry = retryOf(fullMethodName);
+    return retry == Retry.RETRY_SAFE || retry == Retry.RETRY_WITH_REQUEST_ID;
+  }
+
+  /** The short names of every RPC the client may send again, sorted. */
+  static List<String> retryableRpcs() {
+    List<String> names = new ArrayList<>();
+    for (String method : RETRY_BY_METHOD.keySet()) {
+      if (isRetryable(method)) {
+        names.add(method.substring(method.indexOf('/') + 1));
+      }
+    }
+    Collections.sort(names);
+    return names;
+  }
+
+  /** The request with a fresh idempotency key if its method retries with one and it has none. */
+  @SuppressWarnings("unchecked")
+  static <Q extends Message> Q withRequestId(String fullMethodName, Q request) {
+    if (retryOf(fullMethodName) != Retry.RETRY_WITH_REQUEST_ID) {
+      return request;
+    }
+    FieldDescriptor key = request.getDescriptorForType().findFieldByName(REQUEST_ID);
+    if (key == null || key.getJavaType() != FieldDescriptor.JavaType.STRING) {
+      throw new IllegalStateException(fullMethodName + " retries with a request_id it does not have");
+    }
+    if (!((String) request.getField(key)).isEmpty()) {
+      return request;
+    }
+    return (Q) request.toBuilder().setField(key, UUID.randomUUID().toString()).build();
   }
 
   /**
-   * Runs an idempotent write, again after each delay while it fails with UNAVAILABLE or
-   * DEADLINE_EXCEEDED; {@code reconnect} runs before each retry so that the attempt dials the
-   * server at once instead of failing fast in the channel's own reconnect backoff.
+   * Runs one unary call: once when its method may not be retried, else again after each delay
+   * while it fails with UNAVAILABLE or DEADLINE_EXCEEDED; {@code reconnect} runs before each
+   * retry so that the attempt dials the server at once instead of waiting out a backoff of the
+   * transport's own. The caller resends the same request each time.
    */
-  static <T> T retryWrite(Supplier<T> attempt, Sleeper sleeper, Runnable reconnect) {
+  static <T> T call(String fullMethodName, Supplier<T> attempt, Sleeper sleeper, Runnable reconnect) {
+    if (!isRetryable(fullMethodName)) {
+      return attempt.get();
+    }
     for (int retries = 0; ; retries++) {
       try {
         return attempt.get();
       } catch (TrackwireException e) {
-        if (retries == WRITE_DELAYS_MILLIS.length || !TRANSIENT.contains(e.code())) {
+        if (retries == DELAYS_MILLIS.length || !TRANSIENT.contains(e.code())) {
           throw e;
         }
         try {
-          sleeper.sleep(WRITE_DELAYS_MILLIS[retries]);
+          sleeper.sleep(DELAYS_MILLIS[retries]);
         } catch (InterruptedException interrupted) {
           Thread.currentThread().interrupt();
           throw e;
@@ -74,7 +122,62 @@ final class RetryPolicy {
     }
   }
 
-  private static Map<String, String> name(String service, String method) {
-    return Map.of("service", service, "method", method);
+  /** The gRPC service config: channel retries of the streaming calls that may be retried. */
+  static Map<String, ?> serviceConfig() {
+    List<Map<String, String>> names = new ArrayList<>();
+    for (ServiceDescriptor service : services()) {
+      for (MethodDescriptor method : service.getMethods()) {
+        boolean streaming = method.isClientStreaming() || method.isServerStreaming();
+        if (streaming && isRetryable(fullName(method))) {
+          Map<String, String> name = new HashMap<>();
+          name.put("service", service.getFullName());
+          name.put("method", method.getName());
+          names.add(name);
+        }
+      }
+    }
+    // The service-config format wants JSON numbers as doubles.
+    Map<String, Object> retry = new HashMap<>();
+    retry.put("maxAttempts", 5.0);
+    retry.put("initialBackoff", "0.2s");
+    retry.put("maxBackoff", "2s");
+    retry.put("backoffMultiplier", 2.0);
+    retry.put("retryableStatusCodes", Collections.singletonList("UNAVAILABLE"));
+    Map<String, Object> methodConfig = new HashMap<>();
+    methodConfig.put("name", names);
+    methodConfig.put("retryPolicy", retry);
+    return Collections.singletonMap("methodConfig", Collections.singletonList(methodConfig));
+  }
+
+  private static List<ServiceDescriptor> services() {
+    List<ServiceDescriptor> services = new ArrayList<>(TrackingServiceProto.getDescriptor().getServices());
+    services.addAll(ArtifactServiceProto.getDescriptor().getServices());
+    return services;
+  }
+
+  private static String fullName(MethodDescriptor method) {
+    return method.getService().getFullName() + "/" + method.getName();
+  }
+
+  private static Map<String, Retry> readPolicies() {
+    // Options may have been parsed before the extension was known; re-parse them with it.
+    ExtensionRegistry registry = ExtensionRegistry.newInstance();
+    registry.add(RpcPolicyProto.policy);
+    Map<String, Retry> retries = new HashMap<>();
+    for (ServiceDescriptor service : services()) {
+      for (MethodDescriptor method : service.getMethods()) {
+        try {
+          MethodOptions options = MethodOptions.parseFrom(method.getOptions().toByteString(), registry);
+          Retry retry = options.getExtension(RpcPolicyProto.policy).getRetry();
+          if (retry == Retry.RETRY_UNSPECIFIED) {
+            throw new IllegalStateException(method.getFullName() + " states no retry policy");
+          }
+          retries.put(fullName(method), retry);
+        } catch (InvalidProtocolBufferException e) {
+          throw new IllegalStateException("unreadable options of " + method.getFullName(), e);
+        }
+      }
+    }
+    return Collections.unmodifiableMap(retries);
   }
 }

@@ -3,8 +3,8 @@ package io.trackwire.client;
 import com.google.protobuf.DescriptorProtos.EnumValueOptions;
 import com.google.protobuf.ExtensionRegistry;
 import com.google.protobuf.InvalidProtocolBufferException;
-import trackwire.v1.Limits;
-import trackwire.v1.Limits.Limit;
+import io.trackwire.v1.Limit;
+import io.trackwire.v1.LimitsProto;
 
 /**
  * The limits every trackwire server enforces, read from the {@code limit_value} options in
@@ -27,14 +27,14 @@ public final class ServerLimits {
   public static int read(Limit limit) {
     // Options are parsed before the extension is known to the runtime; re-parse them with it.
     ExtensionRegistry registry = ExtensionRegistry.newInstance();
-    registry.add(Limits.limitValue);
+    registry.add(LimitsProto.limitValue);
     EnumValueOptions raw = limit.getValueDescriptor().getOptions();
     try {
       EnumValueOptions options = EnumValueOptions.parseFrom(raw.toByteString(), registry);
-      if (!options.hasExtension(Limits.limitValue)) {
+      if (!options.hasExtension(LimitsProto.limitValue)) {
         throw new IllegalStateException(limit + " has no limit_value option");
       }
-      return Math.toIntExact(options.getExtension(Limits.limitValue));
+      return Math.toIntExact(options.getExtension(LimitsProto.limitValue));
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("unreadable options of " + limit, e);
     }

@@ -1,19 +1,57 @@
 package io.trackwire.client;
 
-import com.google.protobuf.ByteString;
-import io.grpc.Channel;
-import io.grpc.ChannelCredentials;
-import io.grpc.ClientInterceptors;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.TlsChannelCredentials;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
-import io.grpc.stub.MetadataUtils;
+import com.google.protobuf.Message;
+import io.grpc.MethodDescriptor;
+import io.trackwire.v1.ArtifactServiceGrpc;
+import io.trackwire.v1.CreateExperimentPermissionRequest;
+import io.trackwire.v1.CreateExperimentRequest;
+import io.trackwire.v1.CreateRunRequest;
+import io.trackwire.v1.DatasetInput;
+import io.trackwire.v1.DeleteArtifactRequest;
+import io.trackwire.v1.DeleteExperimentPermissionRequest;
+import io.trackwire.v1.DeleteExperimentRequest;
+import io.trackwire.v1.DeleteExperimentTagRequest;
+import io.trackwire.v1.DeleteRunRequest;
+import io.trackwire.v1.DeleteRunsRequest;
+import io.trackwire.v1.DeleteTagRequest;
+import io.trackwire.v1.DownloadArtifactRequest;
+import io.trackwire.v1.DownloadArtifactResponse;
+import io.trackwire.v1.Experiment;
+import io.trackwire.v1.ExperimentPermission;
+import io.trackwire.v1.ExperimentTag;
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.GetExperimentByNameRequest;
+import io.trackwire.v1.GetExperimentPermissionRequest;
+import io.trackwire.v1.GetExperimentRequest;
+import io.trackwire.v1.GetRunRequest;
+import io.trackwire.v1.ListArtifactsRequest;
+import io.trackwire.v1.ListArtifactsResponse;
+import io.trackwire.v1.LogBatchRequest;
+import io.trackwire.v1.LogInputsRequest;
+import io.trackwire.v1.LogMetricRequest;
+import io.trackwire.v1.LogParamRequest;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Permission;
+import io.trackwire.v1.RestoreExperimentRequest;
+import io.trackwire.v1.RestoreRunRequest;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunInfo;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
+import io.trackwire.v1.SearchExperimentsRequest;
+import io.trackwire.v1.SearchExperimentsResponse;
+import io.trackwire.v1.SearchRunsRequest;
+import io.trackwire.v1.SearchRunsResponse;
+import io.trackwire.v1.SetExperimentTagRequest;
+import io.trackwire.v1.SetTagRequest;
+import io.trackwire.v1.StreamMetricHistoryRequest;
+import io.trackwire.v1.StreamMetricHistoryResponse;
+import io.trackwire.v1.TrackingServiceGrpc;
+import io.trackwire.v1.UpdateExperimentPermissionRequest;
+import io.trackwire.v1.UpdateExperimentRequest;
+import io.trackwire.v1.UpdateRunRequest;
+import io.trackwire.v1.UploadArtifactRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,75 +62,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import trackwire.v1.ArtifactServiceGrpc;
-import trackwire.v1.ArtifactServiceOuterClass.DeleteArtifactRequest;
-import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactRequest;
-import trackwire.v1.ArtifactServiceOuterClass.DownloadArtifactResponse;
-import trackwire.v1.ArtifactServiceOuterClass.ListArtifactsRequest;
-import trackwire.v1.ArtifactServiceOuterClass.ListArtifactsResponse;
-import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactRequest;
-import trackwire.v1.ArtifactServiceOuterClass.UploadArtifactResponse;
-import trackwire.v1.Entities.DatasetInput;
-import trackwire.v1.Entities.Experiment;
-import trackwire.v1.Entities.ExperimentPermission;
-import trackwire.v1.Entities.ExperimentTag;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Permission;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunInfo;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.TrackingServiceGrpc;
-import trackwire.v1.TrackingServiceOuterClass.CreateExperimentPermissionRequest;
-import trackwire.v1.TrackingServiceOuterClass.CreateExperimentRequest;
-import trackwire.v1.TrackingServiceOuterClass.CreateRunRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentPermissionRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteExperimentTagRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteRunRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteRunsRequest;
-import trackwire.v1.TrackingServiceOuterClass.DeleteTagRequest;
-import trackwire.v1.TrackingServiceOuterClass.GetExperimentByNameRequest;
-import trackwire.v1.TrackingServiceOuterClass.GetExperimentPermissionRequest;
-import trackwire.v1.TrackingServiceOuterClass.GetExperimentRequest;
-import trackwire.v1.TrackingServiceOuterClass.GetRunRequest;
-import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
-import trackwire.v1.TrackingServiceOuterClass.LogInputsRequest;
-import trackwire.v1.TrackingServiceOuterClass.LogMetricRequest;
-import trackwire.v1.TrackingServiceOuterClass.LogParamRequest;
-import trackwire.v1.TrackingServiceOuterClass.RestoreExperimentRequest;
-import trackwire.v1.TrackingServiceOuterClass.RestoreRunRequest;
-import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsRequest;
-import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsResponse;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsResponse;
-import trackwire.v1.TrackingServiceOuterClass.SetExperimentTagRequest;
-import trackwire.v1.TrackingServiceOuterClass.SetTagRequest;
-import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryRequest;
-import trackwire.v1.TrackingServiceOuterClass.StreamMetricHistoryResponse;
-import trackwire.v1.TrackingServiceOuterClass.UpdateExperimentPermissionRequest;
-import trackwire.v1.TrackingServiceOuterClass.UpdateExperimentRequest;
-import trackwire.v1.TrackingServiceOuterClass.UpdateRunRequest;
 
 /**
- * Client of a trackwire server over gRPC: experiments, runs, everything logged to runs, and
- * artifacts. Thread-safe; share one instance and {@link #close()} it when done.
+ * Client of a trackwire server, over gRPC ({@code grpc://}, {@code grpcs://}) or MLflow's
+ * HTTP/JSON API ({@code http://}, {@code https://}): experiments, runs, everything logged to
+ * runs, and artifacts. Thread-safe; share one instance and {@link #close()} it when done.
  *
  * <pre>{@code
  * try (TrackwireClient client = TrackwireClient.fromEnvironment()) {
- *   String experimentId = client.createExperiment("demo");
+ *   String experimentId = client.getOrCreateExperiment("demo");
  *   client.withRun(experimentId, run -> run.logMetric("loss", 0.25));
  * }
  * }</pre>
@@ -100,72 +87,66 @@ import trackwire.v1.TrackingServiceOuterClass.UpdateRunRequest;
  * <p>Failures surface as unchecked {@link TrackwireException}s carrying the server's message.
  */
 public final class TrackwireClient implements AutoCloseable {
-  /** Environment variable naming the server, e.g. {@code grpc://tracking.example.com:50051}. */
+  /** Names the server, e.g. {@code grpc://tracking.example.com:50051}; read first. */
   public static final String TRACKING_URI_ENV = "TRACKWIRE_TRACKING_URI";
-  /** Environment variable with a bearer token sent on every call. */
+  /** MLflow's variable for the server, read when {@value #TRACKING_URI_ENV} is unset. */
+  public static final String MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI";
+  /** A bearer token sent on every call; read first. */
   public static final String TOKEN_ENV = "TRACKWIRE_TOKEN";
-  /** Environment variable naming a PEM file of CA certificates to trust for grpcs://. */
+  /** MLflow's variable for the token, read when {@value #TOKEN_ENV} is unset. */
+  public static final String MLFLOW_TOKEN_ENV = "MLFLOW_TRACKING_TOKEN";
+  /** Names a PEM file of CA certificates to trust for grpcs:// and https://. */
   public static final String CA_CERT_ENV = "TRACKWIRE_CA_CERT";
-  /** Used when {@value #TRACKING_URI_ENV} is unset: a server on this machine. */
-  public static final String DEFAULT_TRACKING_URI = "grpc://localhost:50051";
+  /** Used when no variable names a server: what {@code trackwire server} serves by default. */
+  public static final String DEFAULT_TRACKING_URI = "http://127.0.0.1:5000";
 
   private static final int DEFAULT_GRPC_PORT = 50051;
   private static final int DEFAULT_GRPCS_PORT = 443;
 
-  private final ManagedChannel channel;
-  private final TrackingServiceGrpc.TrackingServiceBlockingStub tracking;
-  private final ArtifactServiceGrpc.ArtifactServiceBlockingStub artifacts;
-  private final ArtifactServiceGrpc.ArtifactServiceStub artifactsAsync;
+  private final Transport transport;
   private final RetryPolicy.Sleeper sleeper;
 
-  private TrackwireClient(ManagedChannel channel, String token, RetryPolicy.Sleeper sleeper) {
-    this.channel = channel;
+  private TrackwireClient(Transport transport, RetryPolicy.Sleeper sleeper) {
+    this.transport = transport;
     this.sleeper = sleeper;
-    Channel calls = channel;
-    if (token != null && !token.isEmpty()) {
-      Metadata headers = new Metadata();
-      headers.put(
-          Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-      calls = ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
-    }
-    this.tracking = TrackingServiceGrpc.newBlockingStub(calls);
-    this.artifacts = ArtifactServiceGrpc.newBlockingStub(calls);
-    this.artifactsAsync = ArtifactServiceGrpc.newStub(calls);
   }
 
   /**
-   * Connects as configured by {@code TRACKWIRE_TRACKING_URI}, {@code TRACKWIRE_TOKEN} and
+   * Connects as the environment says: {@code TRACKWIRE_TRACKING_URI}, else
+   * {@code MLFLOW_TRACKING_URI}, else {@value #DEFAULT_TRACKING_URI}; the token in
+   * {@code TRACKWIRE_TOKEN}, else {@code MLFLOW_TRACKING_TOKEN}; CA certificates in
    * {@code TRACKWIRE_CA_CERT}.
    */
   public static TrackwireClient fromEnvironment() {
-    String uri = System.getenv(TRACKING_URI_ENV);
-    return connect(uri == null || uri.isEmpty() ? DEFAULT_TRACKING_URI : uri, System.getenv(TOKEN_ENV));
+    return connect(environment(TRACKING_URI_ENV, MLFLOW_TRACKING_URI_ENV).orElse(DEFAULT_TRACKING_URI));
   }
 
-  /** Connects to {@code grpc://host:port} (plaintext) or {@code grpcs://host:port} (TLS). */
+  /** Connects with the token the environment names (see {@link #fromEnvironment()}). */
   public static TrackwireClient connect(String trackingUri) {
-    return connect(trackingUri, System.getenv(TOKEN_ENV));
+    return connect(trackingUri, environment(TOKEN_ENV, MLFLOW_TOKEN_ENV).orElse(null));
   }
 
   /**
-   * Connects with an explicit bearer token ({@code null} for none); for grpcs:// the CA
-   * certificates in {@code TRACKWIRE_CA_CERT} are trusted if it is set, else the system's.
+   * Connects with an explicit bearer token ({@code null} for none), trusting the CA
+   * certificates in {@code TRACKWIRE_CA_CERT} if it is set, else the system's.
    */
   public static TrackwireClient connect(String trackingUri, String token) {
-    String ca = System.getenv(CA_CERT_ENV);
-    return connect(trackingUri, token, ca == null || ca.isEmpty() ? null : Path.of(ca));
+    return connect(trackingUri, token, environment(CA_CERT_ENV).map(Path::of).orElse(null));
   }
 
   /**
-   * Connects with an explicit bearer token and, for grpcs://, a PEM file of CA certificates to
-   * trust ({@code null} for the system's). Channels are lazy: an unreachable server shows up as
+   * Connects to {@code grpc://host[:port]} (plaintext, port 50051 by default),
+   * {@code grpcs://host[:port]} (TLS, 443), {@code http://host[:port][/prefix]} or
+   * {@code https://...} (MLflow's REST API through the server's gateway), with an explicit
+   * bearer token and a PEM file of CA certificates to trust for TLS ({@code null}s for none and
+   * the system's). Nothing is dialled yet: an unreachable server shows up as
    * {@link UnavailableException} on the first call.
    */
   public static TrackwireClient connect(String trackingUri, String token, Path caCertificates) {
     return connect(trackingUri, token, caCertificates, Thread::sleep);
   }
 
-  /** As {@link #connect(String, String, Path)}, waiting between write retries with {@code sleeper}. */
+  /** As {@link #connect(String, String, Path)}, waiting between retries with {@code sleeper}. */
   static TrackwireClient connect(
       String trackingUri, String token, Path caCertificates, RetryPolicy.Sleeper sleeper) {
     URI uri;
@@ -175,64 +156,54 @@ public final class TrackwireClient implements AutoCloseable {
       throw new InvalidArgumentException("Invalid tracking URI '" + trackingUri + "': " + e.getMessage());
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme();
-    ChannelCredentials credentials;
-    int defaultPort;
-    switch (scheme) {
-      case "grpc":
-        credentials = InsecureChannelCredentials.create();
-        defaultPort = DEFAULT_GRPC_PORT;
-        break;
-      case "grpcs":
-        credentials = tls(caCertificates);
-        defaultPort = DEFAULT_GRPCS_PORT;
-        break;
-      default:
-        throw new InvalidArgumentException(
-            "Unsupported tracking URI '" + trackingUri + "': the Java client speaks grpc:// and grpcs://");
+    if (!scheme.matches("grpcs?|https?")) {
+      throw new InvalidArgumentException("Unsupported tracking URI '" + trackingUri
+          + "': the Java client speaks grpc://, grpcs://, http:// and https://");
     }
     if (uri.getHost() == null) {
       throw new InvalidArgumentException("Tracking URI '" + trackingUri + "' names no host");
     }
-    int port = uri.getPort() != -1 ? uri.getPort() : defaultPort;
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress(uri.getHost(), port, credentials)
-        .maxInboundMessageSize(ServerLimits.MAX_REQUEST_BYTES)
-        .defaultServiceConfig(RetryPolicy.serviceConfig())
-        .enableRetry()
-        .build();
-    return new TrackwireClient(channel, token, sleeper);
+    Transport transport;
+    if (scheme.startsWith("http")) {
+      transport = HttpTransport.open(uri, caCertificates, token);
+    } else {
+      boolean tls = scheme.equals("grpcs");
+      int port = uri.getPort() != -1 ? uri.getPort() : tls ? DEFAULT_GRPCS_PORT : DEFAULT_GRPC_PORT;
+      transport = GrpcTransport.open(uri.getHost(), port, tls, caCertificates, token);
+    }
+    return new TrackwireClient(transport, sleeper);
   }
 
-  private static ChannelCredentials tls(Path caCertificates) {
-    if (caCertificates == null) {
-      return TlsChannelCredentials.create();
+  /** The first of these variables that is set and not empty. */
+  private static Optional<String> environment(String... names) {
+    for (String name : names) {
+      String value = System.getenv(name);
+      if (value != null && !value.isEmpty()) {
+        return Optional.of(value);
+      }
     }
-    try {
-      return TlsChannelCredentials.newBuilder().trustManager(caCertificates.toFile()).build();
-    } catch (IOException e) {
-      throw new InvalidArgumentException(
-          "Cannot read CA certificates from " + caCertificates + ": " + e.getMessage());
-    }
+    return Optional.empty();
   }
 
-  /** Shuts the channel down, waiting briefly for calls in flight. */
+  /**
+   * The short names of the RPCs this client sends again when their answer is lost, sorted: those
+   * the schema marks RETRY_SAFE or RETRY_WITH_REQUEST_ID.
+   */
+  public static List<String> retryableRpcs() {
+    return RetryPolicy.retryableRpcs();
+  }
+
+  /** Closes the connection, waiting briefly for calls in flight. */
   @Override
   public void close() {
-    channel.shutdown();
-    try {
-      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-        channel.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      channel.shutdownNow();
-      Thread.currentThread().interrupt();
-    }
+    transport.close();
   }
 
   // ---- experiments -------------------------------------------------------------------------
 
-  /** Creates an experiment and returns its id. */
+  /** Creates an experiment and returns its id; {@link AlreadyExistsException} if the name is taken. */
   public String createExperiment(String name) {
-    return createExperiment(name, null, Map.of());
+    return createExperiment(name, null, Collections.emptyMap());
   }
 
   /** Creates an experiment with an artifact location ({@code null}: the server's choice) and tags. */
@@ -242,22 +213,42 @@ public final class TrackwireClient implements AutoCloseable {
       request.setArtifactLocation(artifactLocation);
     }
     tags.forEach((k, v) -> request.addTags(ExperimentTag.newBuilder().setKey(k).setValue(v)));
-    return call(() -> tracking.createExperiment(request.build())).getExperimentId();
+    return call(TrackingServiceGrpc.getCreateExperimentMethod(), request.build()).getExperimentId();
+  }
+
+  /**
+   * The id of the experiment with this name, created if there is none (also when another client
+   * creates it at the same moment).
+   */
+  public String getOrCreateExperiment(String name) {
+    Optional<Experiment> existing = getExperimentByName(name);
+    if (existing.isPresent()) {
+      return existing.get().getExperimentId();
+    }
+    try {
+      return createExperiment(name);
+    } catch (AlreadyExistsException createdMeanwhile) {
+      return getExperimentByName(name).orElseThrow(() -> createdMeanwhile).getExperimentId();
+    }
   }
 
   public Experiment getExperiment(String experimentId) {
-    return call(() -> tracking.getExperiment(
-        GetExperimentRequest.newBuilder().setExperimentId(experimentId).build())).getExperiment();
+    return call(TrackingServiceGrpc.getGetExperimentMethod(),
+        GetExperimentRequest.newBuilder().setExperimentId(experimentId).build()).getExperiment();
   }
 
-  /** The experiment with this name; {@link NotFoundException} when there is none. */
-  public Experiment getExperimentByName(String name) {
-    return call(() -> tracking.getExperimentByName(
-        GetExperimentByNameRequest.newBuilder().setExperimentName(name).build())).getExperiment();
+  /** The experiment with this name, if there is one (deleted experiments included). */
+  public Optional<Experiment> getExperimentByName(String name) {
+    try {
+      return Optional.of(call(TrackingServiceGrpc.getGetExperimentByNameMethod(),
+          GetExperimentByNameRequest.newBuilder().setExperimentName(name).build()).getExperiment());
+    } catch (NotFoundException e) {
+      return Optional.empty();
+    }
   }
 
-  /** Active experiments matching a filter ({@code null} for all), first page. */
-  public Page<Experiment> searchExperiments(String filter) {
+  /** Every active experiment matching a filter ({@code null} for all), fetched page by page as read. */
+  public Stream<Experiment> searchExperiments(String filter) {
     SearchExperimentsRequest.Builder request = SearchExperimentsRequest.newBuilder();
     if (filter != null) {
       request.setFilter(filter);
@@ -265,43 +256,52 @@ public final class TrackwireClient implements AutoCloseable {
     return searchExperiments(request.build());
   }
 
-  /** A search with every option of the request (order, view type, page size and token). */
-  public Page<Experiment> searchExperiments(SearchExperimentsRequest request) {
-    SearchExperimentsResponse response = call(() -> tracking.searchExperiments(request));
+  /**
+   * Every experiment a search finds (order, view type, page size as in the request), from the
+   * request's page token on, fetched page by page as the stream is read.
+   */
+  public Stream<Experiment> searchExperiments(SearchExperimentsRequest request) {
+    return Pages.stream(request.getPageToken(),
+        token -> searchExperimentsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<Experiment> searchExperimentsPage(SearchExperimentsRequest request) {
+    SearchExperimentsResponse response = call(TrackingServiceGrpc.getSearchExperimentsMethod(), request);
     return Page.of(response.getExperimentsList(), response.getNextPageToken());
   }
 
   public void renameExperiment(String experimentId, String newName) {
-    call(() -> tracking.updateExperiment(UpdateExperimentRequest.newBuilder()
-        .setExperimentId(experimentId).setNewName(newName).build()));
+    call(TrackingServiceGrpc.getUpdateExperimentMethod(), UpdateExperimentRequest.newBuilder()
+        .setExperimentId(experimentId).setNewName(newName).build());
   }
 
   /** Marks the experiment and its runs deleted; {@link #restoreExperiment} undoes it. */
   public void deleteExperiment(String experimentId) {
-    call(() -> tracking.deleteExperiment(
-        DeleteExperimentRequest.newBuilder().setExperimentId(experimentId).build()));
+    call(TrackingServiceGrpc.getDeleteExperimentMethod(),
+        DeleteExperimentRequest.newBuilder().setExperimentId(experimentId).build());
   }
 
   public void restoreExperiment(String experimentId) {
-    call(() -> tracking.restoreExperiment(
-        RestoreExperimentRequest.newBuilder().setExperimentId(experimentId).build()));
+    call(TrackingServiceGrpc.getRestoreExperimentMethod(),
+        RestoreExperimentRequest.newBuilder().setExperimentId(experimentId).build());
   }
 
   public void setExperimentTag(String experimentId, String key, String value) {
-    call(() -> tracking.setExperimentTag(SetExperimentTagRequest.newBuilder()
-        .setExperimentId(experimentId).setKey(key).setValue(value).build()));
+    call(TrackingServiceGrpc.getSetExperimentTagMethod(), SetExperimentTagRequest.newBuilder()
+        .setExperimentId(experimentId).setKey(key).setValue(value).build());
   }
 
   public void deleteExperimentTag(String experimentId, String key) {
-    call(() -> tracking.deleteExperimentTag(DeleteExperimentTagRequest.newBuilder()
-        .setExperimentId(experimentId).setKey(key).build()));
+    call(TrackingServiceGrpc.getDeleteExperimentTagMethod(), DeleteExperimentTagRequest.newBuilder()
+        .setExperimentId(experimentId).setKey(key).build());
   }
 
   // ---- runs --------------------------------------------------------------------------------
 
   /** Creates a RUNNING run in the experiment. */
   public Run createRun(String experimentId) {
-    return createRun(experimentId, null, null, Map.of());
+    return createRun(experimentId, null, null, Collections.emptyMap());
   }
 
   /**
@@ -320,11 +320,12 @@ public final class TrackwireClient implements AutoCloseable {
       request.setStartTime(startTime);
     }
     tags.forEach((k, v) -> request.addTags(RunTag.newBuilder().setKey(k).setValue(v)));
-    return call(() -> tracking.createRun(request.build())).getRun();
+    return call(TrackingServiceGrpc.getCreateRunMethod(), request.build()).getRun();
   }
 
   public Run getRun(String runId) {
-    return call(() -> tracking.getRun(GetRunRequest.newBuilder().setRunId(runId).build())).getRun();
+    return call(TrackingServiceGrpc.getGetRunMethod(), GetRunRequest.newBuilder().setRunId(runId).build())
+        .getRun();
   }
 
   /** Updates whichever of status, end time and name is not {@code null}. */
@@ -339,7 +340,7 @@ public final class TrackwireClient implements AutoCloseable {
     if (runName != null) {
       request.setRunName(runName);
     }
-    return call(() -> tracking.updateRun(request.build())).getRunInfo();
+    return call(TrackingServiceGrpc.getUpdateRunMethod(), request.build()).getRunInfo();
   }
 
   /** Ends a run with this status, now. */
@@ -348,7 +349,7 @@ public final class TrackwireClient implements AutoCloseable {
   }
 
   public void deleteRun(String runId) {
-    call(() -> tracking.deleteRun(DeleteRunRequest.newBuilder().setRunId(runId).build()));
+    call(TrackingServiceGrpc.getDeleteRunMethod(), DeleteRunRequest.newBuilder().setRunId(runId).build());
   }
 
   /**
@@ -358,19 +359,22 @@ public final class TrackwireClient implements AutoCloseable {
    * {@code trackwire gc} purges them.
    */
   public int deleteRuns(String experimentId, long maxTimestampMillis, int maxRuns) {
-    return call(() -> tracking.deleteRuns(DeleteRunsRequest.newBuilder()
+    return call(TrackingServiceGrpc.getDeleteRunsMethod(), DeleteRunsRequest.newBuilder()
         .setExperimentId(experimentId)
         .setMaxTimestampMillis(maxTimestampMillis)
         .setMaxRuns(maxRuns)
-        .build())).getRunsDeleted();
+        .build()).getRunsDeleted();
   }
 
   public void restoreRun(String runId) {
-    call(() -> tracking.restoreRun(RestoreRunRequest.newBuilder().setRunId(runId).build()));
+    call(TrackingServiceGrpc.getRestoreRunMethod(), RestoreRunRequest.newBuilder().setRunId(runId).build());
   }
 
-  /** Active runs of the experiments matching a filter ({@code null} for all), first page. */
-  public Page<Run> searchRuns(List<String> experimentIds, String filter) {
+  /**
+   * Every active run of the experiments matching a filter ({@code null} for all), fetched page
+   * by page as the stream is read.
+   */
+  public Stream<Run> searchRuns(List<String> experimentIds, String filter) {
     SearchRunsRequest.Builder request = SearchRunsRequest.newBuilder().addAllExperimentIds(experimentIds);
     if (filter != null) {
       request.setFilter(filter);
@@ -378,9 +382,18 @@ public final class TrackwireClient implements AutoCloseable {
     return searchRuns(request.build());
   }
 
-  /** A search with every option of the request (order, view type, page size and token). */
-  public Page<Run> searchRuns(SearchRunsRequest request) {
-    SearchRunsResponse response = call(() -> tracking.searchRuns(request));
+  /**
+   * Every run a search finds (order, view type, page size as in the request), from the
+   * request's page token on, fetched page by page as the stream is read.
+   */
+  public Stream<Run> searchRuns(SearchRunsRequest request) {
+    return Pages.stream(request.getPageToken(),
+        token -> searchRunsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<Run> searchRunsPage(SearchRunsRequest request) {
+    SearchRunsResponse response = call(TrackingServiceGrpc.getSearchRunsMethod(), request);
     return Page.of(response.getRunsList(), response.getNextPageToken());
   }
 
@@ -389,7 +402,7 @@ public final class TrackwireClient implements AutoCloseable {
     return new ActiveRun(this, createRun(experimentId));
   }
 
-  /** Creates a named run with tags and returns a handle that ends it when closed. */
+  /** Creates a named run ({@code null}: the server names it) with tags; ends it when closed. */
   public ActiveRun startRun(String experimentId, String runName, Map<String, String> tags) {
     return new ActiveRun(this, createRun(experimentId, runName, null, tags));
   }
@@ -399,8 +412,19 @@ public final class TrackwireClient implements AutoCloseable {
    * returns, FAILED when it throws (the exception is rethrown).
    */
   public void withRun(String experimentId, Consumer<ActiveRun> body) {
-    try (ActiveRun run = startRun(experimentId)) {
-      run.failOnException(() -> body.accept(run));
+    withRun(experimentId, null, Collections.emptyMap(), body);
+  }
+
+  /** As {@link #withRun(String, Consumer)}, for a named run with tags. */
+  public void withRun(
+      String experimentId, String runName, Map<String, String> tags, Consumer<ActiveRun> body) {
+    try (ActiveRun run = startRun(experimentId, runName, tags)) {
+      try {
+        body.accept(run);
+      } catch (RuntimeException | Error e) {
+        run.fail();
+        throw e;
+      }
     }
   }
 
@@ -408,8 +432,15 @@ public final class TrackwireClient implements AutoCloseable {
 
   /** Logs a param; params are write-once (a different value is refused). */
   public void logParam(String runId, String key, String value) {
-    call(() -> tracking.logParam(
-        LogParamRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build()));
+    call(TrackingServiceGrpc.getLogParamMethod(),
+        LogParamRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build());
+  }
+
+  /** Logs params in as few requests as the server's limits allow. */
+  public void logParams(String runId, Map<String, String> params) {
+    logBatch(runId, Collections.emptyList(), params.entrySet().stream()
+        .map(e -> Param.newBuilder().setKey(e.getKey()).setValue(e.getValue()).build())
+        .collect(Collectors.toList()), Collections.emptyList());
   }
 
   /** Logs a metric point at step 0, now. */
@@ -417,54 +448,66 @@ public final class TrackwireClient implements AutoCloseable {
     logMetric(runId, key, value, System.currentTimeMillis(), 0);
   }
 
-  /**
-   * Logs a metric point; NaN and infinities are valid values. Retried while the server is
-   * unreachable, with an idempotency key so that the point is stored once.
-   */
+  /** Logs a metric point; NaN and infinities are valid values. */
   public void logMetric(String runId, String key, double value, long timestamp, long step) {
-    LogMetricRequest request = LogMetricRequest.newBuilder().setRunId(runId).setKey(key)
-        .setValue(value).setTimestamp(timestamp).setStep(step)
-        .setRequestId(UUID.randomUUID().toString()).build();
-    write(() -> tracking.logMetric(request));
+    call(TrackingServiceGrpc.getLogMetricMethod(), LogMetricRequest.newBuilder().setRunId(runId)
+        .setKey(key).setValue(value).setTimestamp(timestamp).setStep(step).build());
+  }
+
+  /** Logs one point of each metric at step 0, now. */
+  public void logMetrics(String runId, Map<String, Double> values) {
+    logMetrics(runId, values, 0);
+  }
+
+  /** Logs one point of each metric at this step, now, in as few requests as the limits allow. */
+  public void logMetrics(String runId, Map<String, Double> values, long step) {
+    long now = System.currentTimeMillis();
+    logBatch(runId, values.entrySet().stream()
+        .map(e -> Metric.newBuilder().setKey(e.getKey()).setValue(e.getValue())
+            .setTimestamp(now).setStep(step).build())
+        .collect(Collectors.toList()), Collections.emptyList(), Collections.emptyList());
   }
 
   /** Sets (or overwrites) a run tag. */
   public void setTag(String runId, String key, String value) {
-    call(() -> tracking.setTag(
-        SetTagRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build()));
+    call(TrackingServiceGrpc.getSetTagMethod(),
+        SetTagRequest.newBuilder().setRunId(runId).setKey(key).setValue(value).build());
+  }
+
+  /** Sets (or overwrites) run tags, in as few requests as the server's limits allow. */
+  public void setTags(String runId, Map<String, String> tags) {
+    logBatch(runId, Collections.emptyList(), Collections.emptyList(), tags.entrySet().stream()
+        .map(e -> RunTag.newBuilder().setKey(e.getKey()).setValue(e.getValue()).build())
+        .collect(Collectors.toList()));
   }
 
   public void deleteTag(String runId, String key) {
-    call(() -> tracking.deleteTag(DeleteTagRequest.newBuilder().setRunId(runId).setKey(key).build()));
+    call(TrackingServiceGrpc.getDeleteTagMethod(),
+        DeleteTagRequest.newBuilder().setRunId(runId).setKey(key).build());
   }
 
   /**
    * Logs metrics, params and tags in as few requests as the server's limits allow. Each request
    * is atomic on the server; a batch larger than one request is not (earlier chunks stay).
-   * Each request is retried while the server is unreachable, with its own idempotency key so
-   * that it is stored once.
    */
   public void logBatch(String runId, List<Metric> metrics, List<Param> params, List<RunTag> tags) {
     for (LogBatchRequest request : BatchChunker.chunk(runId, metrics, params, tags)) {
-      write(() -> tracking.logBatch(request));
+      call(TrackingServiceGrpc.getLogBatchMethod(), request);
     }
   }
 
   /** Records datasets used by the run. */
   public void logInputs(String runId, List<DatasetInput> datasets) {
-    call(() -> tracking.logInputs(
-        LogInputsRequest.newBuilder().setRunId(runId).addAllDatasets(datasets).build()));
+    call(TrackingServiceGrpc.getLogInputsMethod(),
+        LogInputsRequest.newBuilder().setRunId(runId).addAllDatasets(datasets).build());
   }
 
   /** The whole history of a metric in step order, streamed from the server in chunks. */
   public List<Metric> getMetricHistory(String runId, String key) {
     List<Metric> points = new ArrayList<>();
-    call(() -> {
-      Iterator<StreamMetricHistoryResponse> chunks = tracking.streamMetricHistory(
-          StreamMetricHistoryRequest.newBuilder().setRunId(runId).setMetricKey(key).build());
-      chunks.forEachRemaining(chunk -> points.addAll(chunk.getMetricsList()));
-      return null;
-    });
+    Iterator<StreamMetricHistoryResponse> chunks = stream(TrackingServiceGrpc.getStreamMetricHistoryMethod(),
+        StreamMetricHistoryRequest.newBuilder().setRunId(runId).setMetricKey(key).build());
+    chunks.forEachRemaining(chunk -> points.addAll(chunk.getMetricsList()));
     return points;
   }
 
@@ -484,7 +527,7 @@ public final class TrackwireClient implements AutoCloseable {
   public List<FileInfo> logArtifacts(String runId, Path localDir, String artifactDir) {
     List<Path> files;
     try (Stream<Path> walk = Files.walk(localDir)) {
-      files = walk.filter(Files::isRegularFile).sorted().toList();
+      files = walk.filter(Files::isRegularFile).sorted().collect(Collectors.toList());
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read directory " + localDir, e);
     }
@@ -497,70 +540,16 @@ public final class TrackwireClient implements AutoCloseable {
   }
 
   /**
-   * Streams a local file to {@code destinationPath} among the run's artifacts in chunks of the
-   * server's chunk size, honouring flow control so that the file is never held in memory.
+   * Streams a local file to {@code destinationPath} among the run's artifacts in chunks, never
+   * holding the file in memory.
    */
   public FileInfo uploadArtifact(String runId, Path localFile, String destinationPath) {
-    CompletableFuture<UploadArtifactResponse> done = new CompletableFuture<>();
-    Object readiness = new Object();
-    ClientResponseObserver<UploadArtifactRequest, UploadArtifactResponse> observer =
-        new ClientResponseObserver<>() {
-          private UploadArtifactResponse response;
-
-          @Override
-          public void beforeStart(ClientCallStreamObserver<UploadArtifactRequest> requests) {
-            requests.setOnReadyHandler(() -> wake(readiness));
-          }
-
-          @Override
-          public void onNext(UploadArtifactResponse value) {
-            response = value;
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            done.completeExceptionally(t);
-            wake(readiness);
-          }
-
-          @Override
-          public void onCompleted() {
-            done.complete(response);
-          }
-        };
-    ClientCallStreamObserver<UploadArtifactRequest> requests =
-        (ClientCallStreamObserver<UploadArtifactRequest>) artifactsAsync.uploadArtifact(observer);
     try (InputStream in = Files.newInputStream(localFile)) {
-      requests.onNext(UploadArtifactRequest.newBuilder().setRunId(runId).setPath(destinationPath).build());
-      byte[] buffer = new byte[ServerLimits.ARTIFACT_CHUNK_SIZE];
-      int read;
-      while ((read = in.readNBytes(buffer, 0, buffer.length)) > 0 && !done.isDone()) {
-        synchronized (readiness) {
-          while (!requests.isReady() && !done.isDone()) {
-            readiness.wait();
-          }
-        }
-        requests.onNext(UploadArtifactRequest.newBuilder().setData(ByteString.copyFrom(buffer, 0, read)).build());
-      }
-      requests.onCompleted();
+      return transport.clientStream(ArtifactServiceGrpc.getUploadArtifactMethod(),
+          UploadArtifactRequest.newBuilder().setRunId(runId).setPath(destinationPath).build(), in,
+          chunk -> UploadArtifactRequest.newBuilder().setData(chunk).build()).getFileInfo();
     } catch (IOException e) {
-      requests.cancel("local file unreadable", e);
       throw new UncheckedIOException("Cannot read " + localFile, e);
-    } catch (InterruptedException e) {
-      requests.cancel("interrupted", e);
-      Thread.currentThread().interrupt();
-      throw new TrackwireException(Status.Code.CANCELLED, "Upload interrupted", e);
-    }
-    try {
-      return done.get().getFileInfo();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof StatusRuntimeException s) {
-        throw TrackwireException.fromStatus(s);
-      }
-      throw new TrackwireException(Status.Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new TrackwireException(Status.Code.CANCELLED, "Upload interrupted", e);
     }
   }
 
@@ -571,7 +560,7 @@ public final class TrackwireClient implements AutoCloseable {
     do {
       ListArtifactsRequest request = ListArtifactsRequest.newBuilder()
           .setRunId(runId).setPath(path == null ? "" : path).setPageToken(token).build();
-      ListArtifactsResponse page = call(() -> artifacts.listArtifacts(request));
+      ListArtifactsResponse page = call(ArtifactServiceGrpc.getListArtifactsMethod(), request);
       files.addAll(page.getFilesList());
       token = page.getNextPageToken();
     } while (!token.isEmpty());
@@ -593,13 +582,11 @@ public final class TrackwireClient implements AutoCloseable {
     }
     try {
       try (OutputStream out = Files.newOutputStream(partial)) {
-        Iterator<DownloadArtifactResponse> chunks = artifacts.downloadArtifact(
+        Iterator<DownloadArtifactResponse> chunks = stream(ArtifactServiceGrpc.getDownloadArtifactMethod(),
             DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
         while (chunks.hasNext()) {
           chunks.next().getData().writeTo(out);
         }
-      } catch (StatusRuntimeException e) {
-        throw TrackwireException.fromStatus(e);
       }
       return Files.move(partial, localFile, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
@@ -628,8 +615,8 @@ public final class TrackwireClient implements AutoCloseable {
 
   /** Deletes a file, or a directory with everything below it, from the run's artifacts. */
   public void deleteArtifact(String runId, String path) {
-    call(() -> artifacts.deleteArtifact(
-        DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build()));
+    call(ArtifactServiceGrpc.getDeleteArtifactMethod(),
+        DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
   }
 
   // ---- experiment permissions (servers started with --auth) ---------------------------------
@@ -637,30 +624,30 @@ public final class TrackwireClient implements AutoCloseable {
   /** Grants a user a permission on an experiment (needs MANAGE on it, or an admin token). */
   public ExperimentPermission createExperimentPermission(
       String experimentId, String username, Permission permission) {
-    return call(() -> tracking.createExperimentPermission(
+    return call(TrackingServiceGrpc.getCreateExperimentPermissionMethod(),
         CreateExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
-            .setUsername(username).setPermission(permission).build()))
+            .setUsername(username).setPermission(permission).build())
         .getExperimentPermission();
   }
 
   public ExperimentPermission getExperimentPermission(String experimentId, String username) {
-    return call(() -> tracking.getExperimentPermission(
+    return call(TrackingServiceGrpc.getGetExperimentPermissionMethod(),
         GetExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
-            .setUsername(username).build()))
+            .setUsername(username).build())
         .getExperimentPermission();
   }
 
   public void updateExperimentPermission(
       String experimentId, String username, Permission permission) {
-    call(() -> tracking.updateExperimentPermission(
+    call(TrackingServiceGrpc.getUpdateExperimentPermissionMethod(),
         UpdateExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
-            .setUsername(username).setPermission(permission).build()));
+            .setUsername(username).setPermission(permission).build());
   }
 
   public void deleteExperimentPermission(String experimentId, String username) {
-    call(() -> tracking.deleteExperimentPermission(
+    call(TrackingServiceGrpc.getDeleteExperimentPermissionMethod(),
         DeleteExperimentPermissionRequest.newBuilder().setExperimentId(experimentId)
-            .setUsername(username).build()));
+            .setUsername(username).build());
   }
 
   // ---- plumbing ----------------------------------------------------------------------------
@@ -672,23 +659,19 @@ public final class TrackwireClient implements AutoCloseable {
     return dir.endsWith("/") ? dir + name : dir + "/" + name;
   }
 
-  private static void wake(Object monitor) {
-    synchronized (monitor) {
-      monitor.notifyAll();
-    }
+  /**
+   * One unary call, retried as its RPC's policy in the schema allows (see {@link RetryPolicy}):
+   * the same request each time, with its idempotency key if the policy asks for one.
+   */
+  private <Q extends Message, R extends Message> R call(MethodDescriptor<Q, R> method, Q request) {
+    String name = method.getFullMethodName();
+    Q sent = RetryPolicy.withRequestId(name, request);
+    return RetryPolicy.call(name, () -> transport.unary(method, sent), sleeper, transport::reconnect);
   }
 
-  /** Runs an idempotent write (its request carries a request_id), retrying transient failures. */
-  private <T> T write(Supplier<T> rpc) {
-    return RetryPolicy.retryWrite(() -> call(rpc), sleeper, channel::resetConnectBackoff);
-  }
-
-  /** Runs one call, translating a failed status into the matching exception. */
-  private static <T> T call(Supplier<T> rpc) {
-    try {
-      return rpc.get();
-    } catch (StatusRuntimeException e) {
-      throw TrackwireException.fromStatus(e);
-    }
+  /** A server-streaming call; starting it is retried as its policy allows, reading it is not. */
+  private <Q extends Message, R extends Message> Iterator<R> stream(MethodDescriptor<Q, R> method, Q request) {
+    String name = method.getFullMethodName();
+    return RetryPolicy.call(name, () -> transport.serverStream(method, request), sleeper, transport::reconnect);
   }
 }

@@ -45,4 +45,47 @@ public class TrackwireException extends RuntimeException {
         return new TrackwireException(status.getCode(), message, e);
     }
   }
+
+  /**
+   * Translates an MLflow-style error answer of the HTTP gateway: by its {@code error_code}, else
+   * (a proxy's answer, another server) by the HTTP status.
+   */
+  static TrackwireException fromMlflow(int httpStatus, String errorCode, String message) {
+    switch (errorCode) {
+      case "INVALID_PARAMETER_VALUE":
+        return new InvalidArgumentException(message);
+      case "RESOURCE_DOES_NOT_EXIST":
+        return new NotFoundException(message);
+      case "RESOURCE_ALREADY_EXISTS":
+        return new AlreadyExistsException(message);
+      case "RESOURCE_EXHAUSTED":
+        return new ResourceExhaustedException(message);
+      case "UNAUTHENTICATED":
+        return new UnauthenticatedException(message);
+      case "PERMISSION_DENIED":
+        return new PermissionDeniedException(message);
+      case "TEMPORARILY_UNAVAILABLE":
+        return new UnavailableException(message);
+      default:
+        break;
+    }
+    switch (httpStatus) {
+      case 400:
+        return new InvalidArgumentException(message);
+      case 401:
+        return new UnauthenticatedException(message);
+      case 403:
+        return new PermissionDeniedException(message);
+      case 404:
+        return new NotFoundException(message);
+      case 429:
+        return new ResourceExhaustedException(message);
+      case 502:
+      case 503:
+      case 504:
+        return new UnavailableException(message);
+      default:
+        return new TrackwireException(Status.Code.INTERNAL, message, null);
+    }
+  }
 }

@@ -3,15 +3,15 @@ package io.trackwire.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.trackwire.v1.LogBatchRequest;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.RunTag;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.TrackingServiceOuterClass.LogBatchRequest;
 
 class BatchChunkerTest {
   private static List<Metric> metrics(int n) {

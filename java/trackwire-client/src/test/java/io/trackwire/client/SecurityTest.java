@@ -3,28 +3,30 @@ package io.trackwire.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.trackwire.v1.ExperimentPermission;
+import io.trackwire.v1.Permission;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import trackwire.v1.Entities.ExperimentPermission;
-import trackwire.v1.Entities.Permission;
 
 /** Tokens and TLS against servers started with --auth and --tls-cert. */
 class SecurityTest {
   @Test
-  void bearerTokenAuthenticates() throws Exception {
+  void bearerTokenAuthenticatesOnBothTransports() throws Exception {
     try (TrackwireServer server = TrackwireServer.start(List.of("--auth"))) {
       String token = server.createToken("alice");
-      try (TrackwireClient anonymous = TrackwireClient.connect(server.grpcUri(), null)) {
-        assertThrows(UnauthenticatedException.class, () -> anonymous.createExperiment("secret"));
-      }
-      try (TrackwireClient wrong = TrackwireClient.connect(server.grpcUri(), "not-a-token")) {
-        assertThrows(UnauthenticatedException.class, () -> wrong.searchExperiments((String) null));
-      }
-      try (TrackwireClient alice = TrackwireClient.connect(server.grpcUri(), token)) {
-        String id = alice.createExperiment("secret");
-        assertEquals("secret", alice.getExperiment(id).getName());
+      for (String uri : List.of(server.grpcUri(), server.httpUri())) {
+        try (TrackwireClient anonymous = TrackwireClient.connect(uri, null)) {
+          assertThrows(UnauthenticatedException.class, () -> anonymous.createExperiment("secret"));
+        }
+        try (TrackwireClient wrong = TrackwireClient.connect(uri, "not-a-token")) {
+          assertThrows(UnauthenticatedException.class, () -> wrong.searchExperiments((String) null).count());
+        }
+        try (TrackwireClient alice = TrackwireClient.connect(uri, token)) {
+          String id = alice.getOrCreateExperiment("secret");
+          assertEquals("secret", alice.getExperiment(id).getName());
+        }
       }
     }
   }
@@ -53,17 +55,19 @@ class SecurityTest {
   }
 
   @Test
-  void grpcsTrustsTheGivenCertificate(@TempDir Path tmp) throws Exception {
+  void tlsTrustsTheGivenCertificateOnBothTransports(@TempDir Path tmp) throws Exception {
     Path cert = TrackwireServer.selfSignedCertificate(tmp);
     try (TrackwireServer server = TrackwireServer.start(
         List.of("--tls-cert", cert.toString(), "--tls-key", tmp.resolve("key.pem").toString()))) {
-      try (TrackwireClient client = TrackwireClient.connect(server.grpcUri(), null, cert)) {
-        String id = client.createExperiment("over-tls");
-        assertEquals("over-tls", client.getExperiment(id).getName());
-      }
-      // Without the certificate the system trust store refuses the self-signed server.
-      try (TrackwireClient untrusting = TrackwireClient.connect(server.grpcUri(), null, null)) {
-        assertThrows(UnavailableException.class, () -> untrusting.getExperiment("0"));
+      for (String uri : List.of(server.grpcUri(), server.httpUri())) {
+        try (TrackwireClient client = TrackwireClient.connect(uri, null, cert)) {
+          String id = client.getOrCreateExperiment("over-tls");
+          assertEquals("over-tls", client.getExperiment(id).getName());
+        }
+        // Without the certificate the system trust store refuses the self-signed server.
+        try (TrackwireClient untrusting = TrackwireClient.connect(uri, null, null, millis -> { })) {
+          assertThrows(UnavailableException.class, () -> untrusting.getExperiment("0"));
+        }
       }
     }
   }

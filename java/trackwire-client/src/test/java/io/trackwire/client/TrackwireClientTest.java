@@ -7,12 +7,22 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.trackwire.v1.Experiment;
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
+import io.trackwire.v1.SearchRunsRequest;
+import io.trackwire.v1.ViewType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -20,30 +30,29 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import trackwire.v1.Entities.Experiment;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.Entities.ViewType;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
 
-/** The Java client against a real server process. */
-class TrackwireClientTest {
-  private static TrackwireServer server;
-  private static TrackwireClient client;
+/**
+ * The Java client against a real server process, over each transport (see {@link GrpcClientTest}
+ * and {@link HttpClientTest}).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class TrackwireClientTest {
+  private TrackwireServer server;
+  private TrackwireClient client;
+
+  /** The URI of the server for the transport under test. */
+  abstract String trackingUri(TrackwireServer server);
 
   @BeforeAll
-  static void startServer() {
+  void startServer() {
     server = TrackwireServer.start();
-    client = server.client();
+    client = TrackwireClient.connect(trackingUri(server), null);
   }
 
   @AfterAll
-  static void stopServer() throws InterruptedException {
+  void stopServer() throws InterruptedException {
     client.close();
     server.close();
   }
@@ -60,7 +69,8 @@ class TrackwireClientTest {
     Experiment byId = client.getExperiment(id);
     assertEquals(name, byId.getName());
     assertEquals("active", byId.getLifecycleStage());
-    assertEquals(id, client.getExperimentByName(name).getExperimentId());
+    assertEquals(id, client.getExperimentByName(name).orElseThrow().getExperimentId());
+    assertEquals(Optional.empty(), client.getExperimentByName(unique("missing")));
 
     String renamed = unique("renamed");
     client.renameExperiment(id, renamed);
@@ -71,12 +81,12 @@ class TrackwireClientTest {
     assertEquals(Map.of("stage", "dev"), updated.getTagsList().stream()
         .collect(Collectors.toMap(t -> t.getKey(), t -> t.getValue())));
 
-    Page<Experiment> found = client.searchExperiments("name = '" + renamed + "'");
-    assertEquals(List.of(id), found.items().stream().map(Experiment::getExperimentId).toList());
+    assertEquals(List.of(id), client.searchExperiments("name = '" + renamed + "'")
+        .map(Experiment::getExperimentId).toList());
 
     client.deleteExperiment(id);
     assertEquals("deleted", client.getExperiment(id).getLifecycleStage());
-    assertTrue(client.searchExperiments("name = '" + renamed + "'").items().isEmpty());
+    assertEquals(0, client.searchExperiments("name = '" + renamed + "'").count());
     client.restoreExperiment(id);
     assertEquals("active", client.getExperiment(id).getLifecycleStage());
   }
@@ -90,7 +100,6 @@ class TrackwireClientTest {
     assertTrue(duplicate.getMessage().contains(name), duplicate.getMessage());
 
     assertThrows(NotFoundException.class, () -> client.getExperiment("987654321"));
-    assertThrows(NotFoundException.class, () -> client.getExperimentByName(unique("missing")));
     assertThrows(NotFoundException.class, () -> client.getRun("0123456789abcdef0123456789abcdef"));
 
     String runId = client.createRun(client.createExperiment(unique("errors"))).getInfo().getRunId();
@@ -110,8 +119,8 @@ class TrackwireClientTest {
     }
     assertEquals(2, client.deleteRuns(experimentId, 3, 2));
     assertEquals(1, client.deleteRuns(experimentId, 3, 0));
-    assertEquals(List.of(runIds.get(3)), client.searchRuns(List.of(experimentId), null).items()
-        .stream().map(r -> r.getInfo().getRunId()).toList());
+    assertEquals(List.of(runIds.get(3)), client.searchRuns(List.of(experimentId), null)
+        .map(r -> r.getInfo().getRunId()).toList());
     assertEquals("deleted", client.getRun(runIds.get(0)).getInfo().getLifecycleStage());
 
     assertThrows(NotFoundException.class, () -> client.deleteRuns("987654321", 1, 0));
@@ -164,14 +173,13 @@ class TrackwireClientTest {
       String runId = client.createRun(experimentId).getInfo().getRunId();
       client.logMetric(runId, "acc", i / 10.0, 1_000L, 0);
     }
-    Page<Run> best = client.searchRuns(List.of(experimentId), "metrics.acc >= 0.2");
-    assertEquals(3, best.items().size());
+    assertEquals(3, client.searchRuns(List.of(experimentId), "metrics.acc >= 0.2").count());
 
     List<Double> seen = new ArrayList<>();
     String token = "";
     int pages = 0;
     do {
-      Page<Run> page = client.searchRuns(SearchRunsRequest.newBuilder()
+      Page<Run> page = client.searchRunsPage(SearchRunsRequest.newBuilder()
           .addExperimentIds(experimentId).addOrderBy("metrics.acc DESC")
           .setRunViewType(ViewType.VIEW_TYPE_ALL).setMaxResults(2).setPageToken(token).build());
       page.items().forEach(r -> seen.add(r.getData().getMetrics(0).getValue()));
@@ -251,123 +259,125 @@ class TrackwireClientTest {
     assertFalse(Files.exists(missing));
   }
 
-  @Test
-  void activeRunEndsFinishedOrFailed() {
-    String experimentId = client.createExperiment(unique("active"));
-    String finished;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      run.logParam("k", "v").logMetric("m", 1.0, 3);
-      finished = run.runId();
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(finished).getInfo().getStatus());
-
-    String[] failed = new String[1];
-    assertThrows(IllegalStateException.class, () -> {
-      try (ActiveRun run = client.startRun(experimentId)) {
-        failed[0] = run.runId();
-        run.failOnException(() -> {
-          throw new IllegalStateException("boom");
-        });
-      }
-    });
-    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
-
-    assertThrows(IllegalStateException.class, () -> client.withRun(experimentId, run -> {
-      failed[0] = run.runId();
-      throw new IllegalStateException("boom");
-    }));
-    assertEquals(RunStatus.RUN_STATUS_FAILED, client.getRun(failed[0]).getInfo().getStatus());
-
-    String[] ok = new String[1];
-    client.withRun(experimentId, run -> ok[0] = run.runId());
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, client.getRun(ok[0]).getInfo().getStatus());
-  }
-
-  private static RunStatus status(String runId) {
+  private RunStatus status(String runId) {
     return client.getRun(runId).getInfo().getStatus();
   }
 
   @Test
-  void tryWithResourcesEndsFailedWhenTheBodyThrows() {
-    String experimentId = client.createExperiment(unique("twr-throws"));
+  void closingAnActiveRunEndsItFinished() {
+    String experimentId = client.createExperiment(unique("close"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      run.logParam("k", "v").logMetric("m", 1.0, 3);
+      runId = run.runId();
+      assertEquals(RunStatus.RUN_STATUS_RUNNING, status(runId));
+    }
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  }
+
+  @Test
+  void closingARunMarkedFailedEndsItFailed() {
+    String experimentId = client.createExperiment(unique("fail"));
     String[] runId = new String[1];
     IllegalStateException boom = new IllegalStateException("boom");
     IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> {
       try (ActiveRun run = client.startRun(experimentId)) {
         runId[0] = run.runId();
-        throw boom;
+        try {
+          throw boom;
+        } catch (IllegalStateException e) {
+          run.fail();
+          throw e;
+        }
       }
     });
+    assertSame(boom, thrown);
+    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId[0]));
+  }
+
+  @Test
+  void anExplicitEndIsNotOverwrittenByClose() {
+    String experimentId = client.createExperiment(unique("end"));
+    String runId;
+    try (ActiveRun run = client.startRun(experimentId)) {
+      runId = run.runId();
+      run.end(RunStatus.RUN_STATUS_KILLED);
+      run.fail();
+    }
+    assertEquals(RunStatus.RUN_STATUS_KILLED, status(runId));
+  }
+
+  @Test
+  void withRunEndsFailedAndRethrowsWhenTheBodyThrows() {
+    String experimentId = client.createExperiment(unique("with-run-throws"));
+    String[] runId = new String[1];
+    IllegalStateException boom = new IllegalStateException("boom");
+    IllegalStateException thrown = assertThrows(IllegalStateException.class,
+        () -> client.withRun(experimentId, run -> {
+          runId[0] = run.runId();
+          throw boom;
+        }));
     assertSame(boom, thrown);
     assertEquals(0, thrown.getSuppressed().length);
     assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId[0]));
   }
 
   @Test
-  void tryWithResourcesEndsFinishedOnNormalCompletion() {
-    String experimentId = client.createExperiment(unique("twr-normal"));
-    String runId;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  void withRunEndsFinishedWhenTheBodyReturns() {
+    String experimentId = client.createExperiment(unique("with-run"));
+    String[] runId = new String[1];
+    client.withRun(experimentId, "named", Map.of("team", "ml"), run -> runId[0] = run.runId());
+    Run run = client.getRun(runId[0]);
+    assertEquals(RunStatus.RUN_STATUS_FINISHED, run.getInfo().getStatus());
+    assertEquals("named", run.getInfo().getRunName());
   }
 
   @Test
-  void tryWithResourcesEndsFinishedWhenAnExceptionIsCaughtInsideTheBlock() {
-    String experimentId = client.createExperiment(unique("twr-caught-inside"));
-    String runId;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-      try {
-        throw new IllegalStateException("handled");
-      } catch (IllegalStateException handled) {
-        run.setTag("handled", "yes");
-      }
-    }
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(runId));
+  void getOrCreateExperimentCreatesOnceThenFinds() {
+    String name = unique("get-or-create");
+    String created = client.getOrCreateExperiment(name);
+    assertEquals(created, client.getOrCreateExperiment(name));
+    assertEquals(name, client.getExperiment(created).getName());
   }
 
   @Test
-  void tryWithResourcesEndsFailedWhenItsCatchClauseSwallowsTheException() {
-    String experimentId = client.createExperiment(unique("twr-catch-clause"));
-    String runId = null;
-    boolean caught = false;
-    try (ActiveRun run = client.startRun(experimentId)) {
-      runId = run.runId();
-      throw new IllegalStateException("swallowed");
-    } catch (IllegalStateException swallowed) {
-      caught = true;
-    }
-    assertTrue(caught);
-    assertEquals(RunStatus.RUN_STATUS_FAILED, status(runId));
+  void mapsOfParamsMetricsAndTagsAreLoggedInBatches() {
+    String runId = client.createRun(client.createExperiment(unique("maps"))).getInfo().getRunId();
+    Map<String, String> params = IntStream.range(0, 150).boxed()
+        .collect(Collectors.toMap(i -> "p" + i, i -> "v" + i));
+    client.logParams(runId, params);
+    client.logMetrics(runId, Map.of("loss", 0.5, "acc", Double.NaN), 7);
+    client.setTags(runId, Map.of("team", "ml", "stage", "dev"));
+
+    Run run = client.getRun(runId);
+    assertEquals(params, run.getData().getParamsList().stream()
+        .collect(Collectors.toMap(Param::getKey, Param::getValue)));
+    Map<String, Metric> metrics = run.getData().getMetricsList().stream()
+        .collect(Collectors.toMap(Metric::getKey, m -> m));
+    assertEquals(0.5, metrics.get("loss").getValue());
+    assertTrue(Double.isNaN(metrics.get("acc").getValue()));
+    assertEquals(7, metrics.get("loss").getStep());
+    Map<String, String> tags = run.getData().getTagsList().stream()
+        .collect(Collectors.toMap(RunTag::getKey, RunTag::getValue));
+    assertEquals("ml", tags.get("team"));
+    assertEquals("dev", tags.get("stage"));
   }
 
   @Test
-  void nestedTryWithResourcesEndEachRunByWhatEscapedItsOwnBlock() {
-    String experimentId = client.createExperiment(unique("twr-nested"));
-    String outerId;
-    String innerId = null;
-    try (ActiveRun outer = client.startRun(experimentId)) {
-      outerId = outer.runId();
-      try (ActiveRun inner = client.startRun(experimentId)) {
-        innerId = inner.runId();
-        throw new IllegalStateException("inner");
-      } catch (IllegalStateException fromInner) {
-        outer.setTag("inner", "failed");
-      }
+  void searchesReadEveryPageLazily() {
+    String experimentId = client.createExperiment(unique("lazy"));
+    for (int i = 0; i < 5; i++) {
+      client.createRun(experimentId, "run-" + i, i + 1L, Map.of());
     }
-    assertEquals(RunStatus.RUN_STATUS_FAILED, status(innerId));
-    assertEquals(RunStatus.RUN_STATUS_FINISHED, status(outerId));
-  }
-
-  @Test
-  void trackingUris() {
-    assertThrows(InvalidArgumentException.class, () -> TrackwireClient.connect("http://localhost:5000"));
-    assertThrows(InvalidArgumentException.class, () -> TrackwireClient.connect("grpc:///nohost"));
-    // Nothing listens on port 1: reads are retried, then reported as unavailable.
-    try (TrackwireClient unreachable = TrackwireClient.connect("grpc://127.0.0.1:1", "token")) {
-      assertThrows(UnavailableException.class, () -> unreachable.getExperiment("0"));
-    }
+    SearchRunsRequest twoPerPage = SearchRunsRequest.newBuilder().addExperimentIds(experimentId)
+        .addOrderBy("attributes.start_time ASC").setMaxResults(2).build();
+    assertEquals(List.of("run-0", "run-1", "run-2", "run-3", "run-4"),
+        client.searchRuns(twoPerPage).map(r -> r.getInfo().getRunName()).toList());
+    assertEquals(List.of("run-0", "run-1", "run-2"),
+        client.searchRuns(twoPerPage).limit(3).map(r -> r.getInfo().getRunName()).toList());
+    String secondPage = client.searchRunsPage(twoPerPage).nextPageToken().orElseThrow();
+    assertEquals(List.of("run-2", "run-3", "run-4"),
+        client.searchRuns(twoPerPage.toBuilder().setPageToken(secondPage).build())
+            .map(r -> r.getInfo().getRunName()).toList());
   }
 }

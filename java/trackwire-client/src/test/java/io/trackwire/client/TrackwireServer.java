@@ -118,6 +118,10 @@ public final class TrackwireServer implements AutoCloseable {
     return (extraArgs.contains("--tls-cert") ? "grpcs" : "grpc") + "://127.0.0.1:" + grpcPort;
   }
 
+  public String httpUri() {
+    return (extraArgs.contains("--tls-cert") ? "https" : "http") + "://127.0.0.1:" + httpPort;
+  }
+
   /** Creates an access token for a user (for servers started with {@code --auth}). */
   public String createToken(String user) throws IOException, InterruptedException {
     Process tokens = new ProcessBuilder(executable(), "tokens", "create", "--user", user,

@@ -1,27 +1,28 @@
 package io.trackwire.conformance;
 
+import io.trackwire.client.NotFoundException;
 import io.trackwire.client.Page;
 import io.trackwire.client.TrackwireClient;
+import io.trackwire.v1.Dataset;
+import io.trackwire.v1.DatasetInput;
+import io.trackwire.v1.Experiment;
+import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.InputTag;
+import io.trackwire.v1.Metric;
+import io.trackwire.v1.Param;
+import io.trackwire.v1.Run;
+import io.trackwire.v1.RunInfo;
+import io.trackwire.v1.RunStatus;
+import io.trackwire.v1.RunTag;
+import io.trackwire.v1.SearchExperimentsRequest;
+import io.trackwire.v1.SearchRunsRequest;
+import io.trackwire.v1.ViewType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import trackwire.v1.Entities.Dataset;
-import trackwire.v1.Entities.DatasetInput;
-import trackwire.v1.Entities.Experiment;
-import trackwire.v1.Entities.FileInfo;
-import trackwire.v1.Entities.InputTag;
-import trackwire.v1.Entities.Metric;
-import trackwire.v1.Entities.Param;
-import trackwire.v1.Entities.Run;
-import trackwire.v1.Entities.RunInfo;
-import trackwire.v1.Entities.RunStatus;
-import trackwire.v1.Entities.RunTag;
-import trackwire.v1.Entities.ViewType;
-import trackwire.v1.TrackingServiceOuterClass.SearchExperimentsRequest;
-import trackwire.v1.TrackingServiceOuterClass.SearchRunsRequest;
 
 /** The Java conformance testee: each action is one call of {@link TrackwireClient}. */
 public final class JavaTestee {
@@ -39,7 +40,8 @@ public final class JavaTestee {
       case "get_experiment":
         return experiment(client.getExperiment(a.str("experiment_id")));
       case "get_experiment_by_name":
-        return experiment(client.getExperimentByName(a.str("name")));
+        return experiment(client.getExperimentByName(a.str("name")).orElseThrow(
+            () -> new NotFoundException("No experiment named '" + a.str("name") + "'")));
       case "search_experiments": {
         SearchExperimentsRequest.Builder request = SearchExperimentsRequest.newBuilder()
             .addAllOrderBy(a.strList("order_by")).setViewType(viewType(a.optStr("view_type")));
@@ -52,7 +54,7 @@ public final class JavaTestee {
         if (a.has("page_token")) {
           request.setPageToken(a.str("page_token"));
         }
-        Page<Experiment> page = client.searchExperiments(request.build());
+        Page<Experiment> page = client.searchExperimentsPage(request.build());
         return Map.of("experiments", page.items().stream().map(JavaTestee::experiment).toList(),
             "next_page_token", page.nextPageToken().orElse(""));
       }
@@ -139,7 +141,7 @@ public final class JavaTestee {
         if (a.has("page_token")) {
           request.setPageToken(a.str("page_token"));
         }
-        Page<Run> page = client.searchRuns(request.build());
+        Page<Run> page = client.searchRunsPage(request.build());
         return Map.of("runs", page.items().stream().map(JavaTestee::run).toList(),
             "next_page_token", page.nextPageToken().orElse(""));
       }
@@ -171,6 +173,8 @@ public final class JavaTestee {
       case "delete_artifact":
         client.deleteArtifact(a.str("run_id"), a.str("path"));
         return Map.of();
+      case "retryable_rpcs":
+        return Map.of("rpcs", TrackwireClient.retryableRpcs());
       default:
         throw new IllegalArgumentException("the java testee does not know the action " + action);
     }

@@ -18,7 +18,7 @@ object ScalaTestee {
       tw.getExperimentByName(a.str("name")).map(experiment).getOrElse(
         throw new io.trackwire.client.NotFoundException(s"No experiment named '${a.str("name")}'"))
     case "search_experiments" =>
-      val page = tw.searchExperiments(opt(a, "filter"), strList(a, "order_by"), viewType(a),
+      val page = tw.searchExperimentsPage(opt(a, "filter"), strList(a, "order_by"), viewType(a),
         long(a, "max_results"), opt(a, "page_token"))
       obj("experiments" -> page.items.map(experiment).asJava,
         "next_page_token" -> page.nextPageToken.getOrElse(""))
@@ -60,7 +60,7 @@ object ScalaTestee {
     case "get_metric_history" =>
       obj("metrics" -> tw.metricHistory(a.str("run_id"), a.str("key")).map(point).asJava)
     case "search_runs" =>
-      val page = tw.searchRuns(strList(a, "experiment_ids"), opt(a, "filter"), strList(a, "order_by"),
+      val page = tw.searchRunsPage(strList(a, "experiment_ids"), opt(a, "filter"), strList(a, "order_by"),
         viewType(a), long(a, "max_results").map(_.toInt), opt(a, "page_token"))
       obj("runs" -> page.items.map(run).asJava, "next_page_token" -> page.nextPageToken.getOrElse(""))
     case "log_artifact" =>
@@ -78,6 +78,7 @@ object ScalaTestee {
         obj("content" -> Files.readString(file))
       } finally { Files.deleteIfExists(file); Files.delete(dir) }
     case "delete_artifact" => done(tw.deleteArtifact(a.str("run_id"), a.str("path")))
+    case "retryable_rpcs" => obj("rpcs" -> Trackwire.retryableRpcs.asJava)
     case other => throw new IllegalArgumentException(s"the scala testee does not know the action $other")
   }
 

@@ -4,6 +4,12 @@ Checks run inside the write transaction that would exceed a limit, so the reques
 refused whole and nothing is stored. They never count big tables: runs per experiment and
 metric points per run are counters on the experiment and run rows; params and tags of a
 run (at most a few thousand) are counted through their primary-key index.
+
+Concurrent writers (threads, or replicas on one PostgreSQL database) must not both pass a
+check on counts that neither sees the other's rows in: a write that counts first locks the
+row it counts for (the run, or the experiment) with SELECT ... FOR UPDATE, so the counts of
+one run are checked one writer at a time, while other runs' writers go on in parallel.
+SQLite needs no lock of its own: it runs one write transaction at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +31,15 @@ def _count_of(table, key_column):
 
 
 # Built once: constructing a statement per call costs more than running it.
+# (SQLite compiles FOR UPDATE to nothing.)
+LOCK_RUN = (
+    select(t.runs.c.lifecycle_stage).where(t.runs.c.run_id == bindparam("run_id")).with_for_update()
+)
+_LOCK_EXPERIMENT = (
+    select(t.experiments.c.experiment_id)
+    .where(t.experiments.c.experiment_id == bindparam("key"))
+    .with_for_update()
+)
 _COUNT_PARAMS = _count_of(t.params, t.params.c.run_id)
 _COUNT_TAGS = _count_of(t.tags, t.tags.c.run_id)
 _COUNT_EXPERIMENT_TAGS = _count_of(t.experiment_tags, t.experiment_tags.c.experiment_id)
@@ -50,11 +65,16 @@ class Quotas:
     max_metric_steps_per_run: int = 1_000_000
     max_tags_per_experiment: int = 1_000
 
+    def lock_experiment(self, conn: WriteConnection, experiment_id: int) -> None:
+        """Before tags are written to an experiment: serialises its tag count (see above)."""
+        conn.execute(_LOCK_EXPERIMENT, {"key": experiment_id})
+
     def count_run_entries(
         self, conn: WriteConnection, run_id: str, params: int, tags: int
     ) -> tuple[int | None, int | None]:
-        """Before a write of `params` params and `tags` tags to a run: the run's params and
-        tags when the write could exceed a limit (None when it cannot, or adds none)."""
+        """Before a write of `params` params and `tags` tags to a run whose row the
+        transaction locked (LOCK_RUN): the run's params and tags when the write could exceed
+        a limit (None when it cannot, or adds none)."""
         return (
             _near_limit(conn, _COUNT_PARAMS, run_id, params, self.max_params_per_run),
             _near_limit(conn, _COUNT_TAGS, run_id, tags, self.max_tags_per_run),

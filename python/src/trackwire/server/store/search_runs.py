@@ -28,7 +28,6 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from trackwire import limits
-from trackwire.server.search import patterns
 from trackwire.server.search.grammar import (
     ATTRIBUTE,
     METRIC,
@@ -40,13 +39,15 @@ from trackwire.server.search.grammar import (
     parse_filter,
     parse_order_by,
 )
-from trackwire.server.search.keyset import (
+from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store import patterns
+from trackwire.server.store.keyset import (
     SearchPlan,
     SortColumn,
     check_max_results,
     lifecycle_stages,
 )
-from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.schema import latest_metrics, params, runs, tags
 
 NUMERIC_COMPARATORS: dict[str, Callable] = {
@@ -93,6 +94,7 @@ def plan_run_search(
     view_type: int,
     max_results: int,
     page_token: str,
+    page_tokens: PageTokens,
 ) -> RunSearchPlan:
     page_size = check_max_results(
         max_results,
@@ -122,6 +124,7 @@ def plan_run_search(
         max_results=page_size,
         fingerprint=fingerprint,
         page_token_text=page_token,
+        page_tokens=page_tokens,
     )
 
 

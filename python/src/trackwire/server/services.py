@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from trackwire.server.artifact_service import ArtifactService
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.guard import Guard, secure
 from trackwire.server.auth.permissions import READ
 from trackwire.server.auth.tokens import TokenStore
-from trackwire.server.quotas import Quotas
+from trackwire.server.responses import answering_messages
 from trackwire.server.service import TrackingService
 from trackwire.server.store.engine import create_store_engine, upgrade_schema
-from trackwire.server.store.sql_store import DEFAULT_EXPERIMENT_ID, SqlStore
+from trackwire.server.store.quotas import Quotas
+from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID
+from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+
+_TRACKING = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,20 @@ class AuthSettings:
 
 @dataclass
 class Services:
-    tracking: TrackingService
+    # Answers messages (or, for the largest reads, ResponseFields: see responses.py).
+    tracking_fields: TrackingService
     artifacts: ArtifactService
-    store: SqlStore
+    store: TrackingStore
     # Set when authentication is on: verifies the tokens the wires receive.
     tokens: TokenStore | None = None
 
+    @cached_property
+    def tracking(self) -> TrackingService:
+        """The tracking service answering messages only (gRPC, the embedded client)."""
+        return answering_messages(_TRACKING, self.tracking_fields)
+
     def close(self) -> None:
-        self.store.engine.dispose()
+        self.store.db.engine.dispose()
 
 
 def open_services(
@@ -47,24 +58,18 @@ def open_services(
     """Opens (creating or upgrading) the store and the artifact locations."""
     engine = create_store_engine(backend_store_uri, fsync_commits)
     upgrade_schema(engine)
-    store = SqlStore(engine)
-    if quotas is not None:
-        store.quotas = quotas
+    store = TrackingStore(engine, quotas)
     locations = ArtifactLocations(artifacts_destination)
-    store.ensure_default_experiment(locations.default_experiment_location(DEFAULT_EXPERIMENT_ID))
+    store.experiments.ensure_default(locations.default_experiment_location(DEFAULT_EXPERIMENT_ID))
     services = Services(
-        tracking=TrackingService(store, locations),
+        tracking_fields=TrackingService(store, locations),
         artifacts=ArtifactService(store, locations),
         store=store,
     )
     if auth is not None:
-        guard = Guard(store, services.tracking.permissions, auth.default_permission)
-        services.tokens = TokenStore(engine)
-        services.tracking = secure(
-            tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"],
-            services.tracking,
-            guard,
-        )
+        guard = Guard(store, services.tracking_fields.permissions, auth.default_permission)
+        services.tokens = TokenStore(store.db)
+        services.tracking_fields = secure(_TRACKING, services.tracking_fields, guard)
         services.artifacts = secure(
             artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
             services.artifacts,

@@ -23,15 +23,16 @@ from trackwire.server.search.grammar import (
     parse_filter,
     parse_order_by,
 )
-from trackwire.server.search.keyset import (
+from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store.keyset import (
     SearchPlan,
     SortColumn,
     check_max_results,
     lifecycle_stages,
 )
-from trackwire.server.search.page_token import query_fingerprint
-from trackwire.server.search.runs import NUMERIC_COMPARATORS, STRING_COMPARATORS
+from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.schema import experiment_tags, experiments
+from trackwire.server.store.search_runs import NUMERIC_COMPARATORS, STRING_COMPARATORS
 
 _STRING_ATTRIBUTES = ("name",)
 _NUMERIC_ATTRIBUTES = ("creation_time", "last_update_time")
@@ -50,6 +51,7 @@ def plan_experiment_search(
     view_type: int,
     max_results: int,
     page_token: str,
+    page_tokens: PageTokens,
 ) -> ExperimentSearchPlan:
     page_size = check_max_results(
         max_results,
@@ -68,6 +70,7 @@ def plan_experiment_search(
         max_results=page_size,
         fingerprint=fingerprint,
         page_token_text=page_token,
+        page_tokens=page_tokens,
     )
 
 

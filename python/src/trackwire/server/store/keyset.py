@@ -15,7 +15,8 @@ from sqlalchemy import Row, Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from trackwire.errors import InvalidArgument
-from trackwire.server.search import page_token
+from trackwire.server.search.page_token import SortValue
+from trackwire.server.store.page_tokens import PageTokens
 from trackwire.v1 import entities_pb2
 
 
@@ -72,9 +73,11 @@ class SearchPlan:
         max_results: int,
         fingerprint: str,
         page_token_text: str,
+        page_tokens: PageTokens,
     ):
         self._labels = [f"sort_key_{index}" for index in range(len(sort_columns))]
         self._fingerprint = fingerprint
+        self._page_tokens = page_tokens
         self.max_results = max_results
         statement = base.add_columns(
             *(
@@ -88,7 +91,7 @@ class SearchPlan:
             )
         )
         if page_token_text:
-            last = page_token.decode(page_token_text, fingerprint, len(sort_columns))
+            last = page_tokens.decode(page_token_text, fingerprint, len(sort_columns))
             statement = statement.where(_after(sort_columns, last))
         self.statement: Select = statement.limit(max_results + 1)
 
@@ -99,12 +102,12 @@ class SearchPlan:
             return rows, ""
         rows = rows[: self.max_results]
         last = rows[-1]._mapping
-        return rows, page_token.encode(self._fingerprint, [last[label] for label in self._labels])
+        return rows, self._page_tokens.encode(
+            self._fingerprint, [last[label] for label in self._labels]
+        )
 
 
-def _after(
-    sort_columns: Sequence[SortColumn], last: Sequence[page_token.SortValue]
-) -> ColumnElement:
+def _after(sort_columns: Sequence[SortColumn], last: Sequence[SortValue]) -> ColumnElement:
     """Rows strictly after `last` in the order:
     (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ..."""
     alternatives = []

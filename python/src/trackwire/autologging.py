@@ -1,0 +1,37 @@
+"""`trackwire.autolog()`: autologging for every supported library that is installed:
+scikit-learn, XGBoost, LightGBM and Keras (each also on its own: `trackwire.sklearn.autolog()`,
+...). Hugging Face transformers and PyTorch Lightning are not supported yet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+log = logging.getLogger("trackwire")
+
+# MLflow's flavour name -> the library it needs (the trackwire module has the flavour's name).
+FLAVORS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "keras": "keras"}
+
+
+def autolog(
+    disable: bool = False, silent: bool = False, exclude_flavors: list[str] | None = None
+) -> None:
+    """Turns autologging on (or off) for each supported library that is installed, except
+    those named in `exclude_flavors` (MLflow's flavour names, e.g. "sklearn")."""
+    installed = [
+        flavor
+        for flavor, library in FLAVORS.items()
+        if flavor not in (exclude_flavors or ()) and importlib.util.find_spec(library) is not None
+    ]
+    for flavor in installed:
+        try:
+            integration = importlib.import_module(f"trackwire.{flavor}")
+        except Exception as e:  # installed but not importable here (e.g. no Keras backend)
+            if not silent:
+                log.warning("trackwire: %s autologging is off: %s", flavor, e)
+            continue
+        integration.autolog(disable=disable, silent=silent)
+    if not installed and not (silent or disable):
+        log.warning("trackwire: autolog found none of %s installed", ", ".join(FLAVORS))

@@ -1,0 +1,159 @@
+"""Metric history: keyset pages (GetMetricHistory), the whole of it in chunks
+(StreamMetricHistory), and evenly spread steps of several runs (bulk interval)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import cast
+
+from sqlalchemy import bindparam, select, tuple_
+
+from trackwire import limits
+from trackwire.errors import InvalidArgument
+from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store import schema as t
+from trackwire.server.store.database import Database
+from trackwire.server.store.lookups import run_row
+from trackwire.server.store.page_tokens import PageTokens
+from trackwire.server.store.rows import Fields, chunks, driver_rows, metric_value
+
+# A metric's history in the order of the table's primary key (run_id, key, step, timestamp,
+# seq): a range scan, no sort.
+_m = t.metrics.c
+_HISTORY_OF = (_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
+_HISTORY_ORDER = (_m.step, _m.timestamp, _m.seq)
+_HISTORY = select(_m.step, _m.timestamp, _m.value).where(*_HISTORY_OF).order_by(*_HISTORY_ORDER)
+_HISTORY_PAGE = (
+    select(_m.value, _m.timestamp, _m.step, _m.seq)
+    .where(*_HISTORY_OF)
+    .order_by(*_HISTORY_ORDER)
+    .limit(bindparam("limit"))
+)
+_HISTORY_PAGE_AFTER = _HISTORY_PAGE.where(
+    tuple_(*_HISTORY_ORDER) > tuple_(bindparam("step"), bindparam("timestamp"), bindparam("seq"))
+)
+_NAN = math.nan
+
+
+class MetricHistory:
+    def __init__(self, db: Database, page_tokens: PageTokens):
+        self.db = db
+        self.page_tokens = page_tokens
+
+    def page(
+        self, run_id: str, key: str, page_token: str, max_results: int
+    ) -> tuple[list[Fields], str]:
+        """One page of a metric's history as Metric fields, keyset-paged on (step,
+        timestamp, seq)."""
+        if max_results < 0 or max_results > limits.MAX_METRIC_HISTORY_PAGE_SIZE:
+            raise InvalidArgument(
+                f"max_results must be between 1 and {limits.MAX_METRIC_HISTORY_PAGE_SIZE}, "
+                f"got {max_results}."
+            )
+        page_size = max_results or limits.MAX_METRIC_HISTORY_PAGE_SIZE
+        params = {"run_id": run_id, "key": key, "limit": page_size + 1}
+        statement = _HISTORY_PAGE
+        fingerprint = query_fingerprint("history", run_id, key)
+        if page_token:
+            step, timestamp, seq = self.page_tokens.decode(page_token, fingerprint, 3)
+            params.update(step=step, timestamp=timestamp, seq=seq)
+            statement = _HISTORY_PAGE_AFTER
+        with self.db.read() as conn:
+            run_row(conn, run_id)
+            rows = driver_rows(conn, statement, params)
+        next_token = ""
+        if len(rows) > page_size:
+            del rows[page_size:]
+            _, timestamp, step, seq = rows[-1]
+            next_token = self.page_tokens.encode(fingerprint, (step, timestamp, seq))
+        nan = _NAN
+        metrics = [
+            {
+                "key": key,
+                "value": nan if value is None else value,
+                "timestamp": timestamp,
+                "step": step,
+            }
+            for value, timestamp, step, _ in rows
+        ]
+        return metrics, next_token
+
+    def stream(
+        self, run_id: str, key: str, chunk_size: int
+    ) -> Iterator[list[tuple[int, int, float | None]]]:
+        """The whole history as chunks of (step, timestamp, value) rows, value None for NaN,
+        read in one snapshot.
+
+        SQLite's cursor steps through the statement as rows are fetched, so its rows come
+        straight from the driver (SQLAlchemy's Row objects would double the time); other
+        databases stream through a server-side cursor.
+        """
+        params = {"run_id": run_id, "key": key}
+        with self.db.read() as conn:
+            run_row(conn, run_id)
+            if conn.dialect.name == "sqlite":
+                cursor = conn.execute(_HISTORY, params).cursor
+                yield from iter(lambda: cast(list, cursor.fetchmany(chunk_size)), [])
+                return
+            result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(
+                _HISTORY, params
+            )
+            for partition in result.partitions(chunk_size):
+                yield [tuple(row) for row in partition]
+
+    def bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None,
+        end_step: int | None,
+        max_steps: int,
+    ) -> list[Fields]:
+        """Per run, MetricWithRunId fields of the points at at most `max_steps` steps spread
+        evenly over the range."""
+        m = t.metrics.c
+        in_range = [m.key == key]
+        if start_step is not None:
+            in_range.append(m.step >= start_step)
+        if end_step is not None:
+            in_range.append(m.step <= end_step)
+        points: list[Fields] = []
+        with self.db.read() as conn:
+            for run_id in run_ids:
+                run_row(conn, run_id)
+                steps = (
+                    conn.execute(
+                        select(m.step)
+                        .where(m.run_id == run_id, *in_range)
+                        .distinct()
+                        .order_by(m.step)
+                    )
+                    .scalars()
+                    .all()
+                )
+                for chunk in chunks(_spread(steps, max_steps)):
+                    rows = conn.execute(
+                        _HISTORY.where(m.step.in_(chunk)), {"run_id": run_id, "key": key}
+                    )
+                    points.extend(
+                        {
+                            "key": key,
+                            "value": metric_value(row.value),
+                            "timestamp": row.timestamp,
+                            "step": row.step,
+                            "run_id": run_id,
+                        }
+                        for row in rows
+                    )
+        return points
+
+
+def _spread(steps: Sequence[int], count: int) -> list[int]:
+    """At most `count` of the sorted `steps`, evenly spread, first and last included."""
+    if len(steps) <= count:
+        return list(steps)
+    if count == 1:
+        return [steps[-1]]
+    last = len(steps) - 1
+    return sorted({steps[round(i * last / (count - 1))] for i in range(count)})

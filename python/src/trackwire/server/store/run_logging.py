@@ -1,0 +1,181 @@
+"""What a training loop logs to a run: metrics, params and tags (LogBatch and the RPCs built
+on it), and tag deletion. The hot path: its statements run on the driver's cursor
+(store/driver.py), built once."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text, update
+
+from trackwire.errors import InvalidArgument, NotFound
+from trackwire.server.store import schema as t
+from trackwire.server.store.database import Database
+from trackwire.server.store.driver import DriverConnection
+from trackwire.server.store.lookups import active_run, require_active, run_not_found
+from trackwire.server.store.quotas import LOCK_RUN, Quotas
+from trackwire.server.store.rows import RUN_NAME_TAG, MetricPoint, now_millis
+
+_METRIC_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
+_ENTRY_COLUMNS = ("run_id", "key", "value")  # params and tags
+_INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+_RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
+    t.params.c.run_id == bindparam("run_id")
+)
+_SAVEPOINT = text("SAVEPOINT new_points")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT new_points")
+_NEXT_SEQ = (
+    select(func.coalesce(func.max(t.metrics.c.seq) + 1, 0))
+    .where(*(t.metrics.c[c] == bindparam(c) for c in ("run_id", "key", "step", "timestamp")))
+    .scalar_subquery()
+)
+_INSERT_METRIC_AFTER_OTHERS = (
+    t.metrics.insert()
+    .values({**{c: bindparam(c) for c in _METRIC_COLUMNS}, "seq": _NEXT_SEQ})
+    .inline()
+)
+_SET_RUN_NAME = (
+    update(t.runs).where(t.runs.c.run_id == bindparam("run_id")).values(run_name=bindparam("name"))
+)
+
+
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list] | None:
+    """The rows of `metrics` for the history table, and the newest row of each key, which
+    competes with the stored latest value; None when there are no metrics."""
+    if not metrics:
+        return None
+    rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
+    newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
+    keys = {row[1] for row in rows}
+    if len(keys) == 1:
+        return rows, [max(reversed(rows), key=newest_first)]  # ties: the last one logged
+    by_key: dict[str, tuple] = {}
+    for row in rows:
+        best = by_key.get(row[1])
+        if best is None or newest_first(row) >= newest_first(best):
+            by_key[row[1]] = row
+    return rows, list(by_key.values())
+
+
+class RunLogging:
+    def __init__(self, db: Database, quotas: Quotas):
+        self.db = db
+        self.quotas = quotas
+        insert = db.insert
+        self._claim = (
+            insert(t.applied_requests)
+            .values(
+                request_id=bindparam("request_id"),
+                run_id=bindparam("run_id"),
+                applied_time=bindparam("applied_time"),
+            )
+            .on_conflict_do_nothing()
+            .returning(t.applied_requests.c.request_id)
+        )
+        tag = insert(t.tags).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+        self._upsert_tag = tag.on_conflict_do_update(
+            index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
+        )
+        # A point goes in as seq 0; one already there at that step and timestamp (rare: the
+        # same step logged twice within a millisecond) makes _insert_metrics take seq from
+        # the history instead.
+        self._insert_metric = (
+            insert(t.metrics)
+            .values({**{c: bindparam(c) for c in _METRIC_COLUMNS}, "seq": literal_column("0")})
+            .on_conflict_do_nothing()
+            .inline()  # no RETURNING of the key: nothing reads it
+        )
+        latest = insert(t.latest_metrics).values({c: bindparam(c) for c in _METRIC_COLUMNS})
+        stored, excluded = t.latest_metrics.c, latest.excluded
+        self._upsert_latest = latest.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
+            where=or_(
+                excluded.step > stored.step,
+                and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
+            ),
+        )
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricPoint],
+        params: dict[str, str],
+        tags: dict[str, str],
+        request_id: str = "",
+    ) -> None:
+        """Stores metrics, params and tags of one run in one transaction, or nothing.
+
+        `metrics` are (key, step, timestamp, value) tuples. A non-empty `request_id` makes
+        the call idempotent: when a request with that id was applied before (a client retry
+        after a lost response), nothing is stored.
+        """
+        rows = _metric_rows(run_id, metrics)  # before the write lock: hold it for SQL only
+        with self.db.write() as transaction:
+            conn = self.db.driver(transaction)
+            # The run's row first: the quota counts of its writers go one at a time, and
+            # every writer of a run takes its locks in one order (the row's metric counter
+            # is updated last), so concurrent batches never deadlock.
+            stage = conn.execute(LOCK_RUN, {"run_id": run_id}).fetchone()
+            if stage is None:
+                raise run_not_found(run_id)
+            require_active(run_id, stage[0])
+            if request_id and not self._claim_request(conn, run_id, request_id):
+                return
+            before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
+            if params:
+                self._insert_params(conn, run_id, params)
+            if tags:
+                self._upsert_tags(conn, run_id, tags)
+            if rows:
+                self._insert_metrics(conn, *rows)
+            self.quotas.check_run_entries(conn, run_id, before, len(metrics))
+
+    def _claim_request(self, conn: DriverConnection, run_id: str, request_id: str) -> bool:
+        """Records the request id in this transaction; False when it was applied already."""
+        claimed = conn.execute(
+            self._claim,
+            {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()},
+        ).fetchone()
+        return claimed is not None
+
+    def _insert_params(self, conn: DriverConnection, run_id: str, params: dict[str, str]) -> None:
+        # A run has at most a few thousand params (a quota): reading them all is cheap.
+        existing = dict(conn.execute(_RUN_PARAMS, {"run_id": run_id}).fetchall())
+        for k, v in params.items():
+            if k in existing and existing[k] != v:
+                raise InvalidArgument(
+                    f"Changing param values is not allowed. Param with key='{k}' was already "
+                    f"logged with value='{existing[k]}' for run ID='{run_id}'. Attempted logging "
+                    f"new value '{v}'."
+                )
+        new = [(run_id, k, v) for k, v in params.items() if k not in existing]
+        conn.executemany(_INSERT_PARAM, _ENTRY_COLUMNS, new)
+
+    def _upsert_tags(self, conn: DriverConnection, run_id: str, tags: dict[str, str]) -> None:
+        conn.executemany(
+            self._upsert_tag, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tags.items()]
+        )
+        if RUN_NAME_TAG in tags:
+            conn.execute(_SET_RUN_NAME, {"run_id": run_id, "name": tags[RUN_NAME_TAG]})
+
+    def _insert_metrics(
+        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
+    ) -> None:
+        conn.execute(_SAVEPOINT)
+        if conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) != len(rows):
+            # Some points share a step and timestamp with an earlier one: start again, each
+            # point numbered after those before it (the statement sees its own inserts).
+            conn.execute(_ROLLBACK_TO_SAVEPOINT)
+            conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
+        conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            active_run(conn, run_id)
+            deleted = conn.execute(
+                delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key == key)
+            ).rowcount
+            if not deleted:
+                raise NotFound(f"No tag with name: {key} in run with id {run_id}")
