@@ -40,6 +40,13 @@ for module, extra in (("trackwire.spark", "spark"), ("trackwire.export.delta", "
         raise SystemExit(f"{module} imported without the [{extra}] extra")
 print("analytics extras declared: ok")
 PY
+# The command line works without the extra, and says what is missing where it needs it.
+"$work/venv/bin/trackwire" --version
+missing=$("$work/venv/bin/trackwire" experiments list --tracking-uri "sqlite:///$work/none.db" 2>&1) &&
+  exit 1
+grep -q "trackwire db upgrade --create" <<<"$missing"
+no_extra=$("$work/venv/bin/trackwire" db upgrade --create "sqlite:///$work/fresh.db" 2>&1) && exit 1
+grep -qF "trackwire[server]" <<<"$no_extra"
 "$work/venv/bin/pip" install -q "$wheel[server]"
 "$work/venv/bin/trackwire" server --help >/dev/null
 # `trackwire export delta` without the [delta] extra: one line naming it, no traceback.
@@ -48,7 +55,12 @@ if "$work/venv/bin/trackwire" export delta --experiment 1 --to "$work/delta" \
   echo "trackwire export delta worked without the [delta] extra"; exit 1
 fi
 grep -q "trackwire\[delta\]" "$work/err" && ! grep -q Traceback "$work/err" || { cat "$work/err"; exit 1; }
-"$work/venv/bin/trackwire" db upgrade "sqlite:///$work/fresh.db"
+"$work/venv/bin/python" -c "
+from importlib import resources
+ui = resources.files('trackwire.server') / 'ui_assets'
+assert (ui / 'index.html').is_file() and any((ui / 'assets').iterdir()), 'web UI missing from the wheel'
+print('web UI assets: ok')"
+"$work/venv/bin/trackwire" db upgrade --create "sqlite:///$work/fresh.db"
 "$work/venv/bin/python" -c "
 import trackwire
 client = trackwire.TrackingClient('sqlite:///$work/fresh.db')

@@ -10,6 +10,7 @@ import sys
 import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from ports import free_port
 from server_process import LiveServer
 
 from trackwire.server.store.engine import SchemaTooNew, create_store_engine, upgrade_schema
@@ -47,7 +48,7 @@ def test_port_in_use_is_a_clear_error(server, tmp_path):
         [
             sys.executable, "-m", "trackwire.cli", "server",
             "--backend-store-uri", f"sqlite:///{tmp_path / 'db.sqlite'}",
-            "--grpc-port", str(server.grpc_port), "--http-port", "0",
+            "--grpc-port", str(server.grpc_port), "--http-port", str(free_port()),
         ],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
@@ -58,7 +59,7 @@ def test_port_in_use_is_a_clear_error(server, tmp_path):
 def test_db_upgrade_command_and_schema_too_new(tmp_path):
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     result = subprocess.run(
-        [sys.executable, "-m", "trackwire.cli", "db", "upgrade", uri],
+        [sys.executable, "-m", "trackwire.cli", "db", "upgrade", "--create", uri],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

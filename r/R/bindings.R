@@ -33,6 +33,7 @@ rpc_retry <- c(
   GetMetricHistory = "safe",
   StreamMetricHistory = "safe",
   GetMetricHistoryBulkInterval = "safe",
+  GetMetricBuckets = "safe",
   DeleteRuns = "never",
   CreateExperimentPermission = "never",
   GetExperimentPermission = "safe",
@@ -236,6 +237,15 @@ rpc_get_metric_history_bulk_interval <- function(client, run_ids = NULL,
     query = list(run_ids = run_ids, metric_key = metric_key, start_step = start_step,
                  end_step = end_step, max_results = max_results),
     retry = rpc_retry[["GetMetricHistoryBulkInterval"]])
+}
+
+# TrackingService.GetMetricBuckets: GET /api/2.0/trackwire/metrics/get-buckets
+rpc_get_metric_buckets <- function(client, run_ids = NULL, metric_key = NULL,
+                                   start_step = NULL, end_step = NULL, buckets = NULL) {
+  tw_request(client, "GET", "/api/2.0/trackwire/metrics/get-buckets",
+    query = list(run_ids = run_ids, metric_key = metric_key, start_step = start_step,
+                 end_step = end_step, buckets = buckets),
+    retry = rpc_retry[["GetMetricBuckets"]])
 }
 
 # TrackingService.DeleteRuns: POST /api/2.0/mlflow/databricks/runs/delete-runs

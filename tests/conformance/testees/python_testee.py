@@ -83,6 +83,19 @@ def point(m: ent.Metric) -> dict:
     return {"key": m.key, "value": number(m.value), "step": m.step, "timestamp": m.timestamp}
 
 
+def metric_bucket(b) -> dict:
+    return {
+        "first_step": b.first_step,
+        "last_step": b.last_step,
+        "first_timestamp": b.first_timestamp,
+        "last_timestamp": b.last_timestamp,
+        "last_value": number(b.last_value),
+        "min_value": number(b.min_value),
+        "max_value": number(b.max_value),
+        "count": b.count,
+    }
+
+
 def file_info(f: ent.FileInfo) -> dict:
     shape = {"path": f.path, "is_dir": f.is_dir}
     if f.HasField("file_size"):
@@ -203,6 +216,23 @@ def perform(client: TrackingClient, action: str, a: dict):
         client.log_inputs(a["run_id"], [dataset_input(d) for d in a["datasets"]])
     elif action == "get_metric_history":
         return {"metrics": [point(m) for m in client.get_metric_history(a["run_id"], a["key"])]}
+    elif action == "get_metric_buckets":
+        response = client.get_metric_buckets(
+            a["run_ids"],
+            a["key"],
+            integer(a.get("start_step")),
+            integer(a.get("end_step")),
+            integer(a.get("buckets")),
+        )
+        return {
+            "start_step": response.start_step,
+            "end_step": response.end_step,
+            "bucket_width": response.bucket_width,
+            "runs": [
+                {"run_id": r.run_id, "buckets": [metric_bucket(b) for b in r.buckets]}
+                for r in response.runs
+            ],
+        }
     elif action == "search_runs":
         page = client.search_runs(
             a["experiment_ids"],

@@ -403,6 +403,26 @@ class TrackingClient:
         )
         return list(self._tracking.GetMetricHistoryBulkInterval(request).metrics)
 
+    def get_metric_buckets(
+        self,
+        run_ids: Iterable[str],
+        key: str,
+        start_step: int | None = None,
+        end_step: int | None = None,
+        buckets: int | None = None,
+    ) -> trk.GetMetricBucketsResponse:
+        """A metric of several runs summarised for charts: [start_step, end_step] (default:
+        all steps) cut into `buckets` equal step buckets (default 1000), each with its first
+        and last step, last value, minimum and maximum, so no spike is lost."""
+        request = trk.GetMetricBucketsRequest(
+            run_ids=list(run_ids),
+            metric_key=key,
+            start_step=start_step,
+            end_step=end_step,
+            buckets=buckets or 0,
+        )
+        return self._tracking.GetMetricBuckets(request)
+
     def get_metric_history_page(
         self,
         run_id: str,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 
-def add_export_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     """Adds `trackwire export delta` to the CLI's subcommands."""
     export = commands.add_parser("export", help="export runs to other storage formats")
     formats = export.add_subparsers(dest="export_format", required=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from trackwire.server import memory
 from trackwire.server.grpc_server import GrpcServer
@@ -84,7 +85,8 @@ def serve(settings: ServerSettings) -> None:
     banner = (
         f"trackwire server listening on grpc{secure}://{settings.host}:{settings.grpc_port} "
         f"and http{secure}://{settings.host}:{settings.http_port} "
-        f"(store {settings.backend_store_uri}, artifacts {settings.artifacts_destination}, "
+        f"(store {_printable(settings.backend_store_uri)}, "
+        f"artifacts {settings.artifacts_destination}, "
         f"durability: {_durability(settings)})"
     )
     threading.Thread(target=_announce, args=(gateway, banner), daemon=True).start()
@@ -121,3 +123,8 @@ def _announce(gateway: uvicorn.Server, banner: str) -> None:
         time.sleep(0.01)
     if gateway.started:
         print(banner, flush=True)
+
+
+def _printable(store_uri: str) -> str:
+    """The store URI with its password hidden: the banner goes to logs."""
+    return make_url(store_uri).render_as_string(hide_password=True)

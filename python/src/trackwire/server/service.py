@@ -339,6 +339,36 @@ class TrackingService:
         )
         return ResponseFields(rpc.GetMetricHistoryBulkIntervalResponse, metrics=metrics)
 
+    def GetMetricBuckets(
+        self, request: rpc.GetMetricBucketsRequest
+    ) -> rpc.GetMetricBucketsResponse:
+        validation.require(request.metric_key, "metric_key")
+        run_ids = list(dict.fromkeys(request.run_ids))
+        if not run_ids:
+            raise validation.InvalidArgument("Missing value for required parameter 'run_ids'.")
+        if len(run_ids) > limits.MAX_BULK_INTERVAL_RUNS:
+            raise validation.InvalidArgument(
+                f"GetMetricBuckets accepts at most {limits.MAX_BULK_INTERVAL_RUNS} run ids, "
+                f"got {len(run_ids)}."
+            )
+        if not 0 <= request.buckets <= limits.MAX_METRIC_BUCKETS:
+            raise validation.InvalidArgument(
+                f"buckets must be between 1 and {limits.MAX_METRIC_BUCKETS}, got {request.buckets}."
+            )
+        start = request.start_step if request.HasField("start_step") else None
+        end = request.end_step if request.HasField("end_step") else None
+        if start is not None and end is not None and start > end:
+            raise validation.InvalidArgument(
+                f"start_step ({start}) must not be greater than end_step ({end})."
+            )
+        return self.store.history.metric_buckets(
+            run_ids,
+            request.metric_key,
+            start,
+            end,
+            request.buckets or limits.DEFAULT_METRIC_BUCKETS,
+        )
+
     # -- experiment permissions ------------------------------------------------
     # Stored whether or not authentication is on, so grants can be prepared before it is.
 

@@ -63,6 +63,10 @@ class _LimitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Limit.ValueType
     """Default steps per run of GetMetricHistoryBulkInterval."""
     LIMIT_MAX_BULK_INTERVAL_STEPS: _Limit.ValueType  # 19
     """Largest steps per run of GetMetricHistoryBulkInterval."""
+    LIMIT_DEFAULT_METRIC_BUCKETS: _Limit.ValueType  # 20
+    """Default buckets of GetMetricBuckets."""
+    LIMIT_MAX_METRIC_BUCKETS: _Limit.ValueType  # 21
+    """Largest number of buckets of GetMetricBuckets."""
 
 class Limit(_Limit, metaclass=_LimitEnumTypeWrapper):
     """Names of the limits. The enum numbers are identifiers only; the limit itself
@@ -108,6 +112,10 @@ LIMIT_DEFAULT_BULK_INTERVAL_STEPS: Limit.ValueType  # 18
 """Default steps per run of GetMetricHistoryBulkInterval."""
 LIMIT_MAX_BULK_INTERVAL_STEPS: Limit.ValueType  # 19
 """Largest steps per run of GetMetricHistoryBulkInterval."""
+LIMIT_DEFAULT_METRIC_BUCKETS: Limit.ValueType  # 20
+"""Default buckets of GetMetricBuckets."""
+LIMIT_MAX_METRIC_BUCKETS: Limit.ValueType  # 21
+"""Largest number of buckets of GetMetricBuckets."""
 Global___Limit: _TypeAlias = Limit  # noqa: Y015
 
 LIMIT_VALUE_FIELD_NUMBER: _builtins.int

@@ -1242,6 +1242,154 @@ class GetMetricHistoryBulkIntervalResponse(_message.Message):
 Global___GetMetricHistoryBulkIntervalResponse: _TypeAlias = GetMetricHistoryBulkIntervalResponse  # noqa: Y015
 
 @_typing.final
+class GetMetricBucketsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_IDS_FIELD_NUMBER: _builtins.int
+    METRIC_KEY_FIELD_NUMBER: _builtins.int
+    START_STEP_FIELD_NUMBER: _builtins.int
+    END_STEP_FIELD_NUMBER: _builtins.int
+    BUCKETS_FIELD_NUMBER: _builtins.int
+    metric_key: _builtins.str
+    start_step: _builtins.int
+    """The step range (inclusive); from the first to the last step of the runs when absent."""
+    end_step: _builtins.int
+    buckets: _builtins.int
+    """Buckets the range is cut into, the same for every run (a chart's width in pixels);
+    defaults to 1000 when 0, at most 5000.
+    """
+    @_builtins.property
+    def run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """At most 100 runs."""
+
+    def __init__(
+        self,
+        *,
+        run_ids: _abc.Iterable[_builtins.str] | None = ...,
+        metric_key: _builtins.str = ...,
+        start_step: _builtins.int | None = ...,
+        end_step: _builtins.int | None = ...,
+        buckets: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_end_step", b"_end_step", "_start_step", b"_start_step", "end_step", b"end_step", "start_step", b"start_step"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_step", b"_end_step", "_start_step", b"_start_step", "buckets", b"buckets", "end_step", b"end_step", "metric_key", b"metric_key", "run_ids", b"run_ids", "start_step", b"start_step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__end_step: _TypeAlias = _typing.Literal["end_step"]  # noqa: Y015
+    _WhichOneofArgType__end_step: _TypeAlias = _typing.Literal["_end_step", b"_end_step"]  # noqa: Y015
+    _WhichOneofReturnType__start_step: _TypeAlias = _typing.Literal["start_step"]  # noqa: Y015
+    _WhichOneofArgType__start_step: _TypeAlias = _typing.Literal["_start_step", b"_start_step"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_step) -> _WhichOneofReturnType__end_step | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_step) -> _WhichOneofReturnType__start_step | None: ...
+
+Global___GetMetricBucketsRequest: _TypeAlias = GetMetricBucketsRequest  # noqa: Y015
+
+@_typing.final
+class MetricBucket(_message.Message):
+    """The points of one metric of one run whose steps fall in one bucket."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_STEP_FIELD_NUMBER: _builtins.int
+    LAST_STEP_FIELD_NUMBER: _builtins.int
+    FIRST_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    LAST_TIMESTAMP_FIELD_NUMBER: _builtins.int
+    LAST_VALUE_FIELD_NUMBER: _builtins.int
+    MIN_VALUE_FIELD_NUMBER: _builtins.int
+    MAX_VALUE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    first_step: _builtins.int
+    last_step: _builtins.int
+    first_timestamp: _builtins.int
+    """The timestamps of the first and last points (milliseconds since the Unix epoch)."""
+    last_timestamp: _builtins.int
+    last_value: _builtins.float
+    """The value at the last step (its latest point); NaN when that point is NaN."""
+    min_value: _builtins.float
+    """The smallest and largest values (NaN points aside; NaN when every point is NaN)."""
+    max_value: _builtins.float
+    count: _builtins.int
+    """The number of points in the bucket."""
+    def __init__(
+        self,
+        *,
+        first_step: _builtins.int = ...,
+        last_step: _builtins.int = ...,
+        first_timestamp: _builtins.int = ...,
+        last_timestamp: _builtins.int = ...,
+        last_value: _builtins.float = ...,
+        min_value: _builtins.float = ...,
+        max_value: _builtins.float = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "first_step", b"first_step", "first_timestamp", b"first_timestamp", "last_step", b"last_step", "last_timestamp", b"last_timestamp", "last_value", b"last_value", "max_value", b"max_value", "min_value", b"min_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricBucket: _TypeAlias = MetricBucket  # noqa: Y015
+
+@_typing.final
+class GetMetricBucketsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNS_FIELD_NUMBER: _builtins.int
+    START_STEP_FIELD_NUMBER: _builtins.int
+    END_STEP_FIELD_NUMBER: _builtins.int
+    BUCKET_WIDTH_FIELD_NUMBER: _builtins.int
+    start_step: _builtins.int
+    """The step range the buckets cut, and the steps each bucket spans."""
+    end_step: _builtins.int
+    bucket_width: _builtins.int
+    @_builtins.property
+    def runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunMetricBuckets]:
+        """Each requested run (in request order) with its non-empty buckets in step order."""
+
+    def __init__(
+        self,
+        *,
+        runs: _abc.Iterable[Global___RunMetricBuckets] | None = ...,
+        start_step: _builtins.int = ...,
+        end_step: _builtins.int = ...,
+        bucket_width: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket_width", b"bucket_width", "end_step", b"end_step", "runs", b"runs", "start_step", b"start_step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMetricBucketsResponse: _TypeAlias = GetMetricBucketsResponse  # noqa: Y015
+
+@_typing.final
+class RunMetricBuckets(_message.Message):
+    """The buckets of one run."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    BUCKETS_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    @_builtins.property
+    def buckets(self) -> _containers.RepeatedCompositeFieldContainer[Global___MetricBucket]: ...
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        buckets: _abc.Iterable[Global___MetricBucket] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buckets", b"buckets", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunMetricBuckets: _TypeAlias = RunMetricBuckets  # noqa: Y015
+
+@_typing.final
 class DeleteRunsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -161,6 +161,11 @@ class TrackingServiceStub:
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.SerializeToString,
                 response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.FromString,
                 _registered_method=True)
+        self.GetMetricBuckets = channel.unary_unary(
+                '/trackwire.v1.TrackingService/GetMetricBuckets',
+                request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsRequest.SerializeToString,
+                response_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsResponse.FromString,
+                _registered_method=True)
         self.DeleteRuns = channel.unary_unary(
                 '/trackwire.v1.TrackingService/DeleteRuns',
                 request_serializer=trackwire_dot_v1_dot_tracking__service__pb2.DeleteRunsRequest.SerializeToString,
@@ -374,6 +379,15 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMetricBuckets(self, request, context):
+        """A metric of several runs summarised per step bucket, for charts: the step range is cut
+        into equal buckets and each bucket keeps its first and last step, last value, minimum and
+        maximum, so a one-point spike survives any downsampling.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteRuns(self, request, context):
         """Deletes, oldest first, at most max_runs active runs of an experiment that started at or
         before max_timestamp_millis (restorable until `trackwire gc` purges them).
@@ -537,6 +551,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.GetMetricHistoryBulkInterval,
                     request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.FromString,
                     response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.SerializeToString,
+            ),
+            'GetMetricBuckets': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMetricBuckets,
+                    request_deserializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsRequest.FromString,
+                    response_serializer=trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsResponse.SerializeToString,
             ),
             'DeleteRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteRuns,
@@ -1241,6 +1260,33 @@ class TrackingService:
             '/trackwire.v1.TrackingService/GetMetricHistoryBulkInterval',
             trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalRequest.SerializeToString,
             trackwire_dot_v1_dot_tracking__service__pb2.GetMetricHistoryBulkIntervalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMetricBuckets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackwire.v1.TrackingService/GetMetricBuckets',
+            trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsRequest.SerializeToString,
+            trackwire_dot_v1_dot_tracking__service__pb2.GetMetricBucketsResponse.FromString,
             options,
             channel_credentials,
             insecure,

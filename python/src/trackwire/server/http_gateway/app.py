@@ -17,6 +17,7 @@ from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
 from trackwire.server.http_gateway.routes import rpc_routes
+from trackwire.server.http_gateway.web_ui import is_open, web_ui_routes
 from trackwire.server.internal_errors import internal_error
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
@@ -75,7 +76,7 @@ class _AuthMiddleware:
         self.tokens = tokens
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or is_open(scope["path"]):
             return await self.app(scope, receive, send)
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         authorization = header.decode("latin-1") if header else None
@@ -147,6 +148,7 @@ def create_app(services) -> Starlette:
             Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])
             for prefix in ("api", "ajax-api")
         ),
+        *web_ui_routes(),
     ]
     middleware = []
     if services.tokens is not None:

@@ -12,11 +12,13 @@ from sqlalchemy import bindparam, select, tuple_
 from trackwire import limits
 from trackwire.errors import InvalidArgument
 from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store import chart_buckets
 from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
 from trackwire.server.store.lookups import run_row
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.rows import Fields, chunks, driver_rows, metric_value
+from trackwire.v1.tracking_service_pb2 import GetMetricBucketsResponse
 
 # A metric's history in the order of the table's primary key (run_id, key, step, timestamp,
 # seq): a range scan, no sort.
@@ -101,6 +103,18 @@ class MetricHistory:
             )
             for partition in result.partitions(chunk_size):
                 yield [tuple(row) for row in partition]
+
+    def metric_buckets(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        start_step: int | None,
+        end_step: int | None,
+        buckets: int,
+    ) -> GetMetricBucketsResponse:
+        """Per run, the metric summarised in `buckets` step buckets (see chart_buckets)."""
+        with self.db.read() as conn:
+            return chart_buckets.metric_buckets(conn, run_ids, key, start_step, end_step, buckets)
 
     def bulk_interval(
         self,

@@ -1,0 +1,7 @@
+"""`python -m trackwire`: the command line."""
+
+import sys
+
+from trackwire.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m trackwire.cli`."""
+
+import sys
+
+from trackwire.cli import main
+
+sys.exit(main())

@@ -1,0 +1,171 @@
+"""GetMetricBuckets: a metric summarised per step bucket for charts, extremes kept."""
+
+from __future__ import annotations
+
+import math
+
+import grpc
+import httpx
+import pytest
+
+from trackwire.v1 import entities_pb2 as pb
+from trackwire.v1 import tracking_service_pb2 as rpc
+
+SPIKE_STEP = 777_777
+SPIKE_VALUE = 1e6
+
+
+def _run(tracking, unique: str) -> str:
+    """A new run in the test's experiment."""
+    try:
+        experiment_id = tracking.CreateExperiment(
+            rpc.CreateExperimentRequest(name=unique)
+        ).experiment_id
+    except grpc.RpcError:
+        experiment_id = tracking.GetExperimentByName(
+            rpc.GetExperimentByNameRequest(experiment_name=unique)
+        ).experiment.experiment_id
+    return tracking.CreateRun(rpc.CreateRunRequest(experiment_id=experiment_id)).run.info.run_id
+
+
+def _log(tracking, run_id: str, key: str, points) -> None:
+    batch: list[pb.Metric] = []
+    for step, value in points:
+        batch.append(pb.Metric(key=key, value=value, timestamp=1000 + step, step=step))
+        if len(batch) == 1000:
+            tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=batch))
+            batch = []
+    if batch:
+        tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=batch))
+
+
+def _buckets(tracking, run_ids, key, **fields) -> rpc.GetMetricBucketsResponse:
+    return tracking.GetMetricBuckets(
+        rpc.GetMetricBucketsRequest(run_ids=run_ids, metric_key=key, **fields)
+    )
+
+
+def test_a_one_point_spike_among_a_million_steps_survives(tracking, unique):
+    run_id = _run(tracking, unique)
+    _log(
+        tracking,
+        run_id,
+        "loss",
+        ((step, SPIKE_VALUE if step == SPIKE_STEP else 1.0) for step in range(1_000_000)),
+    )
+    response = _buckets(tracking, [run_id], "loss", buckets=500)
+    (run,) = response.runs
+    assert (response.start_step, response.end_step, response.bucket_width) == (0, 999_999, 2000)
+    assert len(run.buckets) == 500
+    assert sum(b.count for b in run.buckets) == 1_000_000
+    spiked = [b for b in run.buckets if b.max_value == SPIKE_VALUE]
+    assert len(spiked) == 1
+    assert spiked[0].first_step <= SPIKE_STEP <= spiked[0].last_step
+    assert all(b.min_value == 1.0 and b.last_value == 1.0 for b in run.buckets)
+
+
+def test_buckets_summarise_each_run_over_a_shared_step_range(tracking, unique):
+    first, second = _run(tracking, unique), _run(tracking, unique)
+    _log(tracking, first, "acc", ((step, step / 10) for step in range(10)))
+    _log(tracking, second, "acc", ((step, -step) for step in range(5, 20)))
+    response = _buckets(tracking, [second, first], "acc", buckets=4)
+    assert (response.start_step, response.end_step, response.bucket_width) == (0, 19, 5)
+    assert [r.run_id for r in response.runs] == [second, first]
+    by_run = {r.run_id: r.buckets for r in response.runs}
+    assert [(b.first_step, b.last_step, b.count) for b in by_run[first]] == [(0, 4, 5), (5, 9, 5)]
+    assert [(b.min_value, b.max_value, b.last_value) for b in by_run[first]] == [
+        (0.0, 0.4, 0.4),
+        (0.5, 0.9, 0.9),
+    ]
+    assert [(b.first_step, b.last_step) for b in by_run[second]] == [(5, 9), (10, 14), (15, 19)]
+    assert by_run[second][0].first_timestamp == 1005
+    assert by_run[second][0].last_timestamp == 1009
+
+    zoomed = _buckets(tracking, [first], "acc", start_step=2, end_step=3, buckets=100)
+    assert [(b.first_step, b.last_value) for b in zoomed.runs[0].buckets] == [(2, 0.2), (3, 0.3)]
+
+
+def test_the_last_value_is_the_latest_point_of_the_last_step_and_nan_is_kept(tracking, unique):
+    run_id = _run(tracking, unique)
+    metrics = [
+        pb.Metric(key="m", value=5.0, timestamp=1, step=0),
+        pb.Metric(key="m", value=math.nan, timestamp=2, step=1),
+        pb.Metric(key="m", value=3.0, timestamp=3, step=1),
+    ]
+    tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+    (bucket,) = _buckets(tracking, [run_id], "m", buckets=1).runs[0].buckets
+    assert (bucket.last_value, bucket.min_value, bucket.max_value, bucket.count) == (
+        3.0,
+        3.0,
+        5.0,
+        3,
+    )
+
+    tracking.LogBatch(
+        rpc.LogBatchRequest(run_id=run_id, metrics=[pb.Metric(key="n", value=math.nan, step=0)])
+    )
+    (only,) = _buckets(tracking, [run_id], "n").runs[0].buckets
+    assert math.isnan(only.last_value) and math.isnan(only.max_value)
+
+
+def test_a_metric_never_logged_gives_runs_without_buckets(tracking, unique):
+    run_id = _run(tracking, unique)
+    response = _buckets(tracking, [run_id], "absent")
+    assert [(r.run_id, len(r.buckets)) for r in response.runs] == [(run_id, 0)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"run_ids": [], "metric_key": "m"}, grpc.StatusCode.INVALID_ARGUMENT),
+        ({"run_ids": ["x"], "metric_key": ""}, grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            {"run_ids": ["x"] * 1, "metric_key": "m", "buckets": 5001},
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            {"run_ids": [f"r{i}" for i in range(101)], "metric_key": "m"},
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            {"run_ids": ["x"], "metric_key": "m", "start_step": 5, "end_step": 4},
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        ({"run_ids": ["no-such-run"], "metric_key": "m"}, grpc.StatusCode.NOT_FOUND),
+    ],
+)
+def test_bad_requests_are_refused(tracking, fields, code):
+    with pytest.raises(grpc.RpcError) as raised:
+        tracking.GetMetricBuckets(rpc.GetMetricBucketsRequest(**fields))
+    assert raised.value.code() == code
+
+
+def test_served_over_http_with_repeated_run_ids(server, tracking, unique):
+    run_id = _run(tracking, unique)
+    _log(tracking, run_id, "loss", ((step, float(step)) for step in range(100)))
+    for prefix in ("api", "ajax-api"):
+        response = httpx.get(
+            f"{server.http_url}/{prefix}/2.0/trackwire/metrics/get-buckets",
+            params=[("run_ids", run_id), ("metric_key", "loss"), ("buckets", "10")],
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["bucket_width"] == 10
+        buckets = body["runs"][0]["buckets"]
+        assert len(buckets) == 10
+        assert buckets[-1] == {
+            "first_step": 90,
+            "last_step": 99,
+            "first_timestamp": 1090,
+            "last_timestamp": 1099,
+            "last_value": 99.0,
+            "min_value": 90.0,
+            "max_value": 99.0,
+            "count": 10,
+        }
+    missing = httpx.get(
+        f"{server.http_url}/api/2.0/trackwire/metrics/get-buckets",
+        params={"run_ids": "nope", "metric_key": "loss"},
+    )
+    assert missing.status_code == 404
+    assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

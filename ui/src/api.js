@@ -1,0 +1,132 @@
+// The server's HTTP API as the UI uses it: MLflow's REST API under /ajax-api/2.0/mlflow and
+// trackwire's own reads under /ajax-api/2.0/trackwire, with the bearer token when one is set.
+
+const TOKEN_KEY = "trackwire.token";
+const listeners = new Set();
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const auth = {
+  token: sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || "",
+  // Set when the server answered 401: the app shows the token prompt.
+  needed: false,
+  // The caller's user and scope (from /ui/session), null until known.
+  session: null,
+  setToken(token, remember) {
+    this.token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (remember) localStorage.setItem(TOKEN_KEY, token);
+    this.needed = false;
+    notify();
+  },
+  forget() {
+    this.token = "";
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+    this.needed = true;
+    notify();
+  },
+  // Whether the caller's token may write (true without --auth).
+  get canWrite() {
+    return !this.session || this.session.scope !== "read";
+  },
+  subscribe(listener) {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+};
+
+function notify() {
+  for (const listener of listeners) listener();
+}
+
+function headers(extra) {
+  const all = { ...extra };
+  if (auth.token) all.Authorization = `Bearer ${auth.token}`;
+  return all;
+}
+
+async function fail(response) {
+  let code = "HTTP_" + response.status;
+  let message = response.statusText;
+  try {
+    const body = await response.json();
+    code = body.error_code || code;
+    message = body.message || message;
+  } catch {
+    // not a JSON error body: keep the status line
+  }
+  if (response.status === 401) {
+    auth.needed = true;
+    notify();
+  }
+  throw new ApiError(response.status, code, message);
+}
+
+async function request(path, init) {
+  const response = await fetch(path, init);
+  if (!response.ok) await fail(response);
+  return response;
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null) continue;
+    for (const item of Array.isArray(value) ? value : [value]) search.append(key, String(item));
+  }
+  return search.toString();
+}
+
+export async function get(path, params = {}) {
+  const response = await request(`/ajax-api/2.0/${path}?${query(params)}`, {
+    headers: headers(),
+  });
+  return response.json();
+}
+
+export async function post(path, body) {
+  const response = await request(`/ajax-api/2.0/${path}`, {
+    method: "POST",
+    headers: headers({ "Content-Type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+// A run's artifact file as a Blob (streamed by the server's artifact service).
+export async function artifactBlob(runId, path) {
+  const response = await request(
+    `/ajax-api/2.0/trackwire/artifacts/download?${query({ run_id: runId, path })}`,
+    { headers: headers() },
+  );
+  return response.blob();
+}
+
+// Who the token belongs to, or {auth: false} when the server runs without --auth.
+export async function loadSession() {
+  const response = await request("/ui/session", { headers: headers() });
+  auth.session = await response.json();
+  notify();
+  return auth.session;
+}
+
+export const searchRuns = (body) => post("mlflow/runs/search", body);
+export const getRun = (runId) => get("mlflow/runs/get", { run_id: runId });
+export const getExperiment = (id) => get("mlflow/experiments/get", { experiment_id: id });
+
+// Per-bucket summaries of a metric (first/last step, last value, min, max), sized to a chart.
+export const metricBuckets = (runIds, key, buckets, startStep, endStep) =>
+  get("trackwire/metrics/get-buckets", {
+    run_ids: runIds,
+    metric_key: key,
+    buckets,
+    start_step: startStep,
+    end_step: endStep,
+  });
