@@ -44,15 +44,18 @@ class RestClient:
         self.http.close()
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> dict:
+        return self._call_path(method, _API + path, body)
+
+    def _call_path(self, method: str, path: str, body: bytes | None = None) -> dict:
         headers = _JSON if body else {}
         try:
-            self.http.request(method, _API + path, body=body, headers=headers)
+            self.http.request(method, path, body=body, headers=headers)
             response = self.http.getresponse()
         except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
             # The server closed the idle keep-alive connection (uvicorn after 5 s): the
             # request never reached it, so it is sent again on a new connection.
             self._connect()
-            self.http.request(method, _API + path, body=body, headers=headers)
+            self.http.request(method, path, body=body, headers=headers)
             response = self.http.getresponse()
         data = response.read()
         if response.status != 200:

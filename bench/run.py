@@ -1,12 +1,14 @@
 """trackwire's benchmark (issue 6): trackwire alone, or side by side with MLflow's server.
 
-    .venv/bin/python bench/run.py [--quick] [--compare]
+    .venv/bin/python bench/run.py [--quick] [--compare] [--backend postgresql]
 
 Starts every server itself (free loopback ports, fresh SQLite files and artifact dirs in a temp
 dir), runs each workload against every target in turn (interleaved), prints one table and
 writes it to build/bench/*.json. Targets: MLflow with its default workers ("mlflow"), MLflow
 with --workers 1 ("mlflow-w1"), trackwire's REST gateway with the same HTTP client code
-("tw-rest") and trackwire's native gRPC ("tw-grpc").
+("tw-rest") and trackwire's native gRPC ("tw-grpc"). With --backend postgresql every server
+gets a database of its own in one private PostgreSQL cluster (fsync on), and the writers
+workload also runs against two trackwire replicas sharing one database ("tw-2rep").
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import grpc
 import psutil
 import workloads as wl
 from clients import connect
+from postgres import Cluster
 from servers import MLFLOW_BIN, ROOT, start_mlflow, start_trackwire
 
 FULL = {
@@ -54,6 +57,7 @@ ROWS = [
     ("search_page_all_s", "search paging all runs (s)", "lower"),
     ("writers_points_per_s", "concurrent writers (points/s)", "higher"),
     ("writers_p99_s", "concurrent writers p99 (s)", "lower"),
+    ("writers_cpu_us_per_point", "concurrent writers server CPU/point (µs)", "lower"),
     ("search_large_filtered_median_s", "search filtered at large N (s)", "lower"),
     ("search_large_page_all_s", "search paging at large N (s)", "lower"),
     ("search_scaling", "search cost large N / small N", "lower"),
@@ -63,14 +67,18 @@ ROWS = [
 ]
 # tw-fsync: trackwire's native gRPC on a server started with --fsync-commits (every commit
 # synced to disk, like MLflow's rollback journal with synchronous=FULL); write workloads only.
-TARGETS = ["mlflow", "mlflow-w1", "tw-rest", "tw-grpc", "tw-fsync"]
+# tw-2rep: two trackwire servers on one PostgreSQL database, the writers split between their
+# gRPC ports (PostgreSQL only; concurrent writers only).
+TARGETS = ["mlflow", "mlflow-w1", "tw-rest", "tw-grpc", "tw-fsync", "tw-2rep"]
 RATIOS = [
     ("tw-rest", "mlflow"),
     ("tw-rest", "mlflow-w1"),
     ("tw-grpc", "mlflow"),
     ("tw-fsync", "mlflow"),
+    ("tw-2rep", "mlflow"),
 ]
-WRITES_ONLY = ("tw-fsync",)
+WRITES_ONLY = ("tw-fsync", "tw-2rep")
+PSYCOPG = "postgresql+psycopg"
 
 
 def machine() -> dict:
@@ -92,7 +100,7 @@ def machine() -> dict:
     }
 
 
-def versions(compare: bool) -> dict:
+def versions(compare: bool, cluster: Cluster | None) -> dict:
     import trackwire
 
     found = {
@@ -101,6 +109,8 @@ def versions(compare: bool) -> dict:
         "grpcio": grpc.__version__,
         "sqlite": sqlite3.sqlite_version,
     }
+    if cluster:
+        found["postgresql"] = cluster.durability().split(",", 1)[0]
     if compare:
         mlflow_python = MLFLOW_BIN.parent / "python"
         found["mlflow"] = subprocess.run(
@@ -137,10 +147,12 @@ def sqlite_floor(tmp: Path, rows: int = 100_000) -> dict:
     return {"rows": rows, "insert_rows_per_s": round(rows / insert), "read_s": round(read, 3)}
 
 
-def durability(tmp: Path) -> dict:
+def durability(tmp: Path, cluster: Cluster | None) -> dict:
     """trackwire's SQLite settings, read from connections of its own store engines."""
     from trackwire.server.store.engine import create_store_engine
 
+    if cluster:
+        return {"mlflow and trackwire": cluster.durability()}
     names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
     def settings(fsync: bool) -> str:
@@ -159,40 +171,77 @@ def durability(tmp: Path) -> dict:
 
 
 class Bench:
-    def __init__(self, args, tmp: Path):
+    def __init__(self, args, tmp: Path, cluster: Cluster | None):
         self.counts = QUICK if args.quick else FULL
         self.tmp = tmp
-        self.servers = {
-            "trackwire": start_trackwire(tmp),
-            "trackwire-fsync": start_trackwire(tmp, "trackwire-fsync", "--fsync-commits"),
-        }
+
+        def store(name: str, driver: str = "postgresql") -> str | None:
+            # MLflow's venv has psycopg 3, which SQLAlchemy names postgresql+psycopg.
+            if not cluster:
+                return None
+            return cluster.database(name.replace("-", "_")).replace("postgresql", driver, 1)
+
+        # Started one after the other, so that each start-up time is its own.
+        self.servers = {"trackwire": start_trackwire(tmp, store_uri=store("trackwire"))}
+        self.servers["trackwire"].wait_ready()
+        if cluster:
+            # The second replica shares the first one's database.
+            shared = self.servers["trackwire"].store_uri
+            self.servers["trackwire-2"] = start_trackwire(tmp, "trackwire-2", store_uri=shared)
+        else:
+            fsync = start_trackwire(tmp, "trackwire-fsync", "--fsync-commits")
+            self.servers["trackwire-fsync"] = fsync
         if args.compare:
-            self.servers["mlflow"] = start_mlflow(tmp, "mlflow", None)
-            self.servers["mlflow-w1"] = start_mlflow(tmp, "mlflow-w1", 1)
-        for server in self.servers.values():
-            server.wait_ready()
+            self.servers["mlflow"] = start_mlflow(tmp, "mlflow", None, store("mlflow", PSYCOPG))
+            self.servers["mlflow-w1"] = start_mlflow(
+                tmp, "mlflow-w1", 1, store("mlflow-w1", PSYCOPG)
+            )
+        try:
+            for server in self.servers.values():
+                # MLflow upgrades a fresh PostgreSQL database for minutes on a loaded machine.
+                server.wait_ready(timeout=900)
+        except BaseException:
+            for server in self.servers.values():  # none is left running
+                server.stop()
+            raise
         tw = self.servers["trackwire"]
-        fsync = self.servers["trackwire-fsync"]
         self.targets = {
-            "tw-rest": (tw, "rest", tw.base_url),
-            "tw-grpc": (tw, "grpc", tw.grpc_port),
-            "tw-fsync": (fsync, "grpc", fsync.grpc_port),
+            "tw-rest": ([tw], "rest", tw.base_url),
+            "tw-grpc": ([tw], "grpc", tw.grpc_port),
         }
+        if cluster:
+            replicas = [tw, self.servers["trackwire-2"]]
+            self.targets["tw-2rep"] = (replicas, "grpc", [r.grpc_port for r in replicas])
+        else:
+            fsync = self.servers["trackwire-fsync"]
+            self.targets["tw-fsync"] = ([fsync], "grpc", fsync.grpc_port)
         for name in ("mlflow", "mlflow-w1"):
             if name in self.servers:
                 server = self.servers[name]
-                self.targets[name] = (server, "rest", server.base_url)
-        self.clients = {t: connect(kind, addr) for t, (_, kind, addr) in self.targets.items()}
+                self.targets[name] = ([server], "rest", server.base_url)
+        # tw-2rep's workload client is the first replica's (it creates the writers' runs).
+        self.clients = {
+            t: connect(kind, addr[0] if isinstance(addr, list) else addr)
+            for t, (_, kind, addr) in self.targets.items()
+        }
         self.experiments = {t: c.create_experiment(f"bench-{t}") for t, c in self.clients.items()}
         self.figures: dict[str, dict] = {t: {} for t in TARGETS}
         self.resources: dict[str, dict] = {}
         self.seeding: dict[str, float] = {}
 
     def measure(self, workload: str, target: str, fn) -> None:
-        server = self.targets[target][0]
-        cpu = server.start_window()
+        servers = self.targets[target][0]
+        cpu = [server.start_window() for server in servers]
         figures = fn()
-        usage = server.end_window(cpu)
+        windows = [server.end_window(c) for server, c in zip(servers, cpu, strict=True)]
+        usage = {
+            "server_cpu_s": round(sum(w["server_cpu_s"] for w in windows), 2),
+            "server_peak_rss_mb": round(sum(w["server_peak_rss_mb"] for w in windows), 1),
+        }
+        if "writers_points" in figures:  # what the server spent per point, whatever the cores
+            figures["writers_cpu_us_per_point"] = (
+                usage["server_cpu_s"] / figures.pop("writers_points") * 1e6
+            )
         self.figures[target].update(figures)
         self.resources.setdefault(workload, {})[target] = usage
         shown = ", ".join(f"{k}={fmt(v)}" for k, v in figures.items())
@@ -213,7 +262,8 @@ class Bench:
 
     def run(self) -> None:
         n = self.counts
-        writes = [t for t in TARGETS if t in self.targets]
+        writers = [t for t in TARGETS if t in self.targets]
+        writes = [t for t in writers if t != "tw-2rep"]
         self.each("create_run", lambda t, c, e: wl.create_run(c, e, n["create_run"]), writes)
         self.each("log_metric", lambda t, c, e: wl.log_metric(c, e, n["log_metric"]), writes)
         self.each("log_batch", lambda t, c, e: wl.log_batch(c, e, n["log_batch"]), writes)
@@ -248,7 +298,7 @@ class Bench:
             lambda t, c, e: wl.concurrent_writers(
                 self.targets[t][1], self.targets[t][2], c, e, n["writers"], n["writer_batches"]
             ),
-            writes,
+            writers,
         )
 
         tw_grpc = self.targets["tw-grpc"]
@@ -271,7 +321,7 @@ class Bench:
         self.each("fluent", self.fluent, only=("mlflow", "mlflow-w1", "tw-grpc"))
 
     def fluent(self, target: str, client, experiment_id: str) -> dict:
-        server, kind, addr = self.targets[target]
+        (server,), kind, addr = self.targets[target]
         if target.startswith("mlflow"):
             out = subprocess.run(
                 [
@@ -383,8 +433,12 @@ def render(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def check_targets(figures: dict, servers: dict, counts: dict) -> list[tuple[str, str, bool]]:
-    """Issue 6's targets that this run can judge: (target, measured, holds)."""
+def check_targets(
+    figures: dict, servers: dict, counts: dict, backend: str
+) -> list[tuple[str, str, bool]]:
+    """The targets this run can judge: (target, measured, holds). Issue 6's on SQLite;
+    issue 21's on PostgreSQL (≥ 10× on every REST workload, ≥ 20× on gRPC log_batch and
+    streamed history, concurrent writers judged by server CPU per point)."""
     checks = []
 
     def ratio(key, a, b, need, label):
@@ -393,6 +447,22 @@ def check_targets(figures: dict, servers: dict, counts: dict) -> list[tuple[str,
         if r is not None:
             checks.append((f"{label}: {a} ≥ {need}× {b}", f"{fmt(r)}×", r >= need))
 
+    if backend == "postgresql":
+        for key, label in [
+            ("create_run_median_ms", "create_run"),
+            ("log_metric_calls_per_s", "log_metric"),
+            ("log_batch_points_per_s", "log_batch"),
+            ("history_read_s", "history"),
+            ("search_filtered_median_s", "search filtered"),
+            ("search_page_all_s", "search paging"),
+            ("writers_cpu_us_per_point", "concurrent writers by server CPU"),
+        ]:
+            ratio(key, "tw-rest", "mlflow", 10, label)
+        ratio("log_batch_points_per_s", "tw-grpc", "mlflow", 20, "log_batch")
+        ratio("history_read_s", "tw-grpc", "mlflow", 20, "history (streamed)")
+        peak = servers["trackwire"].peak_overall / 2**20
+        checks.append(("trackwire peak RSS < 300 MB (whole run)", f"{peak:.0f} MB", peak < 300))
+        return checks
     for key, label in [
         ("create_run_median_ms", "create_run"),
         ("log_metric_calls_per_s", "log_metric"),
@@ -449,6 +519,13 @@ def main() -> int:
         "--quick", action="store_true", help="about 1/10 of the counts, for development"
     )
     parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="every server's store: SQLite files, or databases of one private PostgreSQL "
+        "cluster (fsync on)",
+    )
+    parser.add_argument(
         "--large-runs",
         type=int,
         help="runs for the trackwire-only large search "
@@ -467,14 +544,16 @@ def main() -> int:
     if args.large_runs:
         (QUICK if args.quick else FULL)["search_runs_large"] = args.large_runs
     tmp = Path(tempfile.mkdtemp(prefix="trackwire-bench-"))
+    cluster = Cluster(tmp / "postgres") if args.backend == "postgresql" else None
     info = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine(),
-        "versions": versions(args.compare),
+        "backend": args.backend,
+        "versions": versions(args.compare, cluster),
         "counts": QUICK if args.quick else FULL,
         "sqlite_floor": sqlite_floor(tmp),
-        "durability": durability(tmp),
+        "durability": durability(tmp, cluster),
     }
     print(
         json.dumps(
@@ -482,11 +561,15 @@ def main() -> int:
         )
     )
     t0 = time.perf_counter()
-    bench = Bench(args, tmp)
+    bench = None
     try:
+        bench = Bench(args, tmp, cluster)
         bench.run()
     finally:
-        bench.stop()
+        if bench:
+            bench.stop()
+        if cluster:
+            cluster.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     info["wall_s"] = round(time.perf_counter() - t0, 1)
@@ -494,7 +577,7 @@ def main() -> int:
     present = [t for t in TARGETS if t in bench.targets]
     header, rows = build_table(bench.figures, present)
     res_header, res_rows = resource_table(bench.resources, present)
-    checks = check_targets(bench.figures, bench.servers, bench.counts)
+    checks = check_targets(bench.figures, bench.servers, bench.counts, args.backend)
     floor = info["sqlite_floor"]
     peaks = {
         name: f"{s.peak_overall / 2**20:.0f} MB peak RSS, {s.max_processes} processes"
@@ -511,9 +594,11 @@ def main() -> int:
             f"{floor['rows']:,} rows read back in {floor['read_s']} s",
             "Durability: " + "; ".join(f"{k}: {v}" for k, v in info["durability"].items()),
             "Whole run: " + "; ".join(f"{k}: {v}" for k, v in peaks.items()),
+            "Start to healthy (fresh store, one at a time for trackwire; MLflow's two "
+            "together): " + "; ".join(f"{k} {s.startup_s:.1f} s" for k, s in bench.servers.items()),
             "Seeding: " + "; ".join(f"{k} in {v:.1f} s" for k, v in bench.seeding.items()),
             render(
-                ["target (issue 6)", "measured", "holds"],
+                ["target", "measured", "holds"],
                 [[c, m, "yes" if ok else "NO"] for c, m, ok in checks],
             ),
             f"Counts: {'quick (1/10)' if args.quick else 'full'}; wall time {info['wall_s']} s; "
@@ -524,6 +609,8 @@ def main() -> int:
     print("\n" + report)
     args.out.mkdir(parents=True, exist_ok=True)
     name = ("compare" if args.compare else "trackwire") + ("-quick" if args.quick else "")
+    if args.backend != "sqlite":
+        name += f"-{args.backend}"
     out = args.out / f"{name}.json"
     out.write_text(
         json.dumps(

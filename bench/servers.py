@@ -34,6 +34,7 @@ class ServerProcess:
     name: str
     http_port: int
     grpc_port: int | None = None
+    store_uri: str | None = None
 
     def __init__(self, name: str, argv: list[str], workdir: Path, http_port: int):
         self.name = name
@@ -41,6 +42,8 @@ class ServerProcess:
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")
         # Own session: stop() signals the whole tree, including MLflow's workers.
+        self.launched = time.perf_counter()
+        self.startup_s: float | None = None  # launch to first healthy /health
         self.proc = subprocess.Popen(
             argv, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir
         )
@@ -57,6 +60,8 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.http_port}"
 
     def wait_ready(self, timeout: float = 180) -> None:
+        if self.startup_s is not None:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -65,6 +70,7 @@ class ServerProcess:
                 )
             try:
                 if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    self.startup_s = time.perf_counter() - self.launched
                     self._sampler.start()
                     return
             except httpx.HTTPError:
@@ -131,17 +137,24 @@ class ServerProcess:
         self._log.close()
 
 
-def start_trackwire(tmp: Path, name: str = "trackwire", *flags: str) -> ServerProcess:
+def sqlite_uri(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'store.db'}"
+
+
+def start_trackwire(
+    tmp: Path, name: str = "trackwire", *flags: str, store_uri: str | None = None
+) -> ServerProcess:
+    """A trackwire server on `store_uri` (default: a fresh SQLite file in its own dir)."""
     workdir = tmp / name
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)
     http_port, grpc_port = free_port(), free_port()
     server = ServerProcess(
-        "trackwire",
+        name,
         [
             str(TRACKWIRE_BIN),
             "server",
             "--backend-store-uri",
-            f"sqlite:///{workdir / 'store.db'}",
+            store_uri or sqlite_uri(workdir),
             "--artifacts-destination",
             str(workdir / "artifacts"),
             "--host",
@@ -156,10 +169,13 @@ def start_trackwire(tmp: Path, name: str = "trackwire", *flags: str) -> ServerPr
         http_port,
     )
     server.grpc_port = grpc_port
+    server.store_uri = store_uri or sqlite_uri(workdir)
     return server
 
 
-def start_mlflow(tmp: Path, name: str, workers: int | None) -> ServerProcess:
+def start_mlflow(
+    tmp: Path, name: str, workers: int | None, store_uri: str | None = None
+) -> ServerProcess:
     workdir = tmp / name
     workdir.mkdir()
     port = free_port()
@@ -167,7 +183,7 @@ def start_mlflow(tmp: Path, name: str, workers: int | None) -> ServerProcess:
         str(MLFLOW_BIN),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{workdir / 'store.db'}",
+        store_uri or sqlite_uri(workdir),
         "--artifacts-destination",
         str(workdir / "artifacts"),
         "--host",

@@ -161,6 +161,7 @@ def concurrent_writers(
         "writers_points_per_s_slowest_round": min(rates),
         "writers_points_per_s_fastest_round": max(rates),
         "writers_p99_s": p99(latencies),
+        "writers_points": rounds * writers * batches * size,
     }
 
 
@@ -168,9 +169,14 @@ def _writers_round(kind, address, client, experiment_id, writers, batches, size)
     ctx = multiprocessing.get_context("spawn")
     ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
     run_ids = [client.create_run(experiment_id) for _ in range(writers)]
+    # A list of addresses (replicas of one store): the writers take them in turn.
+    addresses = address if isinstance(address, list) else [address]
     procs = [
-        ctx.Process(target=_writer, args=(kind, address, r, batches, size, ready, start, results))
-        for r in run_ids
+        ctx.Process(
+            target=_writer,
+            args=(kind, addresses[i % len(addresses)], r, batches, size, ready, start, results),
+        )
+        for i, r in enumerate(run_ids)
     ]
     for p in procs:
         p.start()

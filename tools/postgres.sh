@@ -2,7 +2,7 @@
 # A private PostgreSQL cluster for tests (no system files touched).
 # Usage: tools/postgres.sh install|start|stop DIR [PORT]
 # `start` prints the cluster's URI; without PORT it listens on a free port chosen now (a
-# cluster already running in DIR keeps its port).
+# cluster already running in DIR keeps its port). fsync is off (tests); PG_FSYNC=on for benchmarks.
 set -euo pipefail
 action=$1 dir=${2:-} port=${3:-}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -23,7 +23,7 @@ case "$action" in
       port=$(sed -n 4p "$dir/data/postmaster.pid")  # the running cluster's port
     else
       [ -n "$port" ] || port=$(python3 "$(dirname "$0")/../python/tests/ports.py")
-      as_postgres "$pgbin/pg_ctl -D $dir/data -l $dir/log -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off\" start >/dev/null"
+      as_postgres "$pgbin/pg_ctl -D $dir/data -l $dir/log -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PG_FSYNC:-off}\" start >/dev/null"
     fi
     echo "postgresql://postgres@127.0.0.1:$port/postgres" ;;
   stop)

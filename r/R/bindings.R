@@ -42,7 +42,32 @@ rpc_retry <- c(
   ListArtifacts = "safe",
   UploadArtifact = "never",
   DownloadArtifact = "safe",
-  DeleteArtifact = "never"
+  DeleteArtifact = "never",
+  CreateRegisteredModel = "never",
+  RenameRegisteredModel = "never",
+  UpdateRegisteredModel = "safe",
+  DeleteRegisteredModel = "never",
+  GetRegisteredModel = "safe",
+  SearchRegisteredModels = "safe",
+  GetLatestVersions = "safe",
+  CreateModelVersion = "never",
+  UpdateModelVersion = "safe",
+  TransitionModelVersionStage = "safe",
+  DeleteModelVersion = "never",
+  GetModelVersion = "safe",
+  SearchModelVersions = "safe",
+  GetModelVersionDownloadUri = "safe",
+  SetRegisteredModelTag = "safe",
+  SetModelVersionTag = "safe",
+  DeleteRegisteredModelTag = "safe",
+  DeleteModelVersionTag = "safe",
+  SetRegisteredModelAlias = "safe",
+  DeleteRegisteredModelAlias = "safe",
+  GetModelVersionByAlias = "safe",
+  CreateRegisteredModelPermission = "never",
+  GetRegisteredModelPermission = "safe",
+  UpdateRegisteredModelPermission = "safe",
+  DeleteRegisteredModelPermission = "never"
 )
 
 # TrackingService.CreateExperiment: POST /api/2.0/mlflow/experiments/create
@@ -318,4 +343,196 @@ rpc_delete_artifact <- function(client, run_id = NULL, path = NULL) {
   tw_request(client, "POST", "/api/2.0/trackwire/artifacts/delete",
     body = list(run_id = run_id, path = path),
     retry = rpc_retry[["DeleteArtifact"]])
+}
+
+# ModelRegistryService.CreateRegisteredModel: POST /api/2.0/mlflow/registered-models/create
+rpc_create_registered_model <- function(client, name = NULL, tags = NULL,
+                                        description = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/create",
+    body = list(name = name, tags = tags, description = description),
+    retry = rpc_retry[["CreateRegisteredModel"]])
+}
+
+# ModelRegistryService.RenameRegisteredModel: POST /api/2.0/mlflow/registered-models/rename
+rpc_rename_registered_model <- function(client, name = NULL, new_name = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/rename",
+    body = list(name = name, new_name = new_name),
+    retry = rpc_retry[["RenameRegisteredModel"]])
+}
+
+# ModelRegistryService.UpdateRegisteredModel: PATCH /api/2.0/mlflow/registered-models/update
+rpc_update_registered_model <- function(client, name = NULL, description = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/registered-models/update",
+    body = list(name = name, description = description),
+    retry = rpc_retry[["UpdateRegisteredModel"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModel: DELETE /api/2.0/mlflow/registered-models/delete
+rpc_delete_registered_model <- function(client, name = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/delete",
+    body = list(name = name),
+    retry = rpc_retry[["DeleteRegisteredModel"]])
+}
+
+# ModelRegistryService.GetRegisteredModel: GET /api/2.0/mlflow/registered-models/get
+rpc_get_registered_model <- function(client, name = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/get",
+    query = list(name = name),
+    retry = rpc_retry[["GetRegisteredModel"]])
+}
+
+# ModelRegistryService.SearchRegisteredModels: GET /api/2.0/mlflow/registered-models/search
+rpc_search_registered_models <- function(client, filter = NULL, max_results = NULL,
+                                         order_by = NULL, page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/search",
+    query = list(filter = filter, max_results = max_results, order_by = order_by,
+                 page_token = page_token),
+    retry = rpc_retry[["SearchRegisteredModels"]])
+}
+
+# ModelRegistryService.GetLatestVersions: POST /api/2.0/mlflow/registered-models/get-latest-versions
+rpc_get_latest_versions <- function(client, name = NULL, stages = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/get-latest-versions",
+    body = list(name = name, stages = stages),
+    retry = rpc_retry[["GetLatestVersions"]])
+}
+
+# ModelRegistryService.CreateModelVersion: POST /api/2.0/mlflow/model-versions/create
+rpc_create_model_version <- function(client, name = NULL, source = NULL, run_id = NULL,
+                                     tags = NULL, run_link = NULL, description = NULL,
+                                     model_id = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/create",
+    body = list(name = name, source = source, run_id = run_id, tags = tags, run_link = run_link,
+                description = description, model_id = model_id),
+    retry = rpc_retry[["CreateModelVersion"]])
+}
+
+# ModelRegistryService.UpdateModelVersion: PATCH /api/2.0/mlflow/model-versions/update
+rpc_update_model_version <- function(client, name = NULL, version = NULL,
+                                     description = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/model-versions/update",
+    body = list(name = name, version = version, description = description),
+    retry = rpc_retry[["UpdateModelVersion"]])
+}
+
+# ModelRegistryService.TransitionModelVersionStage: POST /api/2.0/mlflow/model-versions/transition-stage
+rpc_transition_model_version_stage <- function(client, name = NULL, version = NULL,
+                                               stage = NULL,
+                                               archive_existing_versions = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/transition-stage",
+    body = list(name = name, version = version, stage = stage,
+                archive_existing_versions = archive_existing_versions),
+    retry = rpc_retry[["TransitionModelVersionStage"]])
+}
+
+# ModelRegistryService.DeleteModelVersion: DELETE /api/2.0/mlflow/model-versions/delete
+rpc_delete_model_version <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/model-versions/delete",
+    body = list(name = name, version = version),
+    retry = rpc_retry[["DeleteModelVersion"]])
+}
+
+# ModelRegistryService.GetModelVersion: GET /api/2.0/mlflow/model-versions/get
+rpc_get_model_version <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/get",
+    query = list(name = name, version = version),
+    retry = rpc_retry[["GetModelVersion"]])
+}
+
+# ModelRegistryService.SearchModelVersions: GET /api/2.0/mlflow/model-versions/search
+rpc_search_model_versions <- function(client, filter = NULL, max_results = NULL,
+                                      order_by = NULL, page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/search",
+    query = list(filter = filter, max_results = max_results, order_by = order_by,
+                 page_token = page_token),
+    retry = rpc_retry[["SearchModelVersions"]])
+}
+
+# ModelRegistryService.GetModelVersionDownloadUri: GET /api/2.0/mlflow/model-versions/get-download-uri
+rpc_get_model_version_download_uri <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/get-download-uri",
+    query = list(name = name, version = version),
+    retry = rpc_retry[["GetModelVersionDownloadUri"]])
+}
+
+# ModelRegistryService.SetRegisteredModelTag: POST /api/2.0/mlflow/registered-models/set-tag
+rpc_set_registered_model_tag <- function(client, name = NULL, key = NULL, value = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/set-tag",
+    body = list(name = name, key = key, value = value),
+    retry = rpc_retry[["SetRegisteredModelTag"]])
+}
+
+# ModelRegistryService.SetModelVersionTag: POST /api/2.0/mlflow/model-versions/set-tag
+rpc_set_model_version_tag <- function(client, name = NULL, version = NULL, key = NULL,
+                                      value = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/set-tag",
+    body = list(name = name, version = version, key = key, value = value),
+    retry = rpc_retry[["SetModelVersionTag"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelTag: DELETE /api/2.0/mlflow/registered-models/delete-tag
+rpc_delete_registered_model_tag <- function(client, name = NULL, key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/delete-tag",
+    body = list(name = name, key = key),
+    retry = rpc_retry[["DeleteRegisteredModelTag"]])
+}
+
+# ModelRegistryService.DeleteModelVersionTag: DELETE /api/2.0/mlflow/model-versions/delete-tag
+rpc_delete_model_version_tag <- function(client, name = NULL, version = NULL,
+                                         key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/model-versions/delete-tag",
+    body = list(name = name, version = version, key = key),
+    retry = rpc_retry[["DeleteModelVersionTag"]])
+}
+
+# ModelRegistryService.SetRegisteredModelAlias: POST /api/2.0/mlflow/registered-models/alias
+rpc_set_registered_model_alias <- function(client, name = NULL, alias = NULL,
+                                           version = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/alias",
+    body = list(name = name, alias = alias, version = version),
+    retry = rpc_retry[["SetRegisteredModelAlias"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelAlias: DELETE /api/2.0/mlflow/registered-models/alias
+rpc_delete_registered_model_alias <- function(client, name = NULL, alias = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/alias",
+    body = list(name = name, alias = alias),
+    retry = rpc_retry[["DeleteRegisteredModelAlias"]])
+}
+
+# ModelRegistryService.GetModelVersionByAlias: GET /api/2.0/mlflow/registered-models/alias
+rpc_get_model_version_by_alias <- function(client, name = NULL, alias = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/alias",
+    query = list(name = name, alias = alias),
+    retry = rpc_retry[["GetModelVersionByAlias"]])
+}
+
+# ModelRegistryService.CreateRegisteredModelPermission: POST /api/2.0/mlflow/registered-models/permissions/create
+rpc_create_registered_model_permission <- function(client, name = NULL, username = NULL,
+                                                   permission = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/permissions/create",
+    body = list(name = name, username = username, permission = permission),
+    retry = rpc_retry[["CreateRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.GetRegisteredModelPermission: GET /api/2.0/mlflow/registered-models/permissions/get
+rpc_get_registered_model_permission <- function(client, name = NULL, username = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/permissions/get",
+    query = list(name = name, username = username),
+    retry = rpc_retry[["GetRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.UpdateRegisteredModelPermission: PATCH /api/2.0/mlflow/registered-models/permissions/update
+rpc_update_registered_model_permission <- function(client, name = NULL, username = NULL,
+                                                   permission = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/registered-models/permissions/update",
+    body = list(name = name, username = username, permission = permission),
+    retry = rpc_retry[["UpdateRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelPermission: DELETE /api/2.0/mlflow/registered-models/permissions/delete
+rpc_delete_registered_model_permission <- function(client, name = NULL, username = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/permissions/delete",
+    body = list(name = name, username = username),
+    retry = rpc_retry[["DeleteRegisteredModelPermission"]])
 }

@@ -13,6 +13,7 @@ from trackwire import errors
 from trackwire.client import TrackingClient, retried_rpcs
 from trackwire.client.tracking import now_millis
 from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import model_registry_service_pb2 as reg
 
 ERROR_CODES = {
     errors.InvalidArgument: "ERROR_CODE_INVALID_ARGUMENT",
@@ -46,6 +47,27 @@ def experiment(e: ent.Experiment) -> dict:
         "creation_time": e.creation_time,
         "last_update_time": e.last_update_time,
         "tags": tags(e.tags),
+    }
+
+
+def registered_model(m: reg.RegisteredModel) -> dict:
+    return {
+        "name": m.name,
+        "description": m.description,
+        "tags": tags(m.tags),
+        "aliases": {a.alias: a.version for a in m.aliases},
+        "latest_versions": [model_version(v) for v in m.latest_versions],
+    }
+
+
+def model_version(v: reg.ModelVersion) -> dict:
+    return {
+        "name": v.name,
+        "version": v.version,
+        "current_stage": v.current_stage,
+        "source": v.source,
+        "run_id": v.run_id,
+        "status": reg.ModelVersionStatus.Name(v.status).removeprefix("MODEL_VERSION_STATUS_"),
     }
 
 
@@ -251,6 +273,20 @@ def perform(client: TrackingClient, action: str, a: dict):
         return download_artifact(client, a["run_id"], a["path"])
     elif action == "delete_artifact":
         client.delete_artifact(a["run_id"], a["path"])
+    elif action == "create_registered_model":
+        return registered_model(client.create_registered_model(a["name"]))
+    elif action == "get_registered_model":
+        return registered_model(client.get_registered_model(a["name"]))
+    elif action == "search_registered_models":
+        models = client.search_registered_models(a.get("filter"))
+        return {"registered_models": [registered_model(m) for m in models]}
+    elif action == "create_model_version":
+        return model_version(client.create_model_version(a["name"], a["source"], a.get("run_id")))
+    elif action == "get_model_version":
+        return model_version(client.get_model_version(a["name"], a["version"]))
+    elif action == "search_model_versions":
+        versions = client.search_model_versions(a.get("filter"))
+        return {"model_versions": [model_version(v) for v in versions]}
     elif action == "retryable_rpcs":
         return {"rpcs": retried_rpcs()}
     else:

@@ -38,6 +38,25 @@ experiment <- function(e) {
   )
 }
 
+model_version <- function(v) {
+  list(
+    name = v$name, version = v$version, current_stage = v$current_stage, source = v$source,
+    run_id = v$run_id, status = v$status
+  )
+}
+
+registered_model <- function(m) {
+  list(
+    name = m$name, description = m$description, tags = as_map(m$tags),
+    aliases = as_map(m$aliases), latest_versions = lapply(m$versions, model_version)
+  )
+}
+
+# The rows of a search's data frame as objects of the given columns.
+frame_rows <- function(frame, columns) {
+  lapply(seq_len(nrow(frame)), function(i) lapply(frame[i, columns, drop = FALSE], `[[`, 1))
+}
+
 run <- function(r) {
   shape <- list(
     run_id = r$run_id, experiment_id = r$experiment_id, run_name = r$run_name,
@@ -193,6 +212,19 @@ perform <- function(action, a, client) {
     },
     download_artifact = download_artifact(a, client),
     delete_artifact = tw_delete_artifacts(a$path, run_id = a$run_id, client = client),
+    create_registered_model = registered_model(tw_create_registered_model(a$name, client = client)),
+    get_registered_model = registered_model(tw_get_registered_model(a$name, client = client)),
+    search_registered_models = list(registered_models = frame_rows(
+      tw_search_registered_models(filter = a$filter, client = client), c("name", "description")
+    )),
+    create_model_version = model_version(
+      tw_create_model_version(a$name, a$source, run_id = a$run_id, client = client)
+    ),
+    get_model_version = model_version(tw_get_model_version(a$name, a$version, client = client)),
+    search_model_versions = list(model_versions = frame_rows(
+      tw_search_model_versions(filter = a$filter, client = client),
+      c("name", "version", "current_stage", "source", "run_id")
+    )),
     # The policy table the generated bindings hand to the transport.
     retryable_rpcs = {
       retry <- trackwire:::rpc_retry

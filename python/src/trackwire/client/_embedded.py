@@ -22,6 +22,7 @@ class EmbeddedTransport:
         )
         self.tracking = self._services.tracking
         self.artifacts = self._services.artifacts
+        self.registry = self._services.registry
 
     def close(self) -> None:
         self._services.close()

@@ -23,6 +23,8 @@ from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import (
     artifact_service_pb2,
     artifact_service_pb2_grpc,
+    model_registry_service_pb2,
+    model_registry_service_pb2_grpc,
     tracking_service_pb2,
     tracking_service_pb2_grpc,
 )
@@ -73,6 +75,11 @@ class GrpcTransport:
         self.artifacts = _GrpcService(
             artifact_service_pb2_grpc.ArtifactServiceStub(self.channel),
             artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
+            metadata,
+        )
+        self.registry = _GrpcService(
+            model_registry_service_pb2_grpc.ModelRegistryServiceStub(self.channel),
+            model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
             metadata,
         )
 

@@ -25,7 +25,7 @@ from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 from trackwire import errors, limits
 from trackwire.client._retry import give_request_id, keyed, retrying
 from trackwire.rpc_policy import retry_safe
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, tracking_service_pb2
 
 CONNECT_TIMEOUT_SECONDS = 10
 TIMEOUT_SECONDS = 300
@@ -44,6 +44,11 @@ class HttpTransport:
         )
         self.artifacts = _HttpService(
             endpoint, artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"], headers
+        )
+        self.registry = _HttpService(
+            endpoint,
+            model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+            headers,
         )
 
     def close(self) -> None:

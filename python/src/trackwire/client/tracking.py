@@ -1,4 +1,5 @@
-"""The low-level client: one method per RPC of TrackingService and ArtifactService.
+"""The low-level client: one method per RPC of TrackingService and ArtifactService (and the
+model registry's, from client/registry.py).
 
 Methods return protobuf entities (`Experiment`, `Run`, `RunInfo`, `Metric`, `FileInfo`), ids
 as strings, or `Page`s of entities for searches; failures raise `trackwire.errors` exceptions.
@@ -10,10 +11,12 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from trackwire import errors, limits
 from trackwire.client._transport import open_transport, resolve_tracking_uri
+from trackwire.client.pages import Page
+from trackwire.client.registry import RegistryMethods
 from trackwire.v1 import artifact_service_pb2 as art
 from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as trk
@@ -22,14 +25,6 @@ if TYPE_CHECKING:
     from typing import Self
 
 T = TypeVar("T")
-
-
-class Page(list, Generic[T]):
-    """One page of search results; `token` fetches the next page (empty on the last one)."""
-
-    def __init__(self, items: Iterable[T], token: str):
-        super().__init__(items)
-        self.token = token
 
 
 def run_status(status: str | int) -> ent.RunStatus.ValueType:
@@ -79,7 +74,7 @@ def _pairs(tags: Mapping[str, Any] | Iterable[Any] | None, cls) -> list:
     return [cls(key=t.key, value=t.value) for t in cast(Iterable[Any], tags)]
 
 
-class TrackingClient:
+class TrackingClient(RegistryMethods):
     """A client of one tracking server (`grpc://`, `grpcs://`, or `http(s)://` through the
     HTTP/JSON gateway) or of an embedded store (`sqlite:///path.db`, no server).
 
@@ -95,6 +90,7 @@ class TrackingClient:
         self._transport = open_transport(self.tracking_uri, artifacts_destination)
         self._tracking = self._transport.tracking
         self._artifacts = self._transport.artifacts
+        self._registry = self._transport.registry
 
     def close(self) -> None:
         self._transport.close()

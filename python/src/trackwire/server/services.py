@@ -10,15 +10,18 @@ from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.guard import Guard, secure
 from trackwire.server.auth.permissions import READ
 from trackwire.server.auth.tokens import TokenStore
+from trackwire.server.registry_service import ModelRegistryService
 from trackwire.server.responses import answering_messages
 from trackwire.server.service import TrackingService
 from trackwire.server.store.engine import create_store_engine, upgrade_schema
 from trackwire.server.store.quotas import Quotas
+from trackwire.server.store.registry import Registry
 from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID
 from trackwire.server.store.tracking_store import TrackingStore
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, tracking_service_pb2
 
 _TRACKING = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
+REGISTRY = model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Services:
     tracking_fields: TrackingService
     artifacts: ArtifactService
     store: TrackingStore
+    registry: ModelRegistryService
     # Set when authentication is on: verifies the tokens the wires receive.
     tokens: TokenStore | None = None
 
@@ -65,9 +69,15 @@ def open_services(
         tracking_fields=TrackingService(store, locations),
         artifacts=ArtifactService(store, locations),
         store=store,
+        registry=ModelRegistryService(store, Registry(store.db)),
     )
     if auth is not None:
-        guard = Guard(store, services.tracking_fields.permissions, auth.default_permission)
+        guard = Guard(
+            store,
+            services.tracking_fields.permissions,
+            auth.default_permission,
+            services.registry.registry,
+        )
         services.tokens = TokenStore(store.db)
         services.tracking_fields = secure(_TRACKING, services.tracking_fields, guard)
         services.artifacts = secure(
@@ -75,4 +85,5 @@ def open_services(
             services.artifacts,
             guard,
         )
+        services.registry = secure(REGISTRY, services.registry, guard)
     return services

@@ -104,6 +104,12 @@ class _AuthTargetEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthTarget
     """A client stream: the first message names the target; the rest follow unchecked."""
     AUTH_TARGET_EACH_BATCH: _AuthTarget.ValueType  # 6
     """A stream of batches: each message is checked as the LogBatch request it carries."""
+    AUTH_TARGET_REGISTERED_MODEL: _AuthTarget.ValueType  # 7
+    """The registered model named by the request's `name`: the caller's permission on it (its
+    grant, MANAGE for its creator, else the server's default); a create needs none.
+    """
+    AUTH_TARGET_REGISTERED_MODEL_SEARCH: _AuthTarget.ValueType  # 8
+    """A search of the registry: the results are narrowed to the models the caller may read."""
 
 class AuthTarget(_AuthTarget, metaclass=_AuthTargetEnumTypeWrapper):
     """Where the experiment a call touches is found, for the permission check."""
@@ -125,6 +131,12 @@ AUTH_TARGET_FIRST_MESSAGE: AuthTarget.ValueType  # 5
 """A client stream: the first message names the target; the rest follow unchecked."""
 AUTH_TARGET_EACH_BATCH: AuthTarget.ValueType  # 6
 """A stream of batches: each message is checked as the LogBatch request it carries."""
+AUTH_TARGET_REGISTERED_MODEL: AuthTarget.ValueType  # 7
+"""The registered model named by the request's `name`: the caller's permission on it (its
+grant, MANAGE for its creator, else the server's default); a create needs none.
+"""
+AUTH_TARGET_REGISTERED_MODEL_SEARCH: AuthTarget.ValueType  # 8
+"""A search of the registry: the results are narrowed to the models the caller may read."""
 Global___AuthTarget: _TypeAlias = AuthTarget  # noqa: Y015
 
 @_typing.final

@@ -9,7 +9,9 @@ first authorise the call made by `current_identity`:
   the experiment (READ, EDIT, MANAGE; MANAGE_READ needs MANAGE), and the policy's auth
   target says where that experiment is found (the request, the response, a search's
   results, a stream's first message or each of its batches);
-- searches return only what the caller may read.
+- searches return only what the caller may read;
+- registry calls check the permission on the registered model the request names: the
+  user's grant on it, MANAGE for its creator, else the server's default.
 
 Both wires call these objects, so gRPC and HTTP/JSON cannot disagree.
 """
@@ -29,6 +31,7 @@ from trackwire.errors import NotFound, PermissionDenied, Unauthenticated
 from trackwire.rpc_policy import Access, AuthTarget, policy_of
 from trackwire.server.auth.identity import Identity, current_identity
 from trackwire.server.auth.permissions import EDIT, MANAGE, READ, PermissionStore, allows
+from trackwire.server.store.registry import Registry
 from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID, USER_TAG
 from trackwire.server.store.tracking_store import TrackingStore
 
@@ -55,10 +58,17 @@ def required_permission(method: MethodDescriptor) -> str:
 class Guard:
     """Decides whether the current caller may make a call."""
 
-    def __init__(self, store: TrackingStore, permissions: PermissionStore, default_permission: str):
+    def __init__(
+        self,
+        store: TrackingStore,
+        permissions: PermissionStore,
+        default_permission: str,
+        registry: Registry,
+    ):
         self.store = store
         self.permissions = permissions
         self.default_permission = default_permission
+        self.registry = registry
         # A run never moves to another experiment, so this mapping never goes stale.
         self._experiment_of_run: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -90,6 +100,15 @@ class Guard:
                 f"User {identity.user!r} has permission {granted} on experiment "
                 f"{experiment_id}; {what} needs {required}."
             )
+
+    def model_permission(self, identity: Identity, name: str) -> str | None:
+        """The caller's permission on a registered model; None when there is no such model."""
+        creator = self.registry.creator(name)
+        if creator is None:
+            return None
+        if identity.is_admin or creator == identity.user:
+            return MANAGE
+        return self.registry.grant(name, identity.user) or self.default_permission
 
     def experiment_of_run(self, run_id: str) -> int | None:
         """The run's experiment, or None when there is no such run (the service says so)."""
@@ -244,6 +263,36 @@ def _authorize_tag_write(guard, method, identity, request) -> None:
     guard.authorize(identity, method, request)
 
 
+def _registered_model_target(guard, method, impl, identity, request):
+    """The model the request names; a model that does not exist yet (a create) or no longer
+    (the service answers NOT_FOUND) needs no permission."""
+    granted = guard.model_permission(identity, request.name)
+    required = required_permission(method)
+    if granted is not None and not allows(granted, required):
+        raise PermissionDenied(
+            f"User {identity.user!r} has permission {granted} on registered model "
+            f"{request.name!r}; {method.name} needs {required}."
+        )
+    return impl(request)
+
+
+def _registered_model_search(guard, method, impl, identity, request):
+    """A page of the registry's search, narrowed to the models the caller may read."""
+    response = impl(request)
+    if identity.is_admin:
+        return response
+    fields = response.DESCRIPTOR.fields_by_name
+    results = getattr(
+        response, "registered_models" if "registered_models" in fields else "model_versions"
+    )
+    readable = [
+        r for r in results if allows(guard.model_permission(identity, r.name) or READ, READ)
+    ]
+    del results[:]
+    results.extend(readable)
+    return response
+
+
 _CHECK_OF_TARGET: dict[AuthTarget.ValueType, Check] = {
     AuthTarget.AUTH_TARGET_REQUEST: _request_target,
     AuthTarget.AUTH_TARGET_REQUEST_RUN_TAGS: _request_and_run_tags,
@@ -251,4 +300,6 @@ _CHECK_OF_TARGET: dict[AuthTarget.ValueType, Check] = {
     AuthTarget.AUTH_TARGET_SEARCH_RESULTS: _search_results,
     AuthTarget.AUTH_TARGET_FIRST_MESSAGE: _first_message_target,
     AuthTarget.AUTH_TARGET_EACH_BATCH: _each_batch_target,
+    AuthTarget.AUTH_TARGET_REGISTERED_MODEL: _registered_model_target,
+    AuthTarget.AUTH_TARGET_REGISTERED_MODEL_SEARCH: _registered_model_search,
 }

@@ -19,7 +19,7 @@ from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_route
 from trackwire.server.http_gateway.routes import rpc_routes
 from trackwire.server.http_gateway.web_ui import is_open, web_ui_routes
 from trackwire.server.internal_errors import internal_error
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, tracking_service_pb2
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
 
@@ -131,16 +131,22 @@ class _Router(Router):
 def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.services.open_services).
 
-    Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
-    MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
+    Every annotated RPC of the tracking, artifact and model registry services is routed (see
+    routes.py), plus MLflow's artifact proxy API, `/health`, `/version` and an empty
+    logged-model search.
     """
     tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
     artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
+    registry = model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
     routes = [
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
         *rpc_routes(
-            {tracking: services.tracking_fields, artifacts: services.artifacts},
+            {
+                tracking: services.tracking_fields,
+                artifacts: services.artifacts,
+                registry: services.registry,
+            },
             services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),

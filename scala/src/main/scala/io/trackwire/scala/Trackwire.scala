@@ -23,6 +23,34 @@ import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
  */
 final class Trackwire private (val underlying: TrackwireClient) extends AutoCloseable {
 
+  // ---- model registry
+
+  def createRegisteredModel(name: String): RegisteredModel =
+    RegisteredModel.fromProto(underlying.createRegisteredModel(name))
+
+  /** A new version of a registered model from a source such as `runs:/<run_id>/model`. */
+  def createModelVersion(name: String, source: String, runId: Option[String] = None): ModelVersion =
+    ModelVersion.fromProto(underlying.createModelVersion(name, source, runId.orNull))
+
+  def getRegisteredModel(name: String): RegisteredModel =
+    RegisteredModel.fromProto(underlying.getRegisteredModel(name))
+
+  /** Every registered model matching the filter, fetched page by page as the iterator is read. */
+  def searchRegisteredModels(filter: Option[String] = None): Iterator[RegisteredModel] =
+    underlying.searchRegisteredModels(filter.orNull).iterator().asScala.map(RegisteredModel.fromProto)
+
+  def getModelVersion(name: String, version: String): ModelVersion =
+    ModelVersion.fromProto(underlying.getModelVersion(name, version))
+
+  /** The version an alias points at; None when the model has no such alias. */
+  def getModelVersionByAlias(name: String, alias: String): Option[ModelVersion] =
+    try Some(ModelVersion.fromProto(underlying.getModelVersionByAlias(name, alias)))
+    catch { case _: io.trackwire.client.NotFoundException => None }
+
+  /** Every model version matching the filter, fetched page by page as the iterator is read. */
+  def searchModelVersions(filter: Option[String] = None): Iterator[ModelVersion] =
+    underlying.searchModelVersions(filter.orNull).iterator().asScala.map(ModelVersion.fromProto)
+
   // ---- experiments
 
   def createExperiment(

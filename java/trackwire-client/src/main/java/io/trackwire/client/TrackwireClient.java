@@ -5,6 +5,8 @@ import io.grpc.MethodDescriptor;
 import io.trackwire.v1.ArtifactServiceGrpc;
 import io.trackwire.v1.CreateExperimentPermissionRequest;
 import io.trackwire.v1.CreateExperimentRequest;
+import io.trackwire.v1.CreateModelVersionRequest;
+import io.trackwire.v1.CreateRegisteredModelRequest;
 import io.trackwire.v1.CreateRunRequest;
 import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.DeleteArtifactRequest;
@@ -23,6 +25,10 @@ import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.GetExperimentByNameRequest;
 import io.trackwire.v1.GetExperimentPermissionRequest;
 import io.trackwire.v1.GetExperimentRequest;
+import io.trackwire.v1.GetLatestVersionsRequest;
+import io.trackwire.v1.GetModelVersionByAliasRequest;
+import io.trackwire.v1.GetModelVersionRequest;
+import io.trackwire.v1.GetRegisteredModelRequest;
 import io.trackwire.v1.GetRunRequest;
 import io.trackwire.v1.ListArtifactsRequest;
 import io.trackwire.v1.ListArtifactsResponse;
@@ -31,8 +37,11 @@ import io.trackwire.v1.LogInputsRequest;
 import io.trackwire.v1.LogMetricRequest;
 import io.trackwire.v1.LogParamRequest;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.ModelRegistryServiceGrpc;
+import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
 import io.trackwire.v1.Permission;
+import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.RestoreExperimentRequest;
 import io.trackwire.v1.RestoreRunRequest;
 import io.trackwire.v1.Run;
@@ -41,6 +50,10 @@ import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import io.trackwire.v1.SearchExperimentsRequest;
 import io.trackwire.v1.SearchExperimentsResponse;
+import io.trackwire.v1.SearchModelVersionsRequest;
+import io.trackwire.v1.SearchModelVersionsResponse;
+import io.trackwire.v1.SearchRegisteredModelsRequest;
+import io.trackwire.v1.SearchRegisteredModelsResponse;
 import io.trackwire.v1.SearchRunsRequest;
 import io.trackwire.v1.SearchRunsResponse;
 import io.trackwire.v1.SetExperimentTagRequest;
@@ -62,6 +75,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -663,6 +677,76 @@ public final class TrackwireClient implements AutoCloseable {
    * One unary call, retried as its RPC's policy in the schema allows (see {@link RetryPolicy}):
    * the same request each time, with its idempotency key if the policy asks for one.
    */
+  // -- model registry ------------------------------------------------------------------------
+
+  public RegisteredModel createRegisteredModel(String name) {
+    return call(ModelRegistryServiceGrpc.getCreateRegisteredModelMethod(),
+        CreateRegisteredModelRequest.newBuilder().setName(name).build()).getRegisteredModel();
+  }
+
+  /** A new version of a registered model from a source such as {@code runs:/<run_id>/model}. */
+  public ModelVersion createModelVersion(String name, String source, String runId) {
+    CreateModelVersionRequest.Builder request =
+        CreateModelVersionRequest.newBuilder().setName(name).setSource(source);
+    if (runId != null) {
+      request.setRunId(runId);
+    }
+    return call(ModelRegistryServiceGrpc.getCreateModelVersionMethod(), request.build()).getModelVersion();
+  }
+
+  public RegisteredModel getRegisteredModel(String name) {
+    return call(ModelRegistryServiceGrpc.getGetRegisteredModelMethod(),
+        GetRegisteredModelRequest.newBuilder().setName(name).build()).getRegisteredModel();
+  }
+
+  /** Every registered model matching a filter ({@code null} for all), fetched page by page as read. */
+  public Stream<RegisteredModel> searchRegisteredModels(String filter) {
+    SearchRegisteredModelsRequest request = SearchRegisteredModelsRequest.newBuilder()
+        .setFilter(filter == null ? "" : filter).build();
+    return Pages.stream("",
+        token -> searchRegisteredModelsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a registered model search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<RegisteredModel> searchRegisteredModelsPage(SearchRegisteredModelsRequest request) {
+    SearchRegisteredModelsResponse response =
+        call(ModelRegistryServiceGrpc.getSearchRegisteredModelsMethod(), request);
+    return Page.of(response.getRegisteredModelsList(), response.getNextPageToken());
+  }
+
+  /** The latest version of a model in each of the given stages (every stage when none). */
+  public List<ModelVersion> getLatestVersions(String name, String... stages) {
+    return call(ModelRegistryServiceGrpc.getGetLatestVersionsMethod(),
+        GetLatestVersionsRequest.newBuilder().setName(name).addAllStages(Arrays.asList(stages)).build())
+        .getModelVersionsList();
+  }
+
+  public ModelVersion getModelVersion(String name, String version) {
+    return call(ModelRegistryServiceGrpc.getGetModelVersionMethod(),
+        GetModelVersionRequest.newBuilder().setName(name).setVersion(version).build()).getModelVersion();
+  }
+
+  /** The version an alias of the model points at. */
+  public ModelVersion getModelVersionByAlias(String name, String alias) {
+    return call(ModelRegistryServiceGrpc.getGetModelVersionByAliasMethod(),
+        GetModelVersionByAliasRequest.newBuilder().setName(name).setAlias(alias).build()).getModelVersion();
+  }
+
+  /** Every model version matching a filter ({@code null} for all), fetched page by page as read. */
+  public Stream<ModelVersion> searchModelVersions(String filter) {
+    SearchModelVersionsRequest request = SearchModelVersionsRequest.newBuilder()
+        .setFilter(filter == null ? "" : filter).build();
+    return Pages.stream("",
+        token -> searchModelVersionsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a model version search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<ModelVersion> searchModelVersionsPage(SearchModelVersionsRequest request) {
+    SearchModelVersionsResponse response =
+        call(ModelRegistryServiceGrpc.getSearchModelVersionsMethod(), request);
+    return Page.of(response.getModelVersionsList(), response.getNextPageToken());
+  }
+
   private <Q extends Message, R extends Message> R call(MethodDescriptor<Q, R> method, Q request) {
     String name = method.getFullMethodName();
     Q sent = RetryPolicy.withRequestId(name, request);

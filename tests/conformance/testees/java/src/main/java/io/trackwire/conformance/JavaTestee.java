@@ -9,7 +9,9 @@ import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.InputTag;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
+import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.Run;
 import io.trackwire.v1.RunInfo;
 import io.trackwire.v1.RunStatus;
@@ -173,6 +175,24 @@ public final class JavaTestee {
       case "delete_artifact":
         client.deleteArtifact(a.str("run_id"), a.str("path"));
         return Map.of();
+      case "create_registered_model":
+        return registeredModel(client.createRegisteredModel(a.str("name")));
+      case "get_registered_model":
+        return registeredModel(client.getRegisteredModel(a.str("name")));
+      case "search_registered_models": {
+        List<Object> models = new ArrayList<>();
+        client.searchRegisteredModels(a.optStr("filter")).forEach(m -> models.add(registeredModel(m)));
+        return Map.of("registered_models", models);
+      }
+      case "create_model_version":
+        return modelVersion(client.createModelVersion(a.str("name"), a.str("source"), a.optStr("run_id")));
+      case "get_model_version":
+        return modelVersion(client.getModelVersion(a.str("name"), a.str("version")));
+      case "search_model_versions": {
+        List<Object> versions = new ArrayList<>();
+        client.searchModelVersions(a.optStr("filter")).forEach(v -> versions.add(modelVersion(v)));
+        return Map.of("model_versions", versions);
+      }
       case "retryable_rpcs":
         return Map.of("rpcs", TrackwireClient.retryableRpcs());
       default:
@@ -209,6 +229,33 @@ public final class JavaTestee {
     Map<String, String> tags = new LinkedHashMap<>();
     e.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
     shape.put("tags", tags);
+    return shape;
+  }
+
+  private static Map<String, Object> registeredModel(RegisteredModel m) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("name", m.getName());
+    shape.put("description", m.getDescription());
+    Map<String, String> tags = new LinkedHashMap<>();
+    m.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
+    Map<String, String> aliases = new LinkedHashMap<>();
+    m.getAliasesList().forEach(alias -> aliases.put(alias.getAlias(), alias.getVersion()));
+    shape.put("aliases", aliases);
+    List<Object> latest = new ArrayList<>();
+    m.getLatestVersionsList().forEach(v -> latest.add(modelVersion(v)));
+    shape.put("latest_versions", latest);
+    return shape;
+  }
+
+  private static Map<String, Object> modelVersion(ModelVersion v) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("name", v.getName());
+    shape.put("version", v.getVersion());
+    shape.put("current_stage", v.getCurrentStage());
+    shape.put("source", v.getSource());
+    shape.put("run_id", v.getRunId());
+    shape.put("status", v.getStatus().name().substring("MODEL_VERSION_STATUS_".length()));
     return shape;
   }
 

@@ -78,6 +78,15 @@ object ScalaTestee {
         obj("content" -> Files.readString(file))
       } finally { Files.deleteIfExists(file); Files.delete(dir) }
     case "delete_artifact" => done(tw.deleteArtifact(a.str("run_id"), a.str("path")))
+    case "create_registered_model" => registeredModel(tw.createRegisteredModel(a.str("name")))
+    case "get_registered_model" => registeredModel(tw.getRegisteredModel(a.str("name")))
+    case "search_registered_models" =>
+      obj("registered_models" -> tw.searchRegisteredModels(opt(a, "filter")).map(registeredModel).toList.asJava)
+    case "create_model_version" =>
+      modelVersion(tw.createModelVersion(a.str("name"), a.str("source"), opt(a, "run_id")))
+    case "get_model_version" => modelVersion(tw.getModelVersion(a.str("name"), a.str("version")))
+    case "search_model_versions" =>
+      obj("model_versions" -> tw.searchModelVersions(opt(a, "filter")).map(modelVersion).toList.asJava)
     case "retryable_rpcs" => obj("rpcs" -> Trackwire.retryableRpcs.asJava)
     case other => throw new IllegalArgumentException(s"the scala testee does not know the action $other")
   }
@@ -112,6 +121,14 @@ object ScalaTestee {
     "experiment_id" -> e.experimentId, "name" -> e.name, "artifact_location" -> e.artifactLocation,
     "lifecycle_stage" -> e.lifecycleStage, "creation_time" -> box(e.creationTime),
     "last_update_time" -> box(e.lastUpdateTime), "tags" -> e.tags.asJava)
+
+  private def registeredModel(m: RegisteredModel): AnyRef = obj(
+    "name" -> m.name, "description" -> m.description, "tags" -> m.tags.asJava,
+    "aliases" -> m.aliases.asJava, "latest_versions" -> m.latestVersions.map(modelVersion).asJava)
+
+  private def modelVersion(v: ModelVersion): AnyRef = obj(
+    "name" -> v.name, "version" -> v.version, "current_stage" -> v.currentStage,
+    "source" -> v.source, "run_id" -> v.runId.getOrElse(""), "status" -> v.status)
 
   private def run(r: Run): AnyRef = {
     val shape = obj(

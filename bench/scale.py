@@ -1,0 +1,440 @@
+"""trackwire at team scale (issue 21): a million runs, a hundred million points.
+
+    .venv/bin/python bench/scale.py --backend sqlite|postgresql [--part runs|points|all]
+
+Seeds one trackwire server through its fastest path (native gRPC, writer processes, LogBatch
+over the client's stream) and measures, through the public wires only:
+- runs: the first page of a filtered, ordered search, a deep page through its page token and
+  a count of the matching runs (paging them with no columns);
+- points: one metric's full history and the chart query (GetMetricHistoryBulkInterval over
+  10 runs of 1,000,000 steps), first on a store holding only the runs they read ("small
+  store"), then once the store holds every point; bytes on disk per point, for trackwire
+  and for MLflow's server at a scale it reaches in a minute (extrapolated);
+- start-up: the server restarted on the big store, and `trackwire db upgrade` on it.
+Every seeding stops at its count or its time budget, whichever comes first; the figures say
+which. The big stores are deleted at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import workloads as wl
+from clients import GrpcClient, RestClient, now_ms
+from postgres import Cluster
+from run import machine, versions
+from servers import MLFLOW_BIN, ROOT, TRACKWIRE_BIN, start_mlflow, start_trackwire
+
+from trackwire.v1 import tracking_service_pb2 as ts
+
+PAGE = 100  # the runs table's page
+DEEP_STEP = 10_000  # the deep page is reached by pages of this many runs
+CHART_RUNS, CHART_STEPS, CHART_POINTS = 10, 1_000_000, 1000
+KEYS, STEPS = 10, 10_000  # the filler runs of the points store
+BATCH = 1000  # points per LogBatch (MLflow's limit, and trackwire's default)
+SEEDERS = 4  # writer processes
+
+
+def median_time(fn, repeats: int = 5) -> float:
+    """The median of `repeats` calls, after one untimed call (caches, connections)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+# --- seeding (in writer processes) -------------------------------------------------------
+
+
+def _seed_runs(port: int, experiment_id: str, first: int, stride: int, n: int, deadline, out):
+    client, done = GrpcClient(port), 0
+    for i in range(first, n, stride):
+        if time.time() > deadline:
+            break
+        params, tags, metrics = wl._run_data(i)
+        run_id = client.create_run(experiment_id)
+        client.log_batch(run_id, metrics, params, tags)
+        done += 1
+    client.close()
+    out.put(done)
+
+
+def _seed_points(port: int, experiment_id: str, runs: list[tuple[list[str], int]], deadline, out):
+    """Each run: its metric keys and step count, logged BATCH points at a time."""
+    client, done = GrpcClient(port), 0
+    for keys, steps in runs:
+        run_id = client.create_run(experiment_id)
+        per_batch = max(1, BATCH // len(keys))
+        for start in range(0, steps, per_batch):
+            if time.time() > deadline:
+                client.close()
+                out.put(done)
+                return
+            ts_ms = now_ms()
+            stop = min(steps, start + per_batch)
+            points = [(k, s * 1e-3, ts_ms, s) for s in range(start, stop) for k in keys]
+            client.log_batch(run_id, points)
+            done += len(points)
+    client.close()
+    out.put(done)
+
+
+def parallel(target, jobs: list[tuple]) -> tuple[int, float]:
+    """Runs target(*job, out) in one process per job; returns (sum of results, seconds)."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*job, out)) for job in jobs]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    total = sum(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total, time.perf_counter() - t0
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class Store:
+    """One trackwire server on a SQLite file or a PostgreSQL database of the run."""
+
+    def __init__(self, backend: str, tmp: Path, cluster: Cluster | None):
+        self.backend, self.tmp, self.cluster = backend, tmp, cluster
+        self.uri = cluster.database("scale") if cluster else f"sqlite:///{tmp / 'scale.db'}"
+        self.server = None
+        self.start()
+
+    def start(self) -> float:
+        self.server = start_trackwire(self.tmp, "trackwire", store_uri=self.uri)
+        try:
+            self.server.wait_ready(timeout=1800)
+        except BaseException:
+            self.server.stop()
+            raise
+        self.grpc = GrpcClient(self.server.grpc_port)
+        self.rest = RestClient(self.server.base_url)
+        return self.server.startup_s
+
+    def stop(self) -> None:
+        self.grpc.close()
+        self.rest.close()
+        self.server.stop()
+
+    def size_bytes(self) -> int:
+        if self.cluster:
+            return self.cluster.size_bytes("scale")
+        return sum(f.stat().st_size for f in self.tmp.glob("scale.db*"))
+
+    def upgrade_s(self) -> float:
+        """`trackwire db upgrade` on the stopped store, its output shown."""
+        t0 = time.perf_counter()
+        subprocess.run([str(TRACKWIRE_BIN), "db", "upgrade", self.uri], check=True)
+        return time.perf_counter() - t0
+
+    def profile(self, query, seconds: float = 8) -> list[str]:
+        """py-spy on the server while `query` repeats: the frames the samples end in."""
+        raw = self.tmp / "profile.txt"
+        spy = subprocess.Popen(
+            [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(self.server.proc.pid)]
+            + ["-d", str(seconds), "-f", "raw", "-o", str(raw), "-r", "200"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stop = threading.Event()
+
+        def repeat():
+            while not stop.is_set() and spy.poll() is None:
+                query()
+
+        worker = threading.Thread(target=repeat)
+        time.sleep(1)  # py-spy attaches
+        worker.start()
+        spy.wait()
+        stop.set()
+        worker.join()
+        return summarise_profile(raw)
+
+
+def summarise_profile(raw: Path, top: int = 12) -> list[str]:
+    leaves, total = Counter(), 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[leaf] += int(count)
+        total += int(count)
+    return [f"{100 * n / total:5.1f}%  {frame}" for frame, n in leaves.most_common(top)]
+
+
+# --- a million runs ------------------------------------------------------------------------
+
+
+def runs_part(store: Store, n: int, budget: float) -> dict:
+    experiment = store.grpc.create_experiment("scale-runs")
+    deadline = time.time() + budget
+    jobs = [(store.server.grpc_port, experiment, i, SEEDERS, n, deadline) for i in range(SEEDERS)]
+    seeded, seconds = parallel(_seed_runs, jobs)
+    print(f"  seeded {seeded:,} runs in {seconds:.0f} s ({seeded / seconds:,.0f} runs/s)")
+    found = {"runs": seeded, "seed_s": seconds, "seed_runs_per_s": seeded / seconds}
+
+    def first_page(client):
+        return lambda: client.search(experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE)
+
+    def no_columns(token: str | None, size: int, order_by=()) -> ts.SearchRunsResponse:
+        return store.grpc.stub.SearchRuns(
+            ts.SearchRunsRequest(
+                experiment_ids=[experiment],
+                filter=wl.SEARCH_FILTER,
+                order_by=order_by,
+                max_results=size,
+                page_token=token or "",
+                columns=ts.RunColumns(),
+            )
+        )
+
+    # The count: every matching run, in the default order, paged with no columns.
+    t0, count, token = time.perf_counter(), 0, None
+    while True:
+        page = no_columns(token, 50_000)
+        count += len(page.runs)
+        token = page.next_page_token
+        if not token:
+            break
+    found["count_s"] = time.perf_counter() - t0
+    found["matching"] = count
+    # The deep page: the table's order, reached through page tokens half-way down.
+    deep_at, deep = 0, None
+    while deep_at + DEEP_STEP <= count // 2:
+        deep = no_columns(deep, DEEP_STEP, wl.SEARCH_ORDER).next_page_token
+        deep_at += DEEP_STEP
+    found["deep_offset"] = deep_at
+    for wire, client in (("grpc", store.grpc), ("rest", store.rest)):
+        found[f"first_page_s_{wire}"] = median_time(first_page(client))
+        found[f"deep_page_s_{wire}"] = median_time(
+            lambda c=client: c.search(
+                experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE, page_token=deep
+            )
+        )
+    found["deep_over_first_rest"] = found["deep_page_s_rest"] / found["first_page_s_rest"]
+    print("  " + json.dumps(found))
+    if found["first_page_s_rest"] > 0.5:
+        found["profile_first_page"] = store.profile(first_page(store.rest))
+    if found["deep_over_first_rest"] > 2:
+        found["profile_deep_page"] = store.profile(
+            lambda: store.rest.search(
+                experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE, page_token=deep
+            )
+        )
+    return found
+
+
+# --- a hundred million points --------------------------------------------------------------
+
+
+def point_queries(store: Store, chart_runs: list[str], probe: str) -> dict:
+    def chart():
+        query = urlencode(
+            {"run_ids": chart_runs, "metric_key": "loss", "max_results": CHART_POINTS},
+            doseq=True,
+        )
+        got = store.rest._call("GET", "metrics/get-history-bulk-interval?" + query)
+        assert len(got["metrics"]) == CHART_POINTS * len(chart_runs), len(got["metrics"])
+
+    def buckets():
+        # The web UI's chart query (GetMetricBuckets): one bucket per pixel of a chart.
+        query = urlencode(
+            {"run_ids": chart_runs, "metric_key": "loss", "buckets": CHART_POINTS}, doseq=True
+        )
+        got = store.rest._call_path("GET", "/api/2.0/trackwire/metrics/get-buckets?" + query)
+        assert len(got["runs"]) == len(chart_runs), got.keys()
+
+    def history_rest():
+        assert store.rest.read_history(probe, "k0") == STEPS
+
+    def history_grpc():
+        assert store.grpc.read_history(probe, "k0") == STEPS
+
+    def long_history_grpc():
+        assert store.grpc.read_history(chart_runs[0], "loss") == CHART_STEPS
+
+    return {
+        "buckets_per_run_s": median_time(buckets) / len(chart_runs),
+        "chart_per_run_s": median_time(chart) / len(chart_runs),
+        "history_10k_rest_s": median_time(history_rest),
+        "history_10k_grpc_s": median_time(history_grpc),
+        "history_1m_grpc_s": median_time(long_history_grpc, 3),
+        "_chart": chart,
+    }
+
+
+def points_part(store: Store, total: int, budget: float) -> dict:
+    experiment = store.grpc.create_experiment("scale-points")
+    port = store.server.grpc_port
+    # The small store: the runs the queries read, and nothing else.
+    long_runs = [(["loss"], CHART_STEPS)] * CHART_RUNS
+    deadline = time.time() + 3600
+    jobs = [(port, experiment, long_runs[i::SEEDERS], deadline) for i in range(SEEDERS)]
+    small, seconds = parallel(_seed_points, jobs)
+    keys = [f"k{j}" for j in range(KEYS)]
+    parallel(_seed_points, [(port, experiment, [(keys, STEPS)], deadline)])
+    small += KEYS * STEPS
+    runs = store.grpc.stub.SearchRuns(
+        ts.SearchRunsRequest(experiment_ids=[experiment], max_results=100, order_by=["start_time"])
+    ).runs
+    chart_runs = [r.info.run_id for r in runs[:CHART_RUNS]]
+    probe = runs[CHART_RUNS].info.run_id
+    print(f"  small store: {small:,} points in {seconds:.0f} s")
+    found: dict = {"small_points": small, "small_seed_points_per_s": small / seconds}
+    before = point_queries(store, chart_runs, probe)
+    before.pop("_chart")
+    found["small"] = before
+    small_bytes = store.size_bytes()
+    print("  " + json.dumps(found))
+
+    fillers = max(0, (total - small) // (KEYS * STEPS))
+    deadline = time.time() + budget
+    filler = [(keys, STEPS)] * fillers
+    jobs = [(port, experiment, filler[i::SEEDERS], deadline) for i in range(SEEDERS)]
+    added, seconds = parallel(_seed_points, jobs)
+    found.update(
+        # The fill's growth only: the store also holds the runs part's runs.
+        bytes_per_point=(store.size_bytes() - small_bytes) / added if added else None,
+        points=small + added,
+        seed_s=seconds,
+        seed_points_per_s=added / seconds,
+        reached_target=small + added >= total,
+    )
+    print(f"  filled to {small + added:,} points in {seconds:.0f} s")
+    after = point_queries(store, chart_runs, probe)
+    chart = after.pop("_chart")
+    found["big"] = after
+    found["ratios_big_over_small"] = {k: after[k] / before[k] for k in after}
+    if after["chart_per_run_s"] > 0.1:
+        found["profile_chart"] = store.profile(chart)
+    return found
+
+
+def mlflow_bytes_per_point(tmp: Path, cluster: Cluster | None, points: int) -> dict:
+    """MLflow's server on an empty store of its own, `points` points logged in 1,000-point
+    batches over REST: store growth per point."""
+    uri = (
+        cluster.database("mlflow_scale").replace("postgresql", "postgresql+psycopg", 1)
+        if (cluster)
+        else None
+    )
+    server = start_mlflow(tmp, "mlflow", None, uri)
+    try:
+        server.wait_ready(timeout=900)
+    except BaseException:
+        server.stop()
+        raise
+
+    def size() -> int:
+        if cluster:
+            return cluster.size_bytes("mlflow_scale")
+        return sum(f.stat().st_size for f in (tmp / "mlflow").glob("store.db*"))
+
+    client = RestClient(server.base_url)
+    experiment = client.create_experiment("bytes")
+    empty = size()
+    t0 = time.perf_counter()
+    for _ in range(10):
+        run_id = client.create_run(experiment)
+        for start in range(0, points // 10, BATCH):
+            ts_ms = now_ms()
+            client.log_batch(
+                run_id, [("loss", s * 1e-3, ts_ms, s) for s in range(start, start + BATCH)]
+            )
+    seconds = time.perf_counter() - t0
+    client.close()
+    server.stop()
+    grown = size() - empty
+    return {
+        "points": points,
+        "seed_points_per_s": points / seconds,
+        "startup_s": server.startup_s,
+        "bytes_per_point": grown / points,
+    }
+
+
+def main() -> int:
+    global CHART_STEPS  # --chart-steps: smaller chart runs for a quick try
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--part", choices=("runs", "points", "all"), default="all")
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--runs-budget-s", type=float, default=3600)
+    parser.add_argument("--points", type=int, default=100_000_000)
+    parser.add_argument("--points-budget-s", type=float, default=3600)
+    parser.add_argument("--mlflow-points", type=int, default=50_000, help="0: MLflow not measured")
+    parser.add_argument(
+        "--chart-steps", type=int, default=CHART_STEPS, help="steps of each chart run"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--keep", action="store_true", help="keep the stores")
+    args = parser.parse_args()
+    CHART_STEPS = args.chart_steps
+
+    tmp = Path(tempfile.mkdtemp(prefix="trackwire-scale-"))
+    cluster = Cluster(tmp / "postgres") if args.backend == "postgresql" else None
+    report: dict = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "versions": versions(args.mlflow_points > 0 and MLFLOW_BIN.exists(), cluster),
+        "durability": cluster.durability() if cluster else "SQLite WAL, synchronous=NORMAL",
+    }
+    store = None
+    try:
+        store = Store(args.backend, tmp, cluster)
+        report["startup_empty_s"] = store.server.startup_s
+        if args.part in ("runs", "all"):
+            print(f"runs ({args.backend}): up to {args.runs:,} in {args.runs_budget_s:.0f} s")
+            report["runs"] = runs_part(store, args.runs, args.runs_budget_s)
+            report["load_after_runs"] = os.getloadavg()
+        if args.part in ("points", "all"):
+            print(f"points ({args.backend}): up to {args.points:,} in {args.points_budget_s:.0f} s")
+            report["points"] = points_part(store, args.points, args.points_budget_s)
+            report["load_after_points"] = os.getloadavg()
+        report["bytes"] = store.size_bytes()
+        store.stop()
+        report["db_upgrade_s"] = store.upgrade_s()
+        report["startup_big_s"] = store.start()
+        if args.mlflow_points and MLFLOW_BIN.exists():
+            report["mlflow"] = mlflow_bytes_per_point(tmp, cluster, args.mlflow_points)
+    finally:
+        if store and store.server:
+            store.server.stop()
+        if cluster:
+            cluster.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report["load_at_end"] = os.getloadavg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"scale-{args.backend}-{args.part}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k != "machine"}, indent=1))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
