@@ -67,7 +67,17 @@ rpc_retry <- c(
   CreateRegisteredModelPermission = "never",
   GetRegisteredModelPermission = "safe",
   UpdateRegisteredModelPermission = "safe",
-  DeleteRegisteredModelPermission = "never"
+  DeleteRegisteredModelPermission = "never",
+  CreateLoggedModel = "never",
+  FinalizeLoggedModel = "safe",
+  GetLoggedModel = "safe",
+  DeleteLoggedModel = "never",
+  SearchLoggedModels = "safe",
+  SetLoggedModelTags = "safe",
+  DeleteLoggedModelTag = "safe",
+  LogLoggedModelParams = "safe",
+  ListLoggedModelArtifacts = "safe",
+  LogOutputs = "safe"
 )
 
 # TrackingService.CreateExperiment: POST /api/2.0/mlflow/experiments/create
@@ -189,11 +199,13 @@ rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL,
 # TrackingService.LogMetric: POST /api/2.0/mlflow/runs/log-metric
 # `request_id`: the idempotency key; a new one when NULL.
 rpc_log_metric <- function(client, run_id = NULL, key = NULL, value = NULL,
-                           timestamp = NULL, step = NULL, request_id = NULL) {
+                           timestamp = NULL, step = NULL, request_id = NULL,
+                           model_id = NULL, dataset_name = NULL, dataset_digest = NULL) {
   request_id <- or_default(request_id, new_request_id())
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-metric",
     body = list(run_id = run_id, key = key, value = value, timestamp = timestamp, step = step,
-                request_id = request_id),
+                request_id = request_id, model_id = model_id, dataset_name = dataset_name,
+                dataset_digest = dataset_digest),
     retry = rpc_retry[["LogMetric"]])
 }
 
@@ -230,9 +242,9 @@ rpc_log_batch <- function(client, run_id = NULL, metrics = NULL, params = NULL,
 }
 
 # TrackingService.LogInputs: POST /api/2.0/mlflow/runs/log-inputs
-rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL) {
+rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL, models = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-inputs",
-    body = list(run_id = run_id, datasets = datasets),
+    body = list(run_id = run_id, datasets = datasets, models = models),
     retry = rpc_retry[["LogInputs"]])
 }
 
@@ -314,34 +326,37 @@ rpc_delete_experiment_permission <- function(client, experiment_id = NULL,
 }
 
 # ArtifactService.ListArtifacts: GET /api/2.0/mlflow/artifacts/list
-rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL) {
+rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL,
+                               model_id = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/artifacts/list",
-    query = list(run_id = run_id, path = path, page_token = page_token),
+    query = list(run_id = run_id, path = path, page_token = page_token, model_id = model_id),
     retry = rpc_retry[["ListArtifacts"]])
 }
 
 # ArtifactService.UploadArtifact: PUT /api/2.0/trackwire/artifacts/upload
 # `data`: path of the file streamed as the request body.
-rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL) {
+rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL,
+                                model_id = NULL) {
   tw_request(client, "PUT", "/api/2.0/trackwire/artifacts/upload",
-    query = list(run_id = run_id, path = path),
+    query = list(run_id = run_id, path = path, model_id = model_id),
     body_file = data,
     retry = rpc_retry[["UploadArtifact"]])
 }
 
 # ArtifactService.DownloadArtifact: GET /api/2.0/trackwire/artifacts/download
 # `dest`: file the raw `data` bytes are streamed to.
-rpc_download_artifact <- function(client, run_id = NULL, path = NULL, dest) {
+rpc_download_artifact <- function(client, run_id = NULL, path = NULL, model_id = NULL,
+                                  dest) {
   tw_request(client, "GET", "/api/2.0/trackwire/artifacts/download",
-    query = list(run_id = run_id, path = path),
+    query = list(run_id = run_id, path = path, model_id = model_id),
     dest = dest,
     retry = rpc_retry[["DownloadArtifact"]])
 }
 
 # ArtifactService.DeleteArtifact: POST /api/2.0/trackwire/artifacts/delete
-rpc_delete_artifact <- function(client, run_id = NULL, path = NULL) {
+rpc_delete_artifact <- function(client, run_id = NULL, path = NULL, model_id = NULL) {
   tw_request(client, "POST", "/api/2.0/trackwire/artifacts/delete",
-    body = list(run_id = run_id, path = path),
+    body = list(run_id = run_id, path = path, model_id = model_id),
     retry = rpc_retry[["DeleteArtifact"]])
 }
 
@@ -535,4 +550,83 @@ rpc_delete_registered_model_permission <- function(client, name = NULL, username
   tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/permissions/delete",
     body = list(name = name, username = username),
     retry = rpc_retry[["DeleteRegisteredModelPermission"]])
+}
+
+# LoggedModelService.CreateLoggedModel: POST /api/2.0/mlflow/logged-models
+rpc_create_logged_model <- function(client, experiment_id = NULL, name = NULL,
+                                    model_type = NULL, source_run_id = NULL,
+                                    params = NULL, tags = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models",
+    body = list(experiment_id = experiment_id, name = name, model_type = model_type,
+                source_run_id = source_run_id, params = params, tags = tags),
+    retry = rpc_retry[["CreateLoggedModel"]])
+}
+
+# LoggedModelService.FinalizeLoggedModel: PATCH /api/2.0/mlflow/logged-models/{model_id}
+rpc_finalize_logged_model <- function(client, model_id = NULL, status = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/logged-models/{model_id}",
+    body = list(model_id = model_id, status = status),
+    retry = rpc_retry[["FinalizeLoggedModel"]])
+}
+
+# LoggedModelService.GetLoggedModel: GET /api/2.0/mlflow/logged-models/{model_id}
+rpc_get_logged_model <- function(client, model_id = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/logged-models/{model_id}",
+    query = list(model_id = model_id),
+    retry = rpc_retry[["GetLoggedModel"]])
+}
+
+# LoggedModelService.DeleteLoggedModel: DELETE /api/2.0/mlflow/logged-models/{model_id}
+rpc_delete_logged_model <- function(client, model_id = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/logged-models/{model_id}",
+    query = list(model_id = model_id),
+    retry = rpc_retry[["DeleteLoggedModel"]])
+}
+
+# LoggedModelService.SearchLoggedModels: POST /api/2.0/mlflow/logged-models/search
+rpc_search_logged_models <- function(client, experiment_ids = NULL, filter = NULL,
+                                     max_results = NULL, order_by = NULL,
+                                     page_token = NULL, datasets = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models/search",
+    body = list(experiment_ids = experiment_ids, filter = filter, max_results = max_results,
+                order_by = order_by, page_token = page_token, datasets = datasets),
+    retry = rpc_retry[["SearchLoggedModels"]])
+}
+
+# LoggedModelService.SetLoggedModelTags: PATCH /api/2.0/mlflow/logged-models/{model_id}/tags
+rpc_set_logged_model_tags <- function(client, model_id = NULL, tags = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/logged-models/{model_id}/tags",
+    body = list(model_id = model_id, tags = tags),
+    retry = rpc_retry[["SetLoggedModelTags"]])
+}
+
+# LoggedModelService.DeleteLoggedModelTag: DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}
+rpc_delete_logged_model_tag <- function(client, model_id = NULL, tag_key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}",
+    query = list(model_id = model_id, tag_key = tag_key),
+    retry = rpc_retry[["DeleteLoggedModelTag"]])
+}
+
+# LoggedModelService.LogLoggedModelParams: POST /api/2.0/mlflow/logged-models/{model_id}/params
+rpc_log_logged_model_params <- function(client, model_id = NULL, params = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models/{model_id}/params",
+    body = list(model_id = model_id, params = params),
+    retry = rpc_retry[["LogLoggedModelParams"]])
+}
+
+# LoggedModelService.ListLoggedModelArtifacts: GET /api/2.0/mlflow/logged-models/{model_id}/artifacts/directories
+rpc_list_logged_model_artifacts <- function(client, model_id = NULL,
+                                            artifact_directory_path = NULL,
+                                            page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories",
+    query = list(model_id = model_id, artifact_directory_path = artifact_directory_path,
+                 page_token = page_token),
+    retry = rpc_retry[["ListLoggedModelArtifacts"]])
+}
+
+# LoggedModelService.LogOutputs: POST /api/2.0/mlflow/runs/outputs
+rpc_log_outputs <- function(client, run_id = NULL, models = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/runs/outputs",
+    body = list(run_id = run_id, models = models),
+    retry = rpc_retry[["LogOutputs"]])
 }

@@ -145,6 +145,40 @@ download_artifact <- function(a, client) {
   list(content = rawToChar(bytes))
 }
 
+logged_model <- function(m) {
+  list(model_id = m$model_id, experiment_id = m$experiment_id, name = m$name,
+       source_run_id = m$source_run_id, status = m$status, artifact_uri = m$artifact_uri,
+       params = as_map(m$params), tags = as_map(m$tags))
+}
+
+file_rows <- function(files) {
+  lapply(seq_len(nrow(files)), function(i) {
+    file <- list(path = files$path[[i]], is_dir = files$is_dir[[i]])
+    if (!is.na(files$file_size[[i]])) file$file_size <- files$file_size[[i]]
+    file
+  })
+}
+
+log_logged_model_artifact <- function(a, client) {
+  dir <- tempfile("r-testee-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  local <- file.path(dir, basename(a$path))
+  writeBin(charToRaw(enc2utf8(a$content)), local)
+  parent <- dirname(a$path)
+  tw_log_logged_model_artifact(a$model_id, local, if (parent == ".") NULL else parent,
+                               client = client)
+  list()
+}
+
+download_logged_model_artifact <- function(a, client) {
+  dir <- tempfile("r-testee-")
+  on.exit(unlink(dir, recursive = TRUE))
+  local <- tw_download_logged_model_artifacts(a$model_id, a$path, dir, client = client)
+  bytes <- readBin(local, "raw", file.size(local))
+  list(content = rawToChar(bytes))
+}
+
 perform <- function(action, a, client) {
   switch(action,
     create_experiment = list(experiment_id = tw_create_experiment(
@@ -225,6 +259,23 @@ perform <- function(action, a, client) {
       tw_search_model_versions(filter = a$filter, client = client),
       c("name", "version", "current_stage", "source", "run_id")
     )),
+    create_logged_model = logged_model(tw_create_logged_model(
+      a$experiment_id, a$name, a$source_run_id, a$params, client = client
+    )),
+    finalize_logged_model = logged_model(tw_finalize_logged_model(a$model_id, client = client)),
+    get_logged_model = logged_model(tw_get_logged_model(a$model_id, client = client)),
+    search_logged_models = {
+      found <- tw_search_logged_models(
+        unlist(a$experiment_ids), a$filter, a$max_results, a$page_token, client = client
+      )
+      list(models = lapply(found, logged_model),
+           next_page_token = attr(found, "next_page_token"))
+    },
+    log_logged_model_artifact = log_logged_model_artifact(a, client),
+    list_logged_model_artifacts = list(files = file_rows(
+      tw_list_logged_model_artifacts(a$model_id, a$path, client = client)
+    )),
+    download_logged_model_artifact = download_logged_model_artifact(a, client),
     # The policy table the generated bindings hand to the transport.
     retryable_rpcs = {
       retry <- trackwire:::rpc_retry

@@ -24,6 +24,8 @@ from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import (
     artifact_service_pb2,
     artifact_service_pb2_grpc,
+    logged_model_service_pb2,
+    logged_model_service_pb2_grpc,
     model_registry_service_pb2,
     model_registry_service_pb2_grpc,
     tracking_service_pb2,
@@ -81,6 +83,11 @@ class GrpcTransport:
         self.registry = _GrpcService(
             model_registry_service_pb2_grpc.ModelRegistryServiceStub(self.channel),
             model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+            metadata,
+        )
+        self.logged_models = _GrpcService(
+            logged_model_service_pb2_grpc.LoggedModelServiceStub(self.channel),
+            logged_model_service_pb2.DESCRIPTOR.services_by_name["LoggedModelService"],
             metadata,
         )
 

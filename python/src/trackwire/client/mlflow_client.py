@@ -18,6 +18,7 @@ from trackwire.client.tracking import Page, TrackingClient
 from trackwire.entities import (
     Experiment,
     FileInfo,
+    LoggedModel,
     Metric,
     Param,
     Run,
@@ -201,6 +202,35 @@ class MlflowClient:
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
         destination = dst_path or tempfile.mkdtemp(prefix="trackwire-")
         return self.tracking_client.download_artifacts(run_id, path, destination)
+
+    # Logged models (MLflow 3)
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return LoggedModel.from_proto(self.tracking_client.get_logged_model(model_id))
+
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        datasets: list[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: list[dict[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        page = self.tracking_client.search_logged_models(
+            experiment_ids, filter_string, order_by, max_results, page_token, datasets
+        )
+        return _paged(page, LoggedModel.from_proto)
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        files = self.tracking_client.list_logged_model_artifacts(model_id, path)
+        return [FileInfo.from_proto(f) for f in files]
+
+    def download_logged_model_artifacts(
+        self, model_id: str, path: str = "", dst_path: str | None = None
+    ) -> str:
+        destination = dst_path or tempfile.mkdtemp(prefix="trackwire-")
+        return self.tracking_client.download_logged_model_artifacts(model_id, path, destination)
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike, artifact_path: str | None = None

@@ -90,7 +90,8 @@ class _AuthTargetEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthTarget
     AUTH_TARGET_UNSPECIFIED: _AuthTarget.ValueType  # 0
     AUTH_TARGET_REQUEST: _AuthTarget.ValueType  # 1
     """The request's `experiment_id` (the default experiment when empty), else its `run_id`'s
-    experiment, else each of its `run_ids`' experiments; no check when it has none of them.
+    experiment, else its logged model's (`model_id`), else each of its `run_ids`'
+    experiments; no check when it has none of them.
     """
     AUTH_TARGET_REQUEST_RUN_TAGS: _AuthTarget.ValueType  # 2
     """As AUTH_TARGET_REQUEST, and run tags in the request may not set `mlflow.user` (the
@@ -117,7 +118,8 @@ class AuthTarget(_AuthTarget, metaclass=_AuthTargetEnumTypeWrapper):
 AUTH_TARGET_UNSPECIFIED: AuthTarget.ValueType  # 0
 AUTH_TARGET_REQUEST: AuthTarget.ValueType  # 1
 """The request's `experiment_id` (the default experiment when empty), else its `run_id`'s
-experiment, else each of its `run_ids`' experiments; no check when it has none of them.
+experiment, else its logged model's (`model_id`), else each of its `run_ids`'
+experiments; no check when it has none of them.
 """
 AUTH_TARGET_REQUEST_RUN_TAGS: AuthTarget.ValueType  # 2
 """As AUTH_TARGET_REQUEST, and run tags in the request may not set `mlflow.user` (the

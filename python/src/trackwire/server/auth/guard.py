@@ -124,6 +124,13 @@ class Guard:
                 self._experiment_of_run[run_id] = found
         return found
 
+    def experiment_of_model(self, model_id: str) -> int | None:
+        """The logged model's experiment, or None when there is no such model."""
+        try:
+            return self.store.logged_models.experiment_of(model_id)
+        except NotFound:
+            return None
+
     def authorize(self, identity: Identity, method: MethodDescriptor, request) -> None:
         """Checks the permission on the experiment the request targets, if any."""
         if identity.is_admin:
@@ -134,10 +141,10 @@ class Guard:
             experiment_id = request.experiment_id or DEFAULT_EXPERIMENT_ID
             if experiment_id.isdigit():
                 experiments.add(int(experiment_id))
-        elif "run_id" in fields:
-            run_id = request.run_id or getattr(request, "run_uuid", "")
-            if run_id:
-                experiments.add(self.experiment_of_run(run_id))
+        elif "run_id" in fields and (request.run_id or getattr(request, "run_uuid", "")):
+            experiments.add(self.experiment_of_run(request.run_id or request.run_uuid))
+        elif "model_id" in fields and request.model_id:
+            experiments.add(self.experiment_of_model(request.model_id))
         elif "run_ids" in fields:  # several runs at once: each of them must be allowed
             experiments.update(self.experiment_of_run(run_id) for run_id in request.run_ids)
         for experiment in experiments:

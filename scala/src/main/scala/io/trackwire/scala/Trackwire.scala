@@ -6,7 +6,7 @@ import scala.jdk.CollectionConverters._
 import scala.jdk.OptionConverters._
 import scala.util.control.NonFatal
 import io.trackwire.{v1 => pb}
-import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
+import io.trackwire.v1.{SearchExperimentsRequest, SearchLoggedModelsRequest, SearchRunsRequest}
 
 /**
  * Scala client of a trackwire server: the Java [[io.trackwire.client.TrackwireClient]] with Scala
@@ -283,6 +283,54 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 
   /** Deletes a file, or a directory with everything below it, from the run's artifacts. */
   def deleteArtifact(runId: String, path: String): Unit = underlying.deleteArtifact(runId, path)
+
+  // ---- logged models (MLflow 3) ----
+
+  /** Creates a logged model (PENDING until [[finalizeLoggedModel]]). */
+  def createLoggedModel(
+      experimentId: String,
+      name: Option[String] = None,
+      sourceRunId: Option[String] = None): LoggedModel =
+    LoggedModel.fromProto(
+      underlying.createLoggedModel(experimentId, name.orNull, sourceRunId.orNull))
+
+  /** Marks a logged model READY. */
+  def finalizeLoggedModel(modelId: String): LoggedModel =
+    LoggedModel.fromProto(underlying.finalizeLoggedModel(modelId))
+
+  def getLoggedModel(modelId: String): LoggedModel =
+    LoggedModel.fromProto(underlying.getLoggedModel(modelId))
+
+  /** Every logged model of the experiments matching `filter`, fetched page by page. */
+  def searchLoggedModels(experimentIds: Seq[String], filter: Option[String] = None): Iterator[LoggedModel] =
+    underlying.searchLoggedModels(experimentIds.asJava, filter.orNull)
+      .iterator().asScala.map(LoggedModel.fromProto)
+
+  /** One page of a search of logged models; its `nextPageToken` asks for the next. */
+  def searchLoggedModelsPage(
+      experimentIds: Seq[String],
+      filter: Option[String] = None,
+      maxResults: Option[Int] = None,
+      pageToken: Option[String] = None): Page[LoggedModel] = {
+    val request = SearchLoggedModelsRequest.newBuilder().addAllExperimentIds(experimentIds.asJava)
+    filter.foreach(request.setFilter)
+    maxResults.foreach(n => request.setMaxResults(n))
+    pageToken.foreach(request.setPageToken)
+    page(underlying.searchLoggedModelsPage(request.build()))(LoggedModel.fromProto)
+  }
+
+  /** Uploads a file to exactly `destinationPath` among the model's artifacts. */
+  def uploadLoggedModelArtifact(modelId: String, localFile: Path, destinationPath: String): FileInfo =
+    FileInfo.fromProto(underlying.uploadLoggedModelArtifact(modelId, localFile, destinationPath))
+
+  def listLoggedModelArtifacts(modelId: String, path: String = ""): Vector[FileInfo] =
+    underlying.listLoggedModelArtifacts(modelId, path).asScala.map(FileInfo.fromProto).toVector
+
+  def downloadLoggedModelArtifact(modelId: String, path: String, localFile: Path): Path =
+    underlying.downloadLoggedModelArtifact(modelId, path, localFile)
+
+  def downloadLoggedModelArtifacts(modelId: String, path: String, localDir: Path): Path =
+    underlying.downloadLoggedModelArtifacts(modelId, path, localDir)
 
   /** Shuts the connection down. */
   override def close(): Unit = underlying.close()

@@ -7,6 +7,7 @@ import io.trackwire.v1.CreateExperimentPermissionRequest;
 import io.trackwire.v1.CreateExperimentRequest;
 import io.trackwire.v1.CreateModelVersionRequest;
 import io.trackwire.v1.CreateRegisteredModelRequest;
+import io.trackwire.v1.CreateLoggedModelRequest;
 import io.trackwire.v1.CreateRunRequest;
 import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.DeleteArtifactRequest;
@@ -24,11 +25,13 @@ import io.trackwire.v1.ExperimentTag;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.GetExperimentByNameRequest;
 import io.trackwire.v1.GetExperimentPermissionRequest;
+import io.trackwire.v1.FinalizeLoggedModelRequest;
 import io.trackwire.v1.GetExperimentRequest;
 import io.trackwire.v1.GetLatestVersionsRequest;
 import io.trackwire.v1.GetModelVersionByAliasRequest;
 import io.trackwire.v1.GetModelVersionRequest;
 import io.trackwire.v1.GetRegisteredModelRequest;
+import io.trackwire.v1.GetLoggedModelRequest;
 import io.trackwire.v1.GetRunRequest;
 import io.trackwire.v1.ListArtifactsRequest;
 import io.trackwire.v1.ListArtifactsResponse;
@@ -36,6 +39,9 @@ import io.trackwire.v1.LogBatchRequest;
 import io.trackwire.v1.LogInputsRequest;
 import io.trackwire.v1.LogMetricRequest;
 import io.trackwire.v1.LogParamRequest;
+import io.trackwire.v1.LoggedModel;
+import io.trackwire.v1.LoggedModelServiceGrpc;
+import io.trackwire.v1.LoggedModelStatus;
 import io.trackwire.v1.Metric;
 import io.trackwire.v1.ModelRegistryServiceGrpc;
 import io.trackwire.v1.ModelVersion;
@@ -54,6 +60,8 @@ import io.trackwire.v1.SearchModelVersionsRequest;
 import io.trackwire.v1.SearchModelVersionsResponse;
 import io.trackwire.v1.SearchRegisteredModelsRequest;
 import io.trackwire.v1.SearchRegisteredModelsResponse;
+import io.trackwire.v1.SearchLoggedModelsRequest;
+import io.trackwire.v1.SearchLoggedModelsResponse;
 import io.trackwire.v1.SearchRunsRequest;
 import io.trackwire.v1.SearchRunsResponse;
 import io.trackwire.v1.SetExperimentTagRequest;
@@ -558,9 +566,13 @@ public final class TrackwireClient implements AutoCloseable {
    * holding the file in memory.
    */
   public FileInfo uploadArtifact(String runId, Path localFile, String destinationPath) {
+    return upload(UploadArtifactRequest.newBuilder().setRunId(runId), localFile, destinationPath);
+  }
+
+  private FileInfo upload(UploadArtifactRequest.Builder owner, Path localFile, String destinationPath) {
     try (InputStream in = Files.newInputStream(localFile)) {
       return transport.clientStream(ArtifactServiceGrpc.getUploadArtifactMethod(),
-          UploadArtifactRequest.newBuilder().setRunId(runId).setPath(destinationPath).build(), in,
+          owner.setPath(destinationPath).build(), in,
           chunk -> UploadArtifactRequest.newBuilder().setData(chunk).build()).getFileInfo();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + localFile, e);
@@ -569,11 +581,15 @@ public final class TrackwireClient implements AutoCloseable {
 
   /** The direct children of a directory of the run's artifacts ({@code ""} for the root). */
   public List<FileInfo> listArtifacts(String runId, String path) {
+    return listFiles(ListArtifactsRequest.newBuilder().setRunId(runId), path);
+  }
+
+  /** {@code owner}: the request naming the run (run_id) or the logged model (model_id). */
+  private List<FileInfo> listFiles(ListArtifactsRequest.Builder owner, String path) {
     List<FileInfo> files = new ArrayList<>();
     String token = "";
     do {
-      ListArtifactsRequest request = ListArtifactsRequest.newBuilder()
-          .setRunId(runId).setPath(path == null ? "" : path).setPageToken(token).build();
+      ListArtifactsRequest request = owner.setPath(path == null ? "" : path).setPageToken(token).build();
       ListArtifactsResponse page = call(ArtifactServiceGrpc.getListArtifactsMethod(), request);
       files.addAll(page.getFilesList());
       token = page.getNextPageToken();
@@ -586,6 +602,10 @@ public final class TrackwireClient implements AutoCloseable {
    * {@code localFile} when the download fails.
    */
   public Path downloadArtifact(String runId, String path, Path localFile) {
+    return downloadFile(DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build(), localFile);
+  }
+
+  private Path downloadFile(DownloadArtifactRequest request, Path localFile) {
     Path parent = localFile.toAbsolutePath().getParent();
     Path partial;
     try {
@@ -596,8 +616,8 @@ public final class TrackwireClient implements AutoCloseable {
     }
     try {
       try (OutputStream out = Files.newOutputStream(partial)) {
-        Iterator<DownloadArtifactResponse> chunks = stream(ArtifactServiceGrpc.getDownloadArtifactMethod(),
-            DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
+        Iterator<DownloadArtifactResponse> chunks =
+            stream(ArtifactServiceGrpc.getDownloadArtifactMethod(), request);
         while (chunks.hasNext()) {
           chunks.next().getData().writeTo(out);
         }
@@ -631,6 +651,80 @@ public final class TrackwireClient implements AutoCloseable {
   public void deleteArtifact(String runId, String path) {
     call(ArtifactServiceGrpc.getDeleteArtifactMethod(),
         DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
+  }
+
+  // ---- logged models (MLflow 3) --------------------------------------------------------------
+
+  /** Creates a logged model (status PENDING) in an experiment; {@code sourceRunId} may be null. */
+  public LoggedModel createLoggedModel(String experimentId, String name, String sourceRunId) {
+    CreateLoggedModelRequest.Builder request = CreateLoggedModelRequest.newBuilder()
+        .setExperimentId(experimentId);
+    if (name != null) {
+      request.setName(name);
+    }
+    if (sourceRunId != null) {
+      request.setSourceRunId(sourceRunId);
+    }
+    return call(LoggedModelServiceGrpc.getCreateLoggedModelMethod(), request.build()).getModel();
+  }
+
+  /** Marks a logged model READY once its artifacts are uploaded. */
+  public LoggedModel finalizeLoggedModel(String modelId) {
+    return call(LoggedModelServiceGrpc.getFinalizeLoggedModelMethod(),
+        FinalizeLoggedModelRequest.newBuilder().setModelId(modelId)
+            .setStatus(LoggedModelStatus.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY).build()).getModel();
+  }
+
+  public LoggedModel getLoggedModel(String modelId) {
+    return call(LoggedModelServiceGrpc.getGetLoggedModelMethod(),
+        GetLoggedModelRequest.newBuilder().setModelId(modelId).build()).getModel();
+  }
+
+  /** Every logged model of the experiments that matches {@code filter} (null: all of them). */
+  public Stream<LoggedModel> searchLoggedModels(List<String> experimentIds, String filter) {
+    SearchLoggedModelsRequest.Builder request =
+        SearchLoggedModelsRequest.newBuilder().addAllExperimentIds(experimentIds);
+    if (filter != null) {
+      request.setFilter(filter);
+    }
+    SearchLoggedModelsRequest first = request.build();
+    return Pages.stream(first.getPageToken(),
+        token -> searchLoggedModelsPage(first.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a search of logged models; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<LoggedModel> searchLoggedModelsPage(SearchLoggedModelsRequest request) {
+    SearchLoggedModelsResponse response = call(LoggedModelServiceGrpc.getSearchLoggedModelsMethod(), request);
+    return Page.of(response.getModelsList(), response.getNextPageToken());
+  }
+
+  /** Streams a local file to {@code destinationPath} among the logged model's artifacts. */
+  public FileInfo uploadLoggedModelArtifact(String modelId, Path localFile, String destinationPath) {
+    return upload(UploadArtifactRequest.newBuilder().setModelId(modelId), localFile, destinationPath);
+  }
+
+  /** The direct children of a directory of the model's artifacts ({@code ""} for the root). */
+  public List<FileInfo> listLoggedModelArtifacts(String modelId, String path) {
+    return listFiles(ListArtifactsRequest.newBuilder().setModelId(modelId), path);
+  }
+
+  /** Streams one file of the model's artifacts to a local file, replacing it. */
+  public Path downloadLoggedModelArtifact(String modelId, String path, Path localFile) {
+    return downloadFile(
+        DownloadArtifactRequest.newBuilder().setModelId(modelId).setPath(path).build(), localFile);
+  }
+
+  /** Downloads a directory of the model's artifacts ({@code ""}: all of them) into a local one. */
+  public Path downloadLoggedModelArtifacts(String modelId, String path, Path localDir) {
+    for (FileInfo file : listLoggedModelArtifacts(modelId, path)) {
+      String name = file.getPath().substring(file.getPath().lastIndexOf('/') + 1);
+      if (file.getIsDir()) {
+        downloadLoggedModelArtifacts(modelId, file.getPath(), localDir.resolve(name));
+      } else {
+        downloadLoggedModelArtifact(modelId, file.getPath(), localDir.resolve(name));
+      }
+    }
+    return localDir;
   }
 
   // ---- experiment permissions (servers started with --auth) ---------------------------------

@@ -8,6 +8,8 @@ import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.InputTag;
+import io.trackwire.v1.LoggedModel;
+import io.trackwire.v1.LoggedModelInfo;
 import io.trackwire.v1.Metric;
 import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
@@ -17,6 +19,7 @@ import io.trackwire.v1.RunInfo;
 import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import io.trackwire.v1.SearchExperimentsRequest;
+import io.trackwire.v1.SearchLoggedModelsRequest;
 import io.trackwire.v1.SearchRunsRequest;
 import io.trackwire.v1.ViewType;
 import java.nio.file.Files;
@@ -193,6 +196,54 @@ public final class JavaTestee {
         client.searchModelVersions(a.optStr("filter")).forEach(v -> versions.add(modelVersion(v)));
         return Map.of("model_versions", versions);
       }
+      case "create_logged_model":
+        return loggedModel(client.createLoggedModel(
+            a.str("experiment_id"), a.optStr("name"), a.optStr("source_run_id")));
+      case "finalize_logged_model":
+        return loggedModel(client.finalizeLoggedModel(a.str("model_id")));
+      case "get_logged_model":
+        return loggedModel(client.getLoggedModel(a.str("model_id")));
+      case "search_logged_models": {
+        SearchLoggedModelsRequest.Builder request = SearchLoggedModelsRequest.newBuilder()
+            .addAllExperimentIds(a.strList("experiment_ids"));
+        if (a.has("filter")) {
+          request.setFilter(a.str("filter"));
+        }
+        if (a.has("max_results")) {
+          request.setMaxResults(Math.toIntExact(a.optLong("max_results")));
+        }
+        if (a.has("page_token")) {
+          request.setPageToken(a.str("page_token"));
+        }
+        Page<LoggedModel> page = client.searchLoggedModelsPage(request.build());
+        return Map.of("models", page.items().stream().map(JavaTestee::loggedModel).toList(),
+            "next_page_token", page.nextPageToken().orElse(""));
+      }
+      case "log_logged_model_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        try {
+          Path file = Files.writeString(dir.resolve("content"), a.str("content"));
+          client.uploadLoggedModelArtifact(a.str("model_id"), file, a.str("path"));
+        } finally {
+          Files.deleteIfExists(dir.resolve("content"));
+          Files.delete(dir);
+        }
+        return Map.of();
+      }
+      case "list_logged_model_artifacts":
+        return Map.of("files", client.listLoggedModelArtifacts(a.str("model_id"), a.optStr("path"))
+            .stream().map(JavaTestee::fileInfo).toList());
+      case "download_logged_model_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        Path file = dir.resolve("content");
+        try {
+          client.downloadLoggedModelArtifact(a.str("model_id"), a.str("path"), file);
+          return Map.of("content", Files.readString(file));
+        } finally {
+          Files.deleteIfExists(file);
+          Files.delete(dir);
+        }
+      }
       case "retryable_rpcs":
         return Map.of("rpcs", TrackwireClient.retryableRpcs());
       default:
@@ -295,6 +346,24 @@ public final class JavaTestee {
       inputs.add(input);
     }
     shape.put("inputs", inputs);
+    return shape;
+  }
+
+  private static Map<String, Object> loggedModel(LoggedModel m) {
+    LoggedModelInfo info = m.getInfo();
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("model_id", info.getModelId());
+    shape.put("experiment_id", info.getExperimentId());
+    shape.put("name", info.getName());
+    shape.put("source_run_id", info.getSourceRunId());
+    shape.put("status", info.getStatus().name().substring("LOGGED_MODEL_STATUS_LOGGED_MODEL_".length()));
+    shape.put("artifact_uri", info.getArtifactUri());
+    Map<String, String> params = new LinkedHashMap<>();
+    m.getData().getParamsList().forEach(p -> params.put(p.getKey(), p.getValue()));
+    shape.put("params", params);
+    Map<String, String> tags = new LinkedHashMap<>();
+    info.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
     return shape;
   }
 

@@ -87,6 +87,29 @@ object ScalaTestee {
     case "get_model_version" => modelVersion(tw.getModelVersion(a.str("name"), a.str("version")))
     case "search_model_versions" =>
       obj("model_versions" -> tw.searchModelVersions(opt(a, "filter")).map(modelVersion).toList.asJava)
+    case "create_logged_model" =>
+      loggedModel(tw.createLoggedModel(a.str("experiment_id"), opt(a, "name"), opt(a, "source_run_id")))
+    case "finalize_logged_model" => loggedModel(tw.finalizeLoggedModel(a.str("model_id")))
+    case "get_logged_model" => loggedModel(tw.getLoggedModel(a.str("model_id")))
+    case "search_logged_models" =>
+      val page = tw.searchLoggedModelsPage(strList(a, "experiment_ids"), opt(a, "filter"),
+        long(a, "max_results").map(_.toInt), opt(a, "page_token"))
+      obj("models" -> page.items.map(loggedModel).asJava, "next_page_token" -> page.nextPageToken.getOrElse(""))
+    case "log_logged_model_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = Files.writeString(dir.resolve("content"), a.str("content"))
+      try done(tw.uploadLoggedModelArtifact(a.str("model_id"), file, a.str("path")))
+      finally { Files.delete(file); Files.delete(dir) }
+    case "list_logged_model_artifacts" =>
+      obj("files" -> tw.listLoggedModelArtifacts(a.str("model_id"), opt(a, "path").getOrElse(""))
+        .map(fileInfo).asJava)
+    case "download_logged_model_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = dir.resolve("content")
+      try {
+        tw.downloadLoggedModelArtifact(a.str("model_id"), a.str("path"), file)
+        obj("content" -> Files.readString(file))
+      } finally { Files.deleteIfExists(file); Files.delete(dir) }
     case "retryable_rpcs" => obj("rpcs" -> Trackwire.retryableRpcs.asJava)
     case other => throw new IllegalArgumentException(s"the scala testee does not know the action $other")
   }
@@ -143,6 +166,11 @@ object ScalaTestee {
     r.info.endTime.foreach(t => shape.put("end_time", box(t)))
     shape
   }
+
+  private def loggedModel(m: LoggedModel): AnyRef = obj(
+    "model_id" -> m.modelId, "experiment_id" -> m.experimentId, "name" -> m.name,
+    "source_run_id" -> m.sourceRunId.getOrElse(""), "status" -> m.status,
+    "artifact_uri" -> m.artifactUri, "params" -> m.params.asJava, "tags" -> m.tags.asJava)
 
   private def point(m: Metric): AnyRef = obj(
     "key" -> m.key, "value" -> Double.box(m.value), "step" -> box(m.step), "timestamp" -> box(m.timestamp))
