@@ -13,7 +13,7 @@ $(MLFLOW_VENV)/.installed: mk/mlflow.mk
 	test -x $(MLFLOW_VENV)/bin/python || python3 -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/python -m pip install -q --upgrade pip
 	$(MLFLOW_VENV)/bin/python -m pip install -q 'mlflow-skinny==$(MLFLOW_VERSION)' \
-	  'pandas>=2' 'pytest>=8'
+	  'pandas>=2' 'pytest>=8' 'scikit-learn' 'cloudpickle' 'skops'
 	touch $@
 
 # MLflow's server (for the side-by-side benchmark) needs the full `mlflow` package on top of

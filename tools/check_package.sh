@@ -25,6 +25,21 @@ else:
     raise SystemExit("embedded mode worked without the [server] extra")
 print("client-only install: ok")
 PY
+# The analytics extras are declared, and their modules name them when they are missing.
+"$work/venv/bin/python" - <<'PY'
+from importlib.metadata import metadata
+
+extras = metadata("trackwire").get_all("Provides-Extra")
+assert {"spark", "delta"} <= set(extras), extras
+for module, extra in (("trackwire.spark", "spark"), ("trackwire.export.delta", "delta")):
+    try:
+        __import__(module)
+    except ImportError as error:
+        assert f"trackwire[{extra}]" in str(error), error
+    else:
+        raise SystemExit(f"{module} imported without the [{extra}] extra")
+print("analytics extras declared: ok")
+PY
 # The command line works without the extra, and says what is missing where it needs it.
 "$work/venv/bin/trackwire" --version
 missing=$("$work/venv/bin/trackwire" experiments list --tracking-uri "sqlite:///$work/none.db" 2>&1) &&
@@ -34,6 +49,12 @@ no_extra=$("$work/venv/bin/trackwire" db upgrade --create "sqlite:///$work/fresh
 grep -qF "trackwire[server]" <<<"$no_extra"
 "$work/venv/bin/pip" install -q "$wheel[server]"
 "$work/venv/bin/trackwire" server --help >/dev/null
+# `trackwire export delta` without the [delta] extra: one line naming it, no traceback.
+if "$work/venv/bin/trackwire" export delta --experiment 1 --to "$work/delta" \
+     --tracking-uri "sqlite:///$work/fresh.db" 2>"$work/err"; then
+  echo "trackwire export delta worked without the [delta] extra"; exit 1
+fi
+grep -q "trackwire\[delta\]" "$work/err" && ! grep -q Traceback "$work/err" || { cat "$work/err"; exit 1; }
 "$work/venv/bin/python" -c "
 from importlib import resources
 ui = resources.files('trackwire.server') / 'ui_assets'

@@ -42,7 +42,42 @@ rpc_retry <- c(
   ListArtifacts = "safe",
   UploadArtifact = "never",
   DownloadArtifact = "safe",
-  DeleteArtifact = "never"
+  DeleteArtifact = "never",
+  CreateRegisteredModel = "never",
+  RenameRegisteredModel = "never",
+  UpdateRegisteredModel = "safe",
+  DeleteRegisteredModel = "never",
+  GetRegisteredModel = "safe",
+  SearchRegisteredModels = "safe",
+  GetLatestVersions = "safe",
+  CreateModelVersion = "never",
+  UpdateModelVersion = "safe",
+  TransitionModelVersionStage = "safe",
+  DeleteModelVersion = "never",
+  GetModelVersion = "safe",
+  SearchModelVersions = "safe",
+  GetModelVersionDownloadUri = "safe",
+  SetRegisteredModelTag = "safe",
+  SetModelVersionTag = "safe",
+  DeleteRegisteredModelTag = "safe",
+  DeleteModelVersionTag = "safe",
+  SetRegisteredModelAlias = "safe",
+  DeleteRegisteredModelAlias = "safe",
+  GetModelVersionByAlias = "safe",
+  CreateRegisteredModelPermission = "never",
+  GetRegisteredModelPermission = "safe",
+  UpdateRegisteredModelPermission = "safe",
+  DeleteRegisteredModelPermission = "never",
+  CreateLoggedModel = "never",
+  FinalizeLoggedModel = "safe",
+  GetLoggedModel = "safe",
+  DeleteLoggedModel = "never",
+  SearchLoggedModels = "safe",
+  SetLoggedModelTags = "safe",
+  DeleteLoggedModelTag = "safe",
+  LogLoggedModelParams = "safe",
+  ListLoggedModelArtifacts = "safe",
+  LogOutputs = "safe"
 )
 
 # TrackingService.CreateExperiment: POST /api/2.0/mlflow/experiments/create
@@ -164,11 +199,13 @@ rpc_search_runs <- function(client, experiment_ids = NULL, filter = NULL,
 # TrackingService.LogMetric: POST /api/2.0/mlflow/runs/log-metric
 # `request_id`: the idempotency key; a new one when NULL.
 rpc_log_metric <- function(client, run_id = NULL, key = NULL, value = NULL,
-                           timestamp = NULL, step = NULL, request_id = NULL) {
+                           timestamp = NULL, step = NULL, request_id = NULL,
+                           model_id = NULL, dataset_name = NULL, dataset_digest = NULL) {
   request_id <- or_default(request_id, new_request_id())
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-metric",
     body = list(run_id = run_id, key = key, value = value, timestamp = timestamp, step = step,
-                request_id = request_id),
+                request_id = request_id, model_id = model_id, dataset_name = dataset_name,
+                dataset_digest = dataset_digest),
     retry = rpc_retry[["LogMetric"]])
 }
 
@@ -205,9 +242,9 @@ rpc_log_batch <- function(client, run_id = NULL, metrics = NULL, params = NULL,
 }
 
 # TrackingService.LogInputs: POST /api/2.0/mlflow/runs/log-inputs
-rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL) {
+rpc_log_inputs <- function(client, run_id = NULL, datasets = NULL, models = NULL) {
   tw_request(client, "POST", "/api/2.0/mlflow/runs/log-inputs",
-    body = list(run_id = run_id, datasets = datasets),
+    body = list(run_id = run_id, datasets = datasets, models = models),
     retry = rpc_retry[["LogInputs"]])
 }
 
@@ -289,33 +326,307 @@ rpc_delete_experiment_permission <- function(client, experiment_id = NULL,
 }
 
 # ArtifactService.ListArtifacts: GET /api/2.0/mlflow/artifacts/list
-rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL) {
+rpc_list_artifacts <- function(client, run_id = NULL, path = NULL, page_token = NULL,
+                               model_id = NULL) {
   tw_request(client, "GET", "/api/2.0/mlflow/artifacts/list",
-    query = list(run_id = run_id, path = path, page_token = page_token),
+    query = list(run_id = run_id, path = path, page_token = page_token, model_id = model_id),
     retry = rpc_retry[["ListArtifacts"]])
 }
 
 # ArtifactService.UploadArtifact: PUT /api/2.0/trackwire/artifacts/upload
 # `data`: path of the file streamed as the request body.
-rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL) {
+rpc_upload_artifact <- function(client, run_id = NULL, path = NULL, data = NULL,
+                                model_id = NULL) {
   tw_request(client, "PUT", "/api/2.0/trackwire/artifacts/upload",
-    query = list(run_id = run_id, path = path),
+    query = list(run_id = run_id, path = path, model_id = model_id),
     body_file = data,
     retry = rpc_retry[["UploadArtifact"]])
 }
 
 # ArtifactService.DownloadArtifact: GET /api/2.0/trackwire/artifacts/download
 # `dest`: file the raw `data` bytes are streamed to.
-rpc_download_artifact <- function(client, run_id = NULL, path = NULL, dest) {
+rpc_download_artifact <- function(client, run_id = NULL, path = NULL, model_id = NULL,
+                                  dest) {
   tw_request(client, "GET", "/api/2.0/trackwire/artifacts/download",
-    query = list(run_id = run_id, path = path),
+    query = list(run_id = run_id, path = path, model_id = model_id),
     dest = dest,
     retry = rpc_retry[["DownloadArtifact"]])
 }
 
 # ArtifactService.DeleteArtifact: POST /api/2.0/trackwire/artifacts/delete
-rpc_delete_artifact <- function(client, run_id = NULL, path = NULL) {
+rpc_delete_artifact <- function(client, run_id = NULL, path = NULL, model_id = NULL) {
   tw_request(client, "POST", "/api/2.0/trackwire/artifacts/delete",
-    body = list(run_id = run_id, path = path),
+    body = list(run_id = run_id, path = path, model_id = model_id),
     retry = rpc_retry[["DeleteArtifact"]])
+}
+
+# ModelRegistryService.CreateRegisteredModel: POST /api/2.0/mlflow/registered-models/create
+rpc_create_registered_model <- function(client, name = NULL, tags = NULL,
+                                        description = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/create",
+    body = list(name = name, tags = tags, description = description),
+    retry = rpc_retry[["CreateRegisteredModel"]])
+}
+
+# ModelRegistryService.RenameRegisteredModel: POST /api/2.0/mlflow/registered-models/rename
+rpc_rename_registered_model <- function(client, name = NULL, new_name = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/rename",
+    body = list(name = name, new_name = new_name),
+    retry = rpc_retry[["RenameRegisteredModel"]])
+}
+
+# ModelRegistryService.UpdateRegisteredModel: PATCH /api/2.0/mlflow/registered-models/update
+rpc_update_registered_model <- function(client, name = NULL, description = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/registered-models/update",
+    body = list(name = name, description = description),
+    retry = rpc_retry[["UpdateRegisteredModel"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModel: DELETE /api/2.0/mlflow/registered-models/delete
+rpc_delete_registered_model <- function(client, name = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/delete",
+    body = list(name = name),
+    retry = rpc_retry[["DeleteRegisteredModel"]])
+}
+
+# ModelRegistryService.GetRegisteredModel: GET /api/2.0/mlflow/registered-models/get
+rpc_get_registered_model <- function(client, name = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/get",
+    query = list(name = name),
+    retry = rpc_retry[["GetRegisteredModel"]])
+}
+
+# ModelRegistryService.SearchRegisteredModels: GET /api/2.0/mlflow/registered-models/search
+rpc_search_registered_models <- function(client, filter = NULL, max_results = NULL,
+                                         order_by = NULL, page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/search",
+    query = list(filter = filter, max_results = max_results, order_by = order_by,
+                 page_token = page_token),
+    retry = rpc_retry[["SearchRegisteredModels"]])
+}
+
+# ModelRegistryService.GetLatestVersions: POST /api/2.0/mlflow/registered-models/get-latest-versions
+rpc_get_latest_versions <- function(client, name = NULL, stages = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/get-latest-versions",
+    body = list(name = name, stages = stages),
+    retry = rpc_retry[["GetLatestVersions"]])
+}
+
+# ModelRegistryService.CreateModelVersion: POST /api/2.0/mlflow/model-versions/create
+rpc_create_model_version <- function(client, name = NULL, source = NULL, run_id = NULL,
+                                     tags = NULL, run_link = NULL, description = NULL,
+                                     model_id = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/create",
+    body = list(name = name, source = source, run_id = run_id, tags = tags, run_link = run_link,
+                description = description, model_id = model_id),
+    retry = rpc_retry[["CreateModelVersion"]])
+}
+
+# ModelRegistryService.UpdateModelVersion: PATCH /api/2.0/mlflow/model-versions/update
+rpc_update_model_version <- function(client, name = NULL, version = NULL,
+                                     description = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/model-versions/update",
+    body = list(name = name, version = version, description = description),
+    retry = rpc_retry[["UpdateModelVersion"]])
+}
+
+# ModelRegistryService.TransitionModelVersionStage: POST /api/2.0/mlflow/model-versions/transition-stage
+rpc_transition_model_version_stage <- function(client, name = NULL, version = NULL,
+                                               stage = NULL,
+                                               archive_existing_versions = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/transition-stage",
+    body = list(name = name, version = version, stage = stage,
+                archive_existing_versions = archive_existing_versions),
+    retry = rpc_retry[["TransitionModelVersionStage"]])
+}
+
+# ModelRegistryService.DeleteModelVersion: DELETE /api/2.0/mlflow/model-versions/delete
+rpc_delete_model_version <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/model-versions/delete",
+    body = list(name = name, version = version),
+    retry = rpc_retry[["DeleteModelVersion"]])
+}
+
+# ModelRegistryService.GetModelVersion: GET /api/2.0/mlflow/model-versions/get
+rpc_get_model_version <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/get",
+    query = list(name = name, version = version),
+    retry = rpc_retry[["GetModelVersion"]])
+}
+
+# ModelRegistryService.SearchModelVersions: GET /api/2.0/mlflow/model-versions/search
+rpc_search_model_versions <- function(client, filter = NULL, max_results = NULL,
+                                      order_by = NULL, page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/search",
+    query = list(filter = filter, max_results = max_results, order_by = order_by,
+                 page_token = page_token),
+    retry = rpc_retry[["SearchModelVersions"]])
+}
+
+# ModelRegistryService.GetModelVersionDownloadUri: GET /api/2.0/mlflow/model-versions/get-download-uri
+rpc_get_model_version_download_uri <- function(client, name = NULL, version = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/model-versions/get-download-uri",
+    query = list(name = name, version = version),
+    retry = rpc_retry[["GetModelVersionDownloadUri"]])
+}
+
+# ModelRegistryService.SetRegisteredModelTag: POST /api/2.0/mlflow/registered-models/set-tag
+rpc_set_registered_model_tag <- function(client, name = NULL, key = NULL, value = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/set-tag",
+    body = list(name = name, key = key, value = value),
+    retry = rpc_retry[["SetRegisteredModelTag"]])
+}
+
+# ModelRegistryService.SetModelVersionTag: POST /api/2.0/mlflow/model-versions/set-tag
+rpc_set_model_version_tag <- function(client, name = NULL, version = NULL, key = NULL,
+                                      value = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/model-versions/set-tag",
+    body = list(name = name, version = version, key = key, value = value),
+    retry = rpc_retry[["SetModelVersionTag"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelTag: DELETE /api/2.0/mlflow/registered-models/delete-tag
+rpc_delete_registered_model_tag <- function(client, name = NULL, key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/delete-tag",
+    body = list(name = name, key = key),
+    retry = rpc_retry[["DeleteRegisteredModelTag"]])
+}
+
+# ModelRegistryService.DeleteModelVersionTag: DELETE /api/2.0/mlflow/model-versions/delete-tag
+rpc_delete_model_version_tag <- function(client, name = NULL, version = NULL,
+                                         key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/model-versions/delete-tag",
+    body = list(name = name, version = version, key = key),
+    retry = rpc_retry[["DeleteModelVersionTag"]])
+}
+
+# ModelRegistryService.SetRegisteredModelAlias: POST /api/2.0/mlflow/registered-models/alias
+rpc_set_registered_model_alias <- function(client, name = NULL, alias = NULL,
+                                           version = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/alias",
+    body = list(name = name, alias = alias, version = version),
+    retry = rpc_retry[["SetRegisteredModelAlias"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelAlias: DELETE /api/2.0/mlflow/registered-models/alias
+rpc_delete_registered_model_alias <- function(client, name = NULL, alias = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/alias",
+    body = list(name = name, alias = alias),
+    retry = rpc_retry[["DeleteRegisteredModelAlias"]])
+}
+
+# ModelRegistryService.GetModelVersionByAlias: GET /api/2.0/mlflow/registered-models/alias
+rpc_get_model_version_by_alias <- function(client, name = NULL, alias = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/alias",
+    query = list(name = name, alias = alias),
+    retry = rpc_retry[["GetModelVersionByAlias"]])
+}
+
+# ModelRegistryService.CreateRegisteredModelPermission: POST /api/2.0/mlflow/registered-models/permissions/create
+rpc_create_registered_model_permission <- function(client, name = NULL, username = NULL,
+                                                   permission = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/registered-models/permissions/create",
+    body = list(name = name, username = username, permission = permission),
+    retry = rpc_retry[["CreateRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.GetRegisteredModelPermission: GET /api/2.0/mlflow/registered-models/permissions/get
+rpc_get_registered_model_permission <- function(client, name = NULL, username = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/registered-models/permissions/get",
+    query = list(name = name, username = username),
+    retry = rpc_retry[["GetRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.UpdateRegisteredModelPermission: PATCH /api/2.0/mlflow/registered-models/permissions/update
+rpc_update_registered_model_permission <- function(client, name = NULL, username = NULL,
+                                                   permission = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/registered-models/permissions/update",
+    body = list(name = name, username = username, permission = permission),
+    retry = rpc_retry[["UpdateRegisteredModelPermission"]])
+}
+
+# ModelRegistryService.DeleteRegisteredModelPermission: DELETE /api/2.0/mlflow/registered-models/permissions/delete
+rpc_delete_registered_model_permission <- function(client, name = NULL, username = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/registered-models/permissions/delete",
+    body = list(name = name, username = username),
+    retry = rpc_retry[["DeleteRegisteredModelPermission"]])
+}
+
+# LoggedModelService.CreateLoggedModel: POST /api/2.0/mlflow/logged-models
+rpc_create_logged_model <- function(client, experiment_id = NULL, name = NULL,
+                                    model_type = NULL, source_run_id = NULL,
+                                    params = NULL, tags = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models",
+    body = list(experiment_id = experiment_id, name = name, model_type = model_type,
+                source_run_id = source_run_id, params = params, tags = tags),
+    retry = rpc_retry[["CreateLoggedModel"]])
+}
+
+# LoggedModelService.FinalizeLoggedModel: PATCH /api/2.0/mlflow/logged-models/{model_id}
+rpc_finalize_logged_model <- function(client, model_id = NULL, status = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/logged-models/{model_id}",
+    body = list(model_id = model_id, status = status),
+    retry = rpc_retry[["FinalizeLoggedModel"]])
+}
+
+# LoggedModelService.GetLoggedModel: GET /api/2.0/mlflow/logged-models/{model_id}
+rpc_get_logged_model <- function(client, model_id = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/logged-models/{model_id}",
+    query = list(model_id = model_id),
+    retry = rpc_retry[["GetLoggedModel"]])
+}
+
+# LoggedModelService.DeleteLoggedModel: DELETE /api/2.0/mlflow/logged-models/{model_id}
+rpc_delete_logged_model <- function(client, model_id = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/logged-models/{model_id}",
+    query = list(model_id = model_id),
+    retry = rpc_retry[["DeleteLoggedModel"]])
+}
+
+# LoggedModelService.SearchLoggedModels: POST /api/2.0/mlflow/logged-models/search
+rpc_search_logged_models <- function(client, experiment_ids = NULL, filter = NULL,
+                                     max_results = NULL, order_by = NULL,
+                                     page_token = NULL, datasets = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models/search",
+    body = list(experiment_ids = experiment_ids, filter = filter, max_results = max_results,
+                order_by = order_by, page_token = page_token, datasets = datasets),
+    retry = rpc_retry[["SearchLoggedModels"]])
+}
+
+# LoggedModelService.SetLoggedModelTags: PATCH /api/2.0/mlflow/logged-models/{model_id}/tags
+rpc_set_logged_model_tags <- function(client, model_id = NULL, tags = NULL) {
+  tw_request(client, "PATCH", "/api/2.0/mlflow/logged-models/{model_id}/tags",
+    body = list(model_id = model_id, tags = tags),
+    retry = rpc_retry[["SetLoggedModelTags"]])
+}
+
+# LoggedModelService.DeleteLoggedModelTag: DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}
+rpc_delete_logged_model_tag <- function(client, model_id = NULL, tag_key = NULL) {
+  tw_request(client, "DELETE", "/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}",
+    query = list(model_id = model_id, tag_key = tag_key),
+    retry = rpc_retry[["DeleteLoggedModelTag"]])
+}
+
+# LoggedModelService.LogLoggedModelParams: POST /api/2.0/mlflow/logged-models/{model_id}/params
+rpc_log_logged_model_params <- function(client, model_id = NULL, params = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/logged-models/{model_id}/params",
+    body = list(model_id = model_id, params = params),
+    retry = rpc_retry[["LogLoggedModelParams"]])
+}
+
+# LoggedModelService.ListLoggedModelArtifacts: GET /api/2.0/mlflow/logged-models/{model_id}/artifacts/directories
+rpc_list_logged_model_artifacts <- function(client, model_id = NULL,
+                                            artifact_directory_path = NULL,
+                                            page_token = NULL) {
+  tw_request(client, "GET", "/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories",
+    query = list(model_id = model_id, artifact_directory_path = artifact_directory_path,
+                 page_token = page_token),
+    retry = rpc_retry[["ListLoggedModelArtifacts"]])
+}
+
+# LoggedModelService.LogOutputs: POST /api/2.0/mlflow/runs/outputs
+rpc_log_outputs <- function(client, run_id = NULL, models = NULL) {
+  tw_request(client, "POST", "/api/2.0/mlflow/runs/outputs",
+    body = list(run_id = run_id, models = models),
+    retry = rpc_retry[["LogOutputs"]])
 }

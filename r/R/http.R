@@ -92,6 +92,16 @@ abort_tracking_uri <- function(message, http_uri = NULL) {
 # the RPC's policy from the schema (see rpc_retry in bindings.R): unless it is
 # "never", the same request is sent again while the server is unreachable or
 # answers 503.
+# A path template (`/logged-models/{model_id}`) filled with the request's fields.
+fill_path <- function(path, fields) {
+  names <- regmatches(path, gregexpr("(?<=\\{)[a-z_]+(?=\\})", path, perl = TRUE))[[1]]
+  for (name in names) {
+    value <- utils::URLencode(as.character(or_default(fields[[name]], "")), reserved = TRUE)
+    path <- sub(paste0("{", name, "}"), value, path, fixed = TRUE)
+  }
+  path
+}
+
 tw_request <- function(client, method, path, query = NULL, body = NULL,
                        body_file = NULL, dest = NULL, stream = FALSE, retry) {
   req <- build_request(client, method, path, query, body, body_file)
@@ -124,7 +134,7 @@ tw_request <- function(client, method, path, query = NULL, body = NULL,
 }
 
 build_request <- function(client, method, path, query = NULL, body = NULL, body_file = NULL) {
-  req <- httr2::request(paste0(client$uri, path))
+  req <- httr2::request(paste0(client$uri, fill_path(path, c(query, body))))
   req <- httr2::req_method(req, method)
   req <- httr2::req_user_agent(req, paste0("trackwire-r/", utils::packageVersion("trackwire")))
   # Error statuses are turned into classed conditions by tw_request().

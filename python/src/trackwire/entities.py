@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trackwire.v1 import entities_pb2 as pb
+from trackwire.v1 import logged_model_service_pb2 as lm
 
 
 class RunStatus:
@@ -352,4 +353,43 @@ class FileInfo:
     def from_proto(cls, proto: pb.FileInfo) -> FileInfo:
         return cls(
             proto.path, proto.is_dir, proto.file_size if proto.HasField("file_size") else None
+        )
+
+
+@dataclass
+class LoggedModel:
+    """An MLflow 3 logged model (`mlflow.entities.LoggedModel`): status is "READY",
+    "PENDING" or "UPLOAD_FAILED"; metrics carry their dataset and run."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    status: str
+    source_run_id: str | None = None
+    model_type: str | None = None
+    creation_timestamp: int | None = None
+    last_updated_timestamp: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Metric] = field(default_factory=list)
+
+    @classmethod
+    def from_proto(cls, proto: lm.LoggedModel) -> LoggedModel:
+        info = proto.info
+        return cls(
+            model_id=info.model_id,
+            experiment_id=info.experiment_id,
+            name=info.name,
+            artifact_location=info.artifact_uri,
+            status=lm.LoggedModelStatus.Name(info.status).removeprefix(
+                "LOGGED_MODEL_STATUS_LOGGED_MODEL_"
+            ),
+            source_run_id=info.source_run_id or None,
+            model_type=info.model_type or None,
+            creation_timestamp=info.creation_timestamp_ms or None,
+            last_updated_timestamp=info.last_updated_timestamp_ms or None,
+            tags=_pairs(info.tags),
+            params=_pairs(proto.data.params),
+            metrics=[Metric.from_proto(m) for m in proto.data.metrics],
         )

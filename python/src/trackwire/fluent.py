@@ -42,6 +42,7 @@ from trackwire.client import TrackingClient, journal, rich_artifacts, spool
 from trackwire.client._transport import resolve_tracking_uri
 from trackwire.client.tracking import now_millis, run_status
 from trackwire.entities import Experiment, FileInfo, Metric, Run, ViewType
+from trackwire.model_registry import ModelVersion
 from trackwire.server import validation
 from trackwire.system_metrics import SystemMetricsMonitor
 from trackwire.v1 import entities_pb2 as ent
@@ -972,6 +973,12 @@ class _RunWriter:
                 held.delete()
                 self._journal = None
                 log.info("trackwire: %s answers again; its journal was sent", held.path)
+
+
+def register_model(model_uri: str, name: str) -> ModelVersion:
+    """A new version of the registered model `name` (created if needed) from `model_uri`,
+    for instance `runs:/<run_id>/model`, as `mlflow.register_model` does."""
+    return ModelVersion.from_proto(_get_client().register_model(model_uri, name))
 
 
 def _end_runs_at_exit() -> None:

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
-from trackwire.v1 import artifact_service_pb2, rpc_policy_pb2, tracking_service_pb2
+from trackwire.v1 import (
+    artifact_service_pb2,
+    logged_model_service_pb2,
+    model_registry_service_pb2,
+    rpc_policy_pb2,
+    tracking_service_pb2,
+)
 from trackwire.v1.rpc_policy_pb2 import Access, AuthTarget, Retry, RpcPolicy
 
 SERVICES: tuple[ServiceDescriptor, ...] = (
     tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"],
     artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
+    model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+    logged_model_service_pb2.DESCRIPTOR.services_by_name["LoggedModelService"],
 )
 
 __all__ = ["SERVICES", "Access", "AuthTarget", "Retry", "RpcPolicy", "policy_of", "retry_safe"]

@@ -13,6 +13,8 @@ from trackwire import errors
 from trackwire.client import TrackingClient, retried_rpcs
 from trackwire.client.tracking import now_millis
 from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import logged_model_service_pb2 as lm
+from trackwire.v1 import model_registry_service_pb2 as reg
 
 ERROR_CODES = {
     errors.InvalidArgument: "ERROR_CODE_INVALID_ARGUMENT",
@@ -46,6 +48,27 @@ def experiment(e: ent.Experiment) -> dict:
         "creation_time": e.creation_time,
         "last_update_time": e.last_update_time,
         "tags": tags(e.tags),
+    }
+
+
+def registered_model(m: reg.RegisteredModel) -> dict:
+    return {
+        "name": m.name,
+        "description": m.description,
+        "tags": tags(m.tags),
+        "aliases": {a.alias: a.version for a in m.aliases},
+        "latest_versions": [model_version(v) for v in m.latest_versions],
+    }
+
+
+def model_version(v: reg.ModelVersion) -> dict:
+    return {
+        "name": v.name,
+        "version": v.version,
+        "current_stage": v.current_stage,
+        "source": v.source,
+        "run_id": v.run_id,
+        "status": reg.ModelVersionStatus.Name(v.status).removeprefix("MODEL_VERSION_STATUS_"),
     }
 
 
@@ -116,6 +139,38 @@ def log_artifact(client: TrackingClient, run_id: str, path: str, content: str) -
 def download_artifact(client: TrackingClient, run_id: str, path: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         local = client.download_artifacts(run_id, path, tmp)
+        return {"content": Path(local).read_text(encoding="utf-8")}
+
+
+def logged_model(m) -> dict:
+    info = m.info
+    return {
+        "model_id": info.model_id,
+        "experiment_id": info.experiment_id,
+        "name": info.name,
+        "source_run_id": info.source_run_id,
+        "status": lm.LoggedModelStatus.Name(info.status).removeprefix(
+            "LOGGED_MODEL_STATUS_LOGGED_MODEL_"
+        ),
+        "artifact_uri": info.artifact_uri,
+        "params": tags(m.data.params),
+        "tags": tags(info.tags),
+    }
+
+
+def log_logged_model_artifact(client: TrackingClient, model_id: str, path: str, content: str):
+    destination = PurePosixPath(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp, destination.name)
+        local.write_text(content, encoding="utf-8")
+        parent = str(destination.parent)
+        client.log_logged_model_artifact(model_id, local, None if parent == "." else parent)
+    return {}
+
+
+def download_logged_model_artifact(client: TrackingClient, model_id: str, path: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        local = client.download_logged_model_artifacts(model_id, path, tmp)
         return {"content": Path(local).read_text(encoding="utf-8")}
 
 
@@ -251,6 +306,44 @@ def perform(client: TrackingClient, action: str, a: dict):
         return download_artifact(client, a["run_id"], a["path"])
     elif action == "delete_artifact":
         client.delete_artifact(a["run_id"], a["path"])
+    elif action == "create_registered_model":
+        return registered_model(client.create_registered_model(a["name"]))
+    elif action == "get_registered_model":
+        return registered_model(client.get_registered_model(a["name"]))
+    elif action == "search_registered_models":
+        models = client.search_registered_models(a.get("filter"))
+        return {"registered_models": [registered_model(m) for m in models]}
+    elif action == "create_model_version":
+        return model_version(client.create_model_version(a["name"], a["source"], a.get("run_id")))
+    elif action == "get_model_version":
+        return model_version(client.get_model_version(a["name"], a["version"]))
+    elif action == "search_model_versions":
+        versions = client.search_model_versions(a.get("filter"))
+        return {"model_versions": [model_version(v) for v in versions]}
+    elif action == "create_logged_model":
+        model = client.create_logged_model(
+            a["experiment_id"], a.get("name"), a.get("source_run_id"), a.get("params")
+        )
+        return logged_model(model)
+    elif action == "finalize_logged_model":
+        return logged_model(client.finalize_logged_model(a["model_id"]))
+    elif action == "get_logged_model":
+        return logged_model(client.get_logged_model(a["model_id"]))
+    elif action == "search_logged_models":
+        page = client.search_logged_models(
+            a["experiment_ids"],
+            a.get("filter"),
+            max_results=integer(a.get("max_results")),
+            page_token=a.get("page_token"),
+        )
+        return {"models": [logged_model(m) for m in page], "next_page_token": page.token}
+    elif action == "log_logged_model_artifact":
+        return log_logged_model_artifact(client, a["model_id"], a["path"], a["content"])
+    elif action == "list_logged_model_artifacts":
+        files = client.list_logged_model_artifacts(a["model_id"], a.get("path"))
+        return {"files": [file_info(f) for f in files]}
+    elif action == "download_logged_model_artifact":
+        return download_logged_model_artifact(client, a["model_id"], a["path"])
     elif action == "retryable_rpcs":
         return {"rpcs": retried_rpcs()}
     else:

@@ -38,6 +38,25 @@ experiment <- function(e) {
   )
 }
 
+model_version <- function(v) {
+  list(
+    name = v$name, version = v$version, current_stage = v$current_stage, source = v$source,
+    run_id = v$run_id, status = v$status
+  )
+}
+
+registered_model <- function(m) {
+  list(
+    name = m$name, description = m$description, tags = as_map(m$tags),
+    aliases = as_map(m$aliases), latest_versions = lapply(m$versions, model_version)
+  )
+}
+
+# The rows of a search's data frame as objects of the given columns.
+frame_rows <- function(frame, columns) {
+  lapply(seq_len(nrow(frame)), function(i) lapply(frame[i, columns, drop = FALSE], `[[`, 1))
+}
+
 run <- function(r) {
   shape <- list(
     run_id = r$run_id, experiment_id = r$experiment_id, run_name = r$run_name,
@@ -126,6 +145,40 @@ download_artifact <- function(a, client) {
   list(content = rawToChar(bytes))
 }
 
+logged_model <- function(m) {
+  list(model_id = m$model_id, experiment_id = m$experiment_id, name = m$name,
+       source_run_id = m$source_run_id, status = m$status, artifact_uri = m$artifact_uri,
+       params = as_map(m$params), tags = as_map(m$tags))
+}
+
+file_rows <- function(files) {
+  lapply(seq_len(nrow(files)), function(i) {
+    file <- list(path = files$path[[i]], is_dir = files$is_dir[[i]])
+    if (!is.na(files$file_size[[i]])) file$file_size <- files$file_size[[i]]
+    file
+  })
+}
+
+log_logged_model_artifact <- function(a, client) {
+  dir <- tempfile("r-testee-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE))
+  local <- file.path(dir, basename(a$path))
+  writeBin(charToRaw(enc2utf8(a$content)), local)
+  parent <- dirname(a$path)
+  tw_log_logged_model_artifact(a$model_id, local, if (parent == ".") NULL else parent,
+                               client = client)
+  list()
+}
+
+download_logged_model_artifact <- function(a, client) {
+  dir <- tempfile("r-testee-")
+  on.exit(unlink(dir, recursive = TRUE))
+  local <- tw_download_logged_model_artifacts(a$model_id, a$path, dir, client = client)
+  bytes <- readBin(local, "raw", file.size(local))
+  list(content = rawToChar(bytes))
+}
+
 perform <- function(action, a, client) {
   switch(action,
     create_experiment = list(experiment_id = tw_create_experiment(
@@ -193,6 +246,36 @@ perform <- function(action, a, client) {
     },
     download_artifact = download_artifact(a, client),
     delete_artifact = tw_delete_artifacts(a$path, run_id = a$run_id, client = client),
+    create_registered_model = registered_model(tw_create_registered_model(a$name, client = client)),
+    get_registered_model = registered_model(tw_get_registered_model(a$name, client = client)),
+    search_registered_models = list(registered_models = frame_rows(
+      tw_search_registered_models(filter = a$filter, client = client), c("name", "description")
+    )),
+    create_model_version = model_version(
+      tw_create_model_version(a$name, a$source, run_id = a$run_id, client = client)
+    ),
+    get_model_version = model_version(tw_get_model_version(a$name, a$version, client = client)),
+    search_model_versions = list(model_versions = frame_rows(
+      tw_search_model_versions(filter = a$filter, client = client),
+      c("name", "version", "current_stage", "source", "run_id")
+    )),
+    create_logged_model = logged_model(tw_create_logged_model(
+      a$experiment_id, a$name, a$source_run_id, a$params, client = client
+    )),
+    finalize_logged_model = logged_model(tw_finalize_logged_model(a$model_id, client = client)),
+    get_logged_model = logged_model(tw_get_logged_model(a$model_id, client = client)),
+    search_logged_models = {
+      found <- tw_search_logged_models(
+        unlist(a$experiment_ids), a$filter, a$max_results, a$page_token, client = client
+      )
+      list(models = lapply(found, logged_model),
+           next_page_token = attr(found, "next_page_token"))
+    },
+    log_logged_model_artifact = log_logged_model_artifact(a, client),
+    list_logged_model_artifacts = list(files = file_rows(
+      tw_list_logged_model_artifacts(a$model_id, a$path, client = client)
+    )),
+    download_logged_model_artifact = download_logged_model_artifact(a, client),
     # The policy table the generated bindings hand to the transport.
     retryable_rpcs = {
       retry <- trackwire:::rpc_retry

@@ -15,8 +15,9 @@ import sys
 from trackwire import __version__
 from trackwire.cli import artifacts, db, experiments, gc, runs, server, sync, tokens
 from trackwire.cli.failures import one_line
+from trackwire.export import command as export
 
-COMMAND_GROUPS = (server, experiments, runs, artifacts, sync, gc, db, tokens)
+COMMAND_GROUPS = (server, experiments, runs, artifacts, sync, gc, db, tokens, export)
 
 
 class _Parser(argparse.ArgumentParser):

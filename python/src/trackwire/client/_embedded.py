@@ -22,6 +22,8 @@ class EmbeddedTransport:
         )
         self.tracking = self._services.tracking
         self.artifacts = self._services.artifacts
+        self.registry = self._services.registry
+        self.logged_models = self._services.logged_models
 
     def close(self) -> None:
         self._services.close()

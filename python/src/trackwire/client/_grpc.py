@@ -23,6 +23,10 @@ from trackwire.rpc_policy import retry_safe
 from trackwire.v1 import (
     artifact_service_pb2,
     artifact_service_pb2_grpc,
+    logged_model_service_pb2,
+    logged_model_service_pb2_grpc,
+    model_registry_service_pb2,
+    model_registry_service_pb2_grpc,
     tracking_service_pb2,
     tracking_service_pb2_grpc,
 )
@@ -73,6 +77,16 @@ class GrpcTransport:
         self.artifacts = _GrpcService(
             artifact_service_pb2_grpc.ArtifactServiceStub(self.channel),
             artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],
+            metadata,
+        )
+        self.registry = _GrpcService(
+            model_registry_service_pb2_grpc.ModelRegistryServiceStub(self.channel),
+            model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+            metadata,
+        )
+        self.logged_models = _GrpcService(
+            logged_model_service_pb2_grpc.LoggedModelServiceStub(self.channel),
+            logged_model_service_pb2.DESCRIPTOR.services_by_name["LoggedModelService"],
             metadata,
         )
 

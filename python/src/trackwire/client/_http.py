@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import urllib.parse
 import urllib.request
@@ -25,12 +26,19 @@ from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 from trackwire import errors, limits
 from trackwire.client._retry import give_request_id, keyed, retrying
 from trackwire.rpc_policy import retry_safe
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import (
+    artifact_service_pb2,
+    logged_model_service_pb2,
+    model_registry_service_pb2,
+    tracking_service_pb2,
+)
 
 CONNECT_TIMEOUT_SECONDS = 10
 TIMEOUT_SECONDS = 300
 # Connections kept open per server: one per concurrent calling thread, up to this many.
 _POOL_SIZE = 8
+# `{field}` in a google.api.http path.
+_TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
 
 
 class HttpTransport:
@@ -44,6 +52,16 @@ class HttpTransport:
         )
         self.artifacts = _HttpService(
             endpoint, artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"], headers
+        )
+        self.registry = _HttpService(
+            endpoint,
+            model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"],
+            headers,
+        )
+        self.logged_models = _HttpService(
+            endpoint,
+            logged_model_service_pb2.DESCRIPTOR.services_by_name["LoggedModelService"],
+            headers,
         )
 
     def close(self) -> None:
@@ -68,8 +86,18 @@ class _HttpService:
         retry = retry_safe(method) and not method.client_streaming
         endpoint = self._endpoint
 
-        def send(body: Any, query: list[tuple[str, str]], content_type: str | None, stream: bool):
-            target = path + ("?" + urllib.parse.urlencode(query) if query else "")
+        def send(
+            body: Any,
+            query: list[tuple[str, str]],
+            content_type: str | None,
+            stream: bool,
+            request: Any = None,
+        ):
+            # A path template (`/logged-models/{model_id}`) takes the request's fields.
+            filled = _TEMPLATE_FIELD.sub(
+                lambda m: urllib.parse.quote(getattr(request, m.group(1)), safe=""), path
+            )
+            target = filled + ("?" + urllib.parse.urlencode(query) if query else "")
             headers = dict(self._headers)
             if content_type:
                 headers["Content-Type"] = content_type
@@ -97,9 +125,9 @@ class _HttpService:
             stream = method.server_streaming
             if rule.body == "*":
                 body = json.dumps(_to_json(request)).encode()
-                response = send(body, [], "application/json", stream)
+                response = send(body, [], "application/json", stream, request)
             else:
-                response = send(None, _query(request), None, stream)
+                response = send(None, _query(request), None, stream, request)
             if not stream:
                 return _parse(response.data, response_class)
             if rule.response_body:

@@ -1,8 +1,9 @@
 """How the client reaches the services: which transport a tracking URI names.
 
-Every transport exposes `.tracking` and `.artifacts` objects whose methods are named like the
-RPCs, take request messages and return response messages (or iterators of them), and raise
-`trackwire.errors.TrackwireError` subclasses only. The client above them has one code path.
+Every transport exposes `.tracking`, `.artifacts`, `.logged_models` and `.registry` objects
+whose methods are named like the RPCs, take request messages and return response messages (or
+iterators of them), and raise `trackwire.errors.TrackwireError` subclasses only. The client
+above them has one code path.
 """
 
 from __future__ import annotations

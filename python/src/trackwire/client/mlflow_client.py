@@ -18,6 +18,7 @@ from trackwire.client.tracking import Page, TrackingClient
 from trackwire.entities import (
     Experiment,
     FileInfo,
+    LoggedModel,
     Metric,
     Param,
     Run,
@@ -25,6 +26,7 @@ from trackwire.entities import (
     RunTag,
     ViewType,
 )
+from trackwire.model_registry import ModelVersion, RegisteredModel
 
 # MLflow's default page size of searches.
 SEARCH_MAX_RESULTS_DEFAULT = 1000
@@ -201,6 +203,35 @@ class MlflowClient:
         destination = dst_path or tempfile.mkdtemp(prefix="trackwire-")
         return self.tracking_client.download_artifacts(run_id, path, destination)
 
+    # Logged models (MLflow 3)
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return LoggedModel.from_proto(self.tracking_client.get_logged_model(model_id))
+
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        datasets: list[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: list[dict[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        page = self.tracking_client.search_logged_models(
+            experiment_ids, filter_string, order_by, max_results, page_token, datasets
+        )
+        return _paged(page, LoggedModel.from_proto)
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        files = self.tracking_client.list_logged_model_artifacts(model_id, path)
+        return [FileInfo.from_proto(f) for f in files]
+
+    def download_logged_model_artifacts(
+        self, model_id: str, path: str = "", dst_path: str | None = None
+    ) -> str:
+        destination = dst_path or tempfile.mkdtemp(prefix="trackwire-")
+        return self.tracking_client.download_logged_model_artifacts(model_id, path, destination)
+
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike, artifact_path: str | None = None
     ) -> None:
@@ -256,6 +287,81 @@ class MlflowClient:
         return rich_artifacts.load_table(
             self.tracking_client, experiment_id, artifact_file, run_ids, extra_columns
         )
+
+    # Model registry
+
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> RegisteredModel:
+        created = self.tracking_client.create_registered_model(name, _strings(tags), description)
+        return RegisteredModel.from_proto(created)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return RegisteredModel.from_proto(self.tracking_client.get_registered_model(name))
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        page = self.tracking_client.search_registered_models(
+            filter_string, max_results, order_by, page_token
+        )
+        return _paged(page, RegisteredModel.from_proto)
+
+    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        versions = self.tracking_client.get_latest_versions(name, stages)
+        return [ModelVersion.from_proto(v) for v in versions]
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        created = self.tracking_client.create_model_version(
+            name, source, run_id, _strings(tags), description
+        )
+        return ModelVersion.from_proto(created)
+
+    def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+        return ModelVersion.from_proto(self.tracking_client.get_model_version(name, version))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return ModelVersion.from_proto(self.tracking_client.get_model_version_by_alias(name, alias))
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        page = self.tracking_client.search_model_versions(
+            filter_string, max_results, order_by, page_token
+        )
+        return _paged(page, ModelVersion.from_proto)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        self.tracking_client.set_registered_model_alias(name, alias, version)
+
+    def transition_model_version_stage(
+        self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        moved = self.tracking_client.transition_model_version_stage(
+            name, version, stage, archive_existing_versions
+        )
+        return ModelVersion.from_proto(moved)
+
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        return self.tracking_client.get_model_version_download_uri(name, version)
 
 
 def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str] | None:

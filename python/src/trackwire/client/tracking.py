@@ -1,4 +1,5 @@
-"""The low-level client: one method per RPC of TrackingService and ArtifactService.
+"""The low-level client: one method per RPC of TrackingService and ArtifactService (and the
+model registry's, from client/registry.py).
 
 Methods return protobuf entities (`Experiment`, `Run`, `RunInfo`, `Metric`, `FileInfo`), ids
 as strings, or `Page`s of entities for searches; failures raise `trackwire.errors` exceptions.
@@ -10,26 +11,21 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from trackwire import errors, limits
 from trackwire.client._transport import open_transport, resolve_tracking_uri
+from trackwire.client.pages import Page
+from trackwire.client.registry import RegistryMethods
 from trackwire.v1 import artifact_service_pb2 as art
 from trackwire.v1 import entities_pb2 as ent
+from trackwire.v1 import logged_model_service_pb2 as lm
 from trackwire.v1 import tracking_service_pb2 as trk
 
 if TYPE_CHECKING:
     from typing import Self
 
 T = TypeVar("T")
-
-
-class Page(list, Generic[T]):
-    """One page of search results; `token` fetches the next page (empty on the last one)."""
-
-    def __init__(self, items: Iterable[T], token: str):
-        super().__init__(items)
-        self.token = token
 
 
 def run_status(status: str | int) -> ent.RunStatus.ValueType:
@@ -79,7 +75,7 @@ def _pairs(tags: Mapping[str, Any] | Iterable[Any] | None, cls) -> list:
     return [cls(key=t.key, value=t.value) for t in cast(Iterable[Any], tags)]
 
 
-class TrackingClient:
+class TrackingClient(RegistryMethods):
     """A client of one tracking server (`grpc://`, `grpcs://`, or `http(s)://` through the
     HTTP/JSON gateway) or of an embedded store (`sqlite:///path.db`, no server).
 
@@ -95,6 +91,8 @@ class TrackingClient:
         self._transport = open_transport(self.tracking_uri, artifacts_destination)
         self._tracking = self._transport.tracking
         self._artifacts = self._transport.artifacts
+        self._registry = self._transport.registry
+        self._models = self._transport.logged_models
 
     def close(self) -> None:
         self._transport.close()
@@ -440,10 +438,14 @@ class TrackingClient:
     # Artifacts
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[ent.FileInfo]:
+        return self._list({"run_id": run_id}, path)
+
+    def _list(self, owner: dict[str, str], path: str | None) -> list[ent.FileInfo]:
+        """`owner`: the request fields naming the run (run_id) or logged model (model_id)."""
         files: list[ent.FileInfo] = []
         token = ""
         while True:
-            request = art.ListArtifactsRequest(run_id=run_id, path=path or "", page_token=token)
+            request = art.ListArtifactsRequest(**owner, path=path or "", page_token=token)
             response = self._artifacts.ListArtifacts(request)
             files.extend(response.files)
             token = response.next_page_token
@@ -464,8 +466,15 @@ class TrackingClient:
         return self._upload(run_id, local_file, destination)
 
     def _upload(self, run_id: str, local_file: Path, destination: str) -> ent.FileInfo:
+        return self._upload_to(
+            art.UploadArtifactRequest(run_id=run_id, path=destination), local_file
+        )
+
+    def _upload_to(self, head: art.UploadArtifactRequest, local_file: Path) -> ent.FileInfo:
+        """Streams a file after `head`, the message naming the run or model and the path."""
+
         def requests() -> Iterator[art.UploadArtifactRequest]:
-            yield art.UploadArtifactRequest(run_id=run_id, path=destination)
+            yield head
             with open(local_file, "rb") as f:
                 while chunk := f.read(limits.ARTIFACT_CHUNK_SIZE):
                     yield art.UploadArtifactRequest(data=chunk)
@@ -492,30 +501,31 @@ class TrackingClient:
     def download_artifacts(self, run_id: str, path: str, dst_dir: str | os.PathLike) -> str:
         """Downloads a file or a directory tree of a run's artifacts into `dst_dir`, streamed to
         disk; returns the local path of what was downloaded."""
+        return self._download({"run_id": run_id}, path, dst_dir)
+
+    def _download(self, owner: dict[str, str], path: str, dst_dir: str | os.PathLike) -> str:
         path = path.rstrip("/")
-        if path and not self._is_dir(run_id, path):
+        if path and not self._is_dir(owner, path):
             local = _local_path(dst_dir, path)
-            self._download_file(run_id, path, local)
+            self._download_file(owner, path, local)
             return str(local)
         local = _local_path(dst_dir, path)
         local.mkdir(parents=True, exist_ok=True)
-        for entry in self.list_artifacts(run_id, path):
+        for entry in self._list(owner, path):
             if entry.is_dir:
-                self.download_artifacts(run_id, entry.path, dst_dir)
+                self._download(owner, entry.path, dst_dir)
             else:
-                self._download_file(run_id, entry.path, _local_path(dst_dir, entry.path))
+                self._download_file(owner, entry.path, _local_path(dst_dir, entry.path))
         return str(local)
 
-    def _is_dir(self, run_id: str, path: str) -> bool:
+    def _is_dir(self, owner: dict[str, str], path: str) -> bool:
         parent = str(PurePosixPath(path).parent)
-        siblings = self.list_artifacts(run_id, "" if parent == "." else parent)
+        siblings = self._list(owner, "" if parent == "." else parent)
         return any(f.path == path and f.is_dir for f in siblings)
 
-    def _download_file(self, run_id: str, path: str, local: Path) -> None:
+    def _download_file(self, owner: dict[str, str], path: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
-        chunks = self._artifacts.DownloadArtifact(
-            art.DownloadArtifactRequest(run_id=run_id, path=path)
-        )
+        chunks = self._artifacts.DownloadArtifact(art.DownloadArtifactRequest(**owner, path=path))
         partial = local.with_name(local.name + ".part")
         try:
             with open(partial, "wb") as f:
@@ -526,6 +536,93 @@ class TrackingClient:
 
     def delete_artifact(self, run_id: str, path: str) -> None:
         self._artifacts.DeleteArtifact(art.DeleteArtifactRequest(run_id=run_id, path=path))
+
+    # Logged models (MLflow 3)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> lm.LoggedModel:
+        """A new logged model, PENDING until `finalize_logged_model` (a name is generated when
+        None)."""
+        request = lm.CreateLoggedModelRequest(
+            experiment_id=experiment_id,
+            name=name or "",
+            source_run_id=source_run_id or "",
+            model_type=model_type or "",
+            params=_pairs(params, lm.LoggedModelParameter),
+            tags=_pairs(tags, lm.LoggedModelTag),
+        )
+        return self._models.CreateLoggedModel(request).model
+
+    def finalize_logged_model(self, model_id: str, ready: bool = True) -> lm.LoggedModel:
+        """Marks the model READY (or UPLOAD_FAILED when not `ready`)."""
+        status = (
+            lm.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY
+            if ready
+            else lm.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED
+        )
+        request = lm.FinalizeLoggedModelRequest(model_id=model_id, status=status)
+        return self._models.FinalizeLoggedModel(request).model
+
+    def log_logged_model_artifact(
+        self, model_id: str, local_file: str | os.PathLike, artifact_path: str | None = None
+    ) -> ent.FileInfo:
+        """Uploads one file into `artifact_path` (a directory of the model's artifacts; the
+        root when None), streamed in chunks."""
+        local_file = Path(local_file)
+        if not local_file.is_file():
+            raise errors.InvalidArgument(f"{str(local_file)!r} is not a file")
+        destination = (
+            str(PurePosixPath(artifact_path, local_file.name)) if artifact_path else local_file.name
+        )
+        head = art.UploadArtifactRequest(model_id=model_id, path=destination)
+        return self._upload_to(head, local_file)
+
+    def get_logged_model(self, model_id: str) -> lm.LoggedModel:
+        return self._models.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model_id)).model
+
+    def search_logged_models(
+        self,
+        experiment_ids: Iterable[str],
+        filter_string: str | None = None,
+        order_by: Iterable[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        datasets: Iterable[Mapping[str, str]] | None = None,
+    ) -> Page[lm.LoggedModel]:
+        """A page of logged models. `order_by` and `datasets` take MLflow's dicts:
+        {"field_name": "metrics.rmse", "ascending": False, "dataset_name": ...} and
+        {"dataset_name": ..., "dataset_digest": ...}."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        request = lm.SearchLoggedModelsRequest(
+            experiment_ids=list(experiment_ids),
+            filter=filter_string or "",
+            max_results=max_results or 0,
+            page_token=page_token or "",
+            order_by=[lm.SearchLoggedModelsRequest.OrderBy(**o) for o in order_by or ()],
+            datasets=[lm.SearchLoggedModelsRequest.Dataset(**d) for d in datasets or ()],
+        )
+        response = self._models.SearchLoggedModels(request)
+        return Page(response.models, response.next_page_token)
+
+    def list_logged_model_artifacts(
+        self, model_id: str, path: str | None = None
+    ) -> list[ent.FileInfo]:
+        return self._list({"model_id": model_id}, path)
+
+    def download_logged_model_artifacts(
+        self, model_id: str, path: str, dst_dir: str | os.PathLike
+    ) -> str:
+        """Downloads a file or directory tree of a logged model's artifacts ("" for all of
+        them) into `dst_dir`; returns the local path of what was downloaded."""
+        return self._download({"model_id": model_id}, path, dst_dir)
 
 
 def _local_path(dst_dir: str | os.PathLike, artifact_path: str) -> Path:

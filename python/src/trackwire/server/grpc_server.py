@@ -32,7 +32,7 @@ from trackwire.server import quick_writes
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.tokens import TokenStore
 from trackwire.server.internal_errors import internal_error
-from trackwire.server.services import Services
+from trackwire.server.services import LOGGED_MODEL_SERVICE, REGISTRY, Services
 from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
 
 _new_event_loop: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
@@ -321,6 +321,8 @@ class GrpcServer:
         served = {
             tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]: services.tracking,
             artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]: services.artifacts,
+            REGISTRY: services.registry,
+            LOGGED_MODEL_SERVICE: services.logged_models,
         }
         server.add_generic_rpc_handlers(
             [

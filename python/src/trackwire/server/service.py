@@ -195,7 +195,11 @@ class TrackingService:
         return rpc.RestoreRunResponse()
 
     def GetRun(self, request: rpc.GetRunRequest) -> rpc.GetRunResponse:
-        return rpc.GetRunResponse(run=self.store.runs.get(_run_id(request)))
+        run = self.store.runs.get(_run_id(request))
+        model_inputs, model_outputs = self.store.logged_models.run_outputs(run.info.run_id)
+        run.inputs.model_inputs.extend(model_inputs)
+        run.outputs.model_outputs.extend(model_outputs)
+        return rpc.GetRunResponse(run=run)
 
     def SearchRuns(self, request: rpc.SearchRunsRequest) -> ResponseFields[rpc.SearchRunsResponse]:
         columns = request.columns
@@ -220,6 +224,17 @@ class TrackingService:
         metric = (request.key, request.step, request.timestamp, request.value)
         request_id = validation.request_id(request.request_id)
         self.store.logging.log_batch(run_id, [metric], {}, {}, request_id)
+        if request.model_id:
+            model_metric = pb.Metric(
+                key=request.key,
+                value=request.value,
+                timestamp=request.timestamp,
+                step=request.step,
+                model_id=request.model_id,
+                dataset_name=request.dataset_name,
+                dataset_digest=request.dataset_digest,
+            )
+            self.store.logged_models.record_metrics(run_id, [model_metric])
         return rpc.LogMetricResponse()
 
     def LogParam(self, request: rpc.LogParamRequest) -> rpc.LogParamResponse:
@@ -256,6 +271,9 @@ class TrackingService:
         tags = {tag.key: tag.value for tag in request.tags}
         request_id = validation.request_id(request.request_id)
         self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
+        model_metrics = [m for m in request.metrics if m.model_id]
+        if model_metrics:
+            self.store.logged_models.record_metrics(run_id, model_metrics)
         return rpc.LogBatchResponse()
 
     def LogBatchStream(self, request: rpc.LogBatchStreamRequest) -> rpc.LogBatchStreamResponse:
@@ -280,6 +298,8 @@ class TrackingService:
             for tag in dataset_input.tags:
                 validation.tag(tag.key, tag.value, "input tag")
         self.store.inputs.log(run_id, request.datasets)
+        if request.models:
+            self.store.logged_models.log_inputs(run_id, request.models)
         return rpc.LogInputsResponse()
 
     # -- metric history --------------------------------------------------------

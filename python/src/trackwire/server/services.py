@@ -10,15 +10,25 @@ from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.guard import Guard, secure
 from trackwire.server.auth.permissions import READ
 from trackwire.server.auth.tokens import TokenStore
+from trackwire.server.logged_model_service import LoggedModelService
+from trackwire.server.registry_service import ModelRegistryService
 from trackwire.server.responses import answering_messages
 from trackwire.server.service import TrackingService
 from trackwire.server.store.engine import create_store_engine, upgrade_schema
 from trackwire.server.store.quotas import Quotas
+from trackwire.server.store.registry import Registry
 from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID
 from trackwire.server.store.tracking_store import TrackingStore
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.v1 import (
+    artifact_service_pb2,
+    logged_model_service_pb2,
+    model_registry_service_pb2,
+    tracking_service_pb2,
+)
 
 _TRACKING = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
+REGISTRY = model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
+LOGGED_MODEL_SERVICE = logged_model_service_pb2.DESCRIPTOR.services_by_name["LoggedModelService"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,9 @@ class Services:
     # Answers messages (or, for the largest reads, ResponseFields: see responses.py).
     tracking_fields: TrackingService
     artifacts: ArtifactService
+    logged_models: LoggedModelService
     store: TrackingStore
+    registry: ModelRegistryService
     # Set when authentication is on: verifies the tokens the wires receive.
     tokens: TokenStore | None = None
 
@@ -64,10 +76,17 @@ def open_services(
     services = Services(
         tracking_fields=TrackingService(store, locations),
         artifacts=ArtifactService(store, locations),
+        logged_models=LoggedModelService(store, locations),
         store=store,
+        registry=ModelRegistryService(store, Registry(store.db)),
     )
     if auth is not None:
-        guard = Guard(store, services.tracking_fields.permissions, auth.default_permission)
+        guard = Guard(
+            store,
+            services.tracking_fields.permissions,
+            auth.default_permission,
+            services.registry.registry,
+        )
         services.tokens = TokenStore(store.db)
         services.tracking_fields = secure(_TRACKING, services.tracking_fields, guard)
         services.artifacts = secure(
@@ -75,4 +94,6 @@ def open_services(
             services.artifacts,
             guard,
         )
+        services.registry = secure(REGISTRY, services.registry, guard)
+        services.logged_models = secure(LOGGED_MODEL_SERVICE, services.logged_models, guard)
     return services

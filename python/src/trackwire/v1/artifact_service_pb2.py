@@ -27,7 +27,7 @@ from trackwire.v1 import entities_pb2 as trackwire_dot_v1_dot_entities__pb2
 from trackwire.v1 import rpc_policy_pb2 as trackwire_dot_v1_dot_rpc__policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#trackwire/v1/artifact_service.proto\x12\x0ctrackwire.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1btrackwire/v1/entities.proto\x1a\x1dtrackwire/v1/rpc_policy.proto\"^\n\x14ListArtifactsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x14\n\x08run_uuid\x18\x02 \x01(\tB\x02\x18\x01\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x12\n\npage_token\x18\x04 \x01(\t\"i\n\x15ListArtifactsResponse\x12\x10\n\x08root_uri\x18\x01 \x01(\t\x12%\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x16.trackwire.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"C\n\x15UploadArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"C\n\x16UploadArtifactResponse\x12)\n\tfile_info\x18\x01 \x01(\x0b\x32\x16.trackwire.v1.FileInfo\"7\n\x17\x44ownloadArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"(\n\x18\x44ownloadArtifactResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"5\n\x15\x44\x65leteArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteArtifactResponse2\xf8\x04\n\x0f\x41rtifactService\x12\x8a\x01\n\rListArtifacts\x12\".trackwire.v1.ListArtifactsRequest\x1a#.trackwire.v1.ListArtifactsResponse\"0\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02 \x12\x1e/api/2.0/mlflow/artifacts/list\x12\x9a\x01\n\x0eUploadArtifact\x12#.trackwire.v1.UploadArtifactRequest\x1a$.trackwire.v1.UploadArtifactResponse\";\x92\xb5\x18\x06\x08\x02\x10\x01 \x05\x82\xd3\xe4\x93\x02+\x1a#/api/2.0/trackwire/artifacts/upload:\x04\x64\x61ta(\x01\x12\xa2\x01\n\x10\x44ownloadArtifact\x12%.trackwire.v1.DownloadArtifactRequest\x1a&.trackwire.v1.DownloadArtifactResponse\"=\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02-\x12%/api/2.0/trackwire/artifacts/downloadb\x04\x64\x61ta0\x01\x12\x95\x01\n\x0e\x44\x65leteArtifact\x12#.trackwire.v1.DeleteArtifactRequest\x1a$.trackwire.v1.DeleteArtifactResponse\"8\x92\xb5\x18\x06\x08\x02\x10\x01 \x01\x82\xd3\xe4\x93\x02(\"#/api/2.0/trackwire/artifacts/delete:\x01*B)\n\x0fio.trackwire.v1B\x14\x41rtifactServiceProtoP\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#trackwire/v1/artifact_service.proto\x12\x0ctrackwire.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1btrackwire/v1/entities.proto\x1a\x1dtrackwire/v1/rpc_policy.proto\"p\n\x14ListArtifactsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x14\n\x08run_uuid\x18\x02 \x01(\tB\x02\x18\x01\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x10\n\x08model_id\x18\x05 \x01(\t\"i\n\x15ListArtifactsResponse\x12\x10\n\x08root_uri\x18\x01 \x01(\t\x12%\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x16.trackwire.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"U\n\x15UploadArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x10\n\x08model_id\x18\x04 \x01(\t\"C\n\x16UploadArtifactResponse\x12)\n\tfile_info\x18\x01 \x01(\x0b\x32\x16.trackwire.v1.FileInfo\"I\n\x17\x44ownloadArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\"(\n\x18\x44ownloadArtifactResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"G\n\x15\x44\x65leteArtifactRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x10\n\x08model_id\x18\x03 \x01(\t\"\x18\n\x16\x44\x65leteArtifactResponse2\xf8\x04\n\x0f\x41rtifactService\x12\x8a\x01\n\rListArtifacts\x12\".trackwire.v1.ListArtifactsRequest\x1a#.trackwire.v1.ListArtifactsResponse\"0\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02 \x12\x1e/api/2.0/mlflow/artifacts/list\x12\x9a\x01\n\x0eUploadArtifact\x12#.trackwire.v1.UploadArtifactRequest\x1a$.trackwire.v1.UploadArtifactResponse\";\x92\xb5\x18\x06\x08\x02\x10\x01 \x05\x82\xd3\xe4\x93\x02+\x1a#/api/2.0/trackwire/artifacts/upload:\x04\x64\x61ta(\x01\x12\xa2\x01\n\x10\x44ownloadArtifact\x12%.trackwire.v1.DownloadArtifactRequest\x1a&.trackwire.v1.DownloadArtifactResponse\"=\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02-\x12%/api/2.0/trackwire/artifacts/downloadb\x04\x64\x61ta0\x01\x12\x95\x01\n\x0e\x44\x65leteArtifact\x12#.trackwire.v1.DeleteArtifactRequest\x1a$.trackwire.v1.DeleteArtifactResponse\"8\x92\xb5\x18\x06\x08\x02\x10\x01 \x01\x82\xd3\xe4\x93\x02(\"#/api/2.0/trackwire/artifacts/delete:\x01*B)\n\x0fio.trackwire.v1B\x14\x41rtifactServiceProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,21 +46,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ARTIFACTSERVICE'].methods_by_name['DeleteArtifact']._loaded_options = None
   _globals['_ARTIFACTSERVICE'].methods_by_name['DeleteArtifact']._serialized_options = b'\222\265\030\006\010\002\020\001 \001\202\323\344\223\002(\"#/api/2.0/trackwire/artifacts/delete:\001*'
   _globals['_LISTARTIFACTSREQUEST']._serialized_start=143
-  _globals['_LISTARTIFACTSREQUEST']._serialized_end=237
-  _globals['_LISTARTIFACTSRESPONSE']._serialized_start=239
-  _globals['_LISTARTIFACTSRESPONSE']._serialized_end=344
-  _globals['_UPLOADARTIFACTREQUEST']._serialized_start=346
-  _globals['_UPLOADARTIFACTREQUEST']._serialized_end=413
-  _globals['_UPLOADARTIFACTRESPONSE']._serialized_start=415
-  _globals['_UPLOADARTIFACTRESPONSE']._serialized_end=482
-  _globals['_DOWNLOADARTIFACTREQUEST']._serialized_start=484
-  _globals['_DOWNLOADARTIFACTREQUEST']._serialized_end=539
-  _globals['_DOWNLOADARTIFACTRESPONSE']._serialized_start=541
-  _globals['_DOWNLOADARTIFACTRESPONSE']._serialized_end=581
-  _globals['_DELETEARTIFACTREQUEST']._serialized_start=583
-  _globals['_DELETEARTIFACTREQUEST']._serialized_end=636
-  _globals['_DELETEARTIFACTRESPONSE']._serialized_start=638
-  _globals['_DELETEARTIFACTRESPONSE']._serialized_end=662
-  _globals['_ARTIFACTSERVICE']._serialized_start=665
-  _globals['_ARTIFACTSERVICE']._serialized_end=1297
+  _globals['_LISTARTIFACTSREQUEST']._serialized_end=255
+  _globals['_LISTARTIFACTSRESPONSE']._serialized_start=257
+  _globals['_LISTARTIFACTSRESPONSE']._serialized_end=362
+  _globals['_UPLOADARTIFACTREQUEST']._serialized_start=364
+  _globals['_UPLOADARTIFACTREQUEST']._serialized_end=449
+  _globals['_UPLOADARTIFACTRESPONSE']._serialized_start=451
+  _globals['_UPLOADARTIFACTRESPONSE']._serialized_end=518
+  _globals['_DOWNLOADARTIFACTREQUEST']._serialized_start=520
+  _globals['_DOWNLOADARTIFACTREQUEST']._serialized_end=593
+  _globals['_DOWNLOADARTIFACTRESPONSE']._serialized_start=595
+  _globals['_DOWNLOADARTIFACTRESPONSE']._serialized_end=635
+  _globals['_DELETEARTIFACTREQUEST']._serialized_start=637
+  _globals['_DELETEARTIFACTREQUEST']._serialized_end=708
+  _globals['_DELETEARTIFACTRESPONSE']._serialized_start=710
+  _globals['_DELETEARTIFACTRESPONSE']._serialized_end=734
+  _globals['_ARTIFACTSERVICE']._serialized_start=737
+  _globals['_ARTIFACTSERVICE']._serialized_end=1369
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,7 @@ class ListArtifactsRequest(_message.Message):
     RUN_UUID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     @_builtins.property
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
@@ -42,6 +43,8 @@ class ListArtifactsRequest(_message.Message):
     path: _builtins.str
     """Directory to list; the artifact root when empty."""
     page_token: _builtins.str
+    model_id: _builtins.str
+    """Instead of run_id: the files of this logged model (MLflow 3)."""
     def __init__(
         self,
         *,
@@ -49,10 +52,11 @@ class ListArtifactsRequest(_message.Message):
         run_uuid: _builtins.str = ...,
         path: _builtins.str = ...,
         page_token: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_token", b"page_token", "path", b"path", "run_id", b"run_id", "run_uuid", b"run_uuid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "page_token", b"page_token", "path", b"path", "run_id", b"run_id", "run_uuid", b"run_uuid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -93,21 +97,25 @@ class UploadArtifactRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Set in the first message only."""
     path: _builtins.str
     """Set in the first message only: the destination file path."""
     data: _builtins.bytes
+    model_id: _builtins.str
+    """Set in the first message only, instead of run_id: a file of this logged model."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
         data: _builtins.bytes = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -139,17 +147,21 @@ class DownloadArtifactRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     path: _builtins.str
+    model_id: _builtins.str
+    """Instead of run_id: the files of this logged model (MLflow 3)."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -180,17 +192,21 @@ class DeleteArtifactRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     path: _builtins.str
+    model_id: _builtins.str
+    """Instead of run_id: the files of this logged model (MLflow 3)."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -115,12 +115,24 @@ class Metric(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
+    DATASET_NAME_FIELD_NUMBER: _builtins.int
+    DATASET_DIGEST_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     value: _builtins.float
     """NaN and +/-Infinity are valid values and round-trip on every wire."""
     timestamp: _builtins.int
     """Milliseconds since the Unix epoch."""
     step: _builtins.int
+    dataset_name: _builtins.str
+    """MLflow 3: the dataset the value was computed on and the logged model it measures;
+    a metric with a model_id is also returned on that model.
+    """
+    dataset_digest: _builtins.str
+    model_id: _builtins.str
+    run_id: _builtins.str
+    """The run that logged the value (on a logged model's metrics)."""
     def __init__(
         self,
         *,
@@ -128,10 +140,14 @@ class Metric(_message.Message):
         value: _builtins.float = ...,
         timestamp: _builtins.int = ...,
         step: _builtins.int = ...,
+        dataset_name: _builtins.str = ...,
+        dataset_digest: _builtins.str = ...,
+        model_id: _builtins.str = ...,
+        run_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_digest", b"dataset_digest", "dataset_name", b"dataset_name", "key", b"key", "model_id", b"model_id", "run_id", b"run_id", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -427,20 +443,91 @@ class RunInputs(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DATASET_INPUTS_FIELD_NUMBER: _builtins.int
+    MODEL_INPUTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def dataset_inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___DatasetInput]: ...
+    @_builtins.property
+    def model_inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelInput]: ...
     def __init__(
         self,
         *,
         dataset_inputs: _abc.Iterable[Global___DatasetInput] | None = ...,
+        model_inputs: _abc.Iterable[Global___ModelInput] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_inputs", b"dataset_inputs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_inputs", b"dataset_inputs", "model_inputs", b"model_inputs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunInputs: _TypeAlias = RunInputs  # noqa: Y015
+
+@_typing.final
+class ModelInput(_message.Message):
+    """A logged model a run used."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    model_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        model_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelInput: _TypeAlias = ModelInput  # noqa: Y015
+
+@_typing.final
+class ModelOutput(_message.Message):
+    """A logged model a run produced, at a step of its training."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    model_id: _builtins.str
+    step: _builtins.int
+    def __init__(
+        self,
+        *,
+        model_id: _builtins.str = ...,
+        step: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "step", b"step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelOutput: _TypeAlias = ModelOutput  # noqa: Y015
+
+@_typing.final
+class RunOutputs(_message.Message):
+    """The outputs of a run."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_OUTPUTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def model_outputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelOutput]: ...
+    def __init__(
+        self,
+        *,
+        model_outputs: _abc.Iterable[Global___ModelOutput] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_outputs", b"model_outputs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunOutputs: _TypeAlias = RunOutputs  # noqa: Y015
 
 @_typing.final
 class Run(_message.Message):
@@ -451,22 +538,26 @@ class Run(_message.Message):
     INFO_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     INPUTS_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def info(self) -> Global___RunInfo: ...
     @_builtins.property
     def data(self) -> Global___RunData: ...
     @_builtins.property
     def inputs(self) -> Global___RunInputs: ...
+    @_builtins.property
+    def outputs(self) -> Global___RunOutputs: ...
     def __init__(
         self,
         *,
         info: Global___RunInfo | None = ...,
         data: Global___RunData | None = ...,
         inputs: Global___RunInputs | None = ...,
+        outputs: Global___RunOutputs | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs", "outputs", b"outputs"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs", "outputs", b"outputs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtrackwire/v1/rpc_policy.proto\x12\x0ctrackwire.v1\x1a google/protobuf/descriptor.proto\"\x99\x01\n\tRpcPolicy\x12$\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x14.trackwire.v1.Access\x12\"\n\x05retry\x18\x02 \x01(\x0e\x32\x13.trackwire.v1.Retry\x12\x13\n\x0bquick_write\x18\x03 \x01(\x08\x12-\n\x0b\x61uth_target\x18\x04 \x01(\x0e\x32\x18.trackwire.v1.AuthTarget*m\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43\x43\x45SS_READ\x10\x01\x12\x0f\n\x0b\x41\x43\x43\x45SS_EDIT\x10\x02\x12\x11\n\rACCESS_MANAGE\x10\x03\x12\x16\n\x12\x41\x43\x43\x45SS_MANAGE_READ\x10\x04*Z\n\x05Retry\x12\x15\n\x11RETRY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bRETRY_NEVER\x10\x01\x12\x0e\n\nRETRY_SAFE\x10\x02\x12\x19\n\x15RETRY_WITH_REQUEST_ID\x10\x03*\xd9\x01\n\nAuthTarget\x12\x1b\n\x17\x41UTH_TARGET_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UTH_TARGET_REQUEST\x10\x01\x12 \n\x1c\x41UTH_TARGET_REQUEST_RUN_TAGS\x10\x02\x12\x18\n\x14\x41UTH_TARGET_RESPONSE\x10\x03\x12\x1e\n\x1a\x41UTH_TARGET_SEARCH_RESULTS\x10\x04\x12\x1d\n\x19\x41UTH_TARGET_FIRST_MESSAGE\x10\x05\x12\x1a\n\x16\x41UTH_TARGET_EACH_BATCH\x10\x06:I\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x0b\x32\x17.trackwire.v1.RpcPolicyB#\n\x0fio.trackwire.v1B\x0eRpcPolicyProtoP\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtrackwire/v1/rpc_policy.proto\x12\x0ctrackwire.v1\x1a google/protobuf/descriptor.proto\"\x99\x01\n\tRpcPolicy\x12$\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0e\x32\x14.trackwire.v1.Access\x12\"\n\x05retry\x18\x02 \x01(\x0e\x32\x13.trackwire.v1.Retry\x12\x13\n\x0bquick_write\x18\x03 \x01(\x08\x12-\n\x0b\x61uth_target\x18\x04 \x01(\x0e\x32\x18.trackwire.v1.AuthTarget*m\n\x06\x41\x63\x63\x65ss\x12\x16\n\x12\x41\x43\x43\x45SS_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41\x43\x43\x45SS_READ\x10\x01\x12\x0f\n\x0b\x41\x43\x43\x45SS_EDIT\x10\x02\x12\x11\n\rACCESS_MANAGE\x10\x03\x12\x16\n\x12\x41\x43\x43\x45SS_MANAGE_READ\x10\x04*Z\n\x05Retry\x12\x15\n\x11RETRY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bRETRY_NEVER\x10\x01\x12\x0e\n\nRETRY_SAFE\x10\x02\x12\x19\n\x15RETRY_WITH_REQUEST_ID\x10\x03*\xa4\x02\n\nAuthTarget\x12\x1b\n\x17\x41UTH_TARGET_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41UTH_TARGET_REQUEST\x10\x01\x12 \n\x1c\x41UTH_TARGET_REQUEST_RUN_TAGS\x10\x02\x12\x18\n\x14\x41UTH_TARGET_RESPONSE\x10\x03\x12\x1e\n\x1a\x41UTH_TARGET_SEARCH_RESULTS\x10\x04\x12\x1d\n\x19\x41UTH_TARGET_FIRST_MESSAGE\x10\x05\x12\x1a\n\x16\x41UTH_TARGET_EACH_BATCH\x10\x06\x12 \n\x1c\x41UTH_TARGET_REGISTERED_MODEL\x10\x07\x12\'\n#AUTH_TARGET_REGISTERED_MODEL_SEARCH\x10\x08:I\n\x06policy\x12\x1e.google.protobuf.MethodOptions\x18\xd2\x86\x03 \x01(\x0b\x32\x17.trackwire.v1.RpcPolicyB#\n\x0fio.trackwire.v1B\x0eRpcPolicyProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,7 +38,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETRY']._serialized_start=348
   _globals['_RETRY']._serialized_end=438
   _globals['_AUTHTARGET']._serialized_start=441
-  _globals['_AUTHTARGET']._serialized_end=658
+  _globals['_AUTHTARGET']._serialized_end=733
   _globals['_RPCPOLICY']._serialized_start=82
   _globals['_RPCPOLICY']._serialized_end=235
 # @@protoc_insertion_point(module_scope)

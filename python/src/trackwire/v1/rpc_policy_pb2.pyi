@@ -90,7 +90,8 @@ class _AuthTargetEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthTarget
     AUTH_TARGET_UNSPECIFIED: _AuthTarget.ValueType  # 0
     AUTH_TARGET_REQUEST: _AuthTarget.ValueType  # 1
     """The request's `experiment_id` (the default experiment when empty), else its `run_id`'s
-    experiment, else each of its `run_ids`' experiments; no check when it has none of them.
+    experiment, else its logged model's (`model_id`), else each of its `run_ids`'
+    experiments; no check when it has none of them.
     """
     AUTH_TARGET_REQUEST_RUN_TAGS: _AuthTarget.ValueType  # 2
     """As AUTH_TARGET_REQUEST, and run tags in the request may not set `mlflow.user` (the
@@ -104,6 +105,12 @@ class _AuthTargetEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AuthTarget
     """A client stream: the first message names the target; the rest follow unchecked."""
     AUTH_TARGET_EACH_BATCH: _AuthTarget.ValueType  # 6
     """A stream of batches: each message is checked as the LogBatch request it carries."""
+    AUTH_TARGET_REGISTERED_MODEL: _AuthTarget.ValueType  # 7
+    """The registered model named by the request's `name`: the caller's permission on it (its
+    grant, MANAGE for its creator, else the server's default); a create needs none.
+    """
+    AUTH_TARGET_REGISTERED_MODEL_SEARCH: _AuthTarget.ValueType  # 8
+    """A search of the registry: the results are narrowed to the models the caller may read."""
 
 class AuthTarget(_AuthTarget, metaclass=_AuthTargetEnumTypeWrapper):
     """Where the experiment a call touches is found, for the permission check."""
@@ -111,7 +118,8 @@ class AuthTarget(_AuthTarget, metaclass=_AuthTargetEnumTypeWrapper):
 AUTH_TARGET_UNSPECIFIED: AuthTarget.ValueType  # 0
 AUTH_TARGET_REQUEST: AuthTarget.ValueType  # 1
 """The request's `experiment_id` (the default experiment when empty), else its `run_id`'s
-experiment, else each of its `run_ids`' experiments; no check when it has none of them.
+experiment, else its logged model's (`model_id`), else each of its `run_ids`'
+experiments; no check when it has none of them.
 """
 AUTH_TARGET_REQUEST_RUN_TAGS: AuthTarget.ValueType  # 2
 """As AUTH_TARGET_REQUEST, and run tags in the request may not set `mlflow.user` (the
@@ -125,6 +133,12 @@ AUTH_TARGET_FIRST_MESSAGE: AuthTarget.ValueType  # 5
 """A client stream: the first message names the target; the rest follow unchecked."""
 AUTH_TARGET_EACH_BATCH: AuthTarget.ValueType  # 6
 """A stream of batches: each message is checked as the LogBatch request it carries."""
+AUTH_TARGET_REGISTERED_MODEL: AuthTarget.ValueType  # 7
+"""The registered model named by the request's `name`: the caller's permission on it (its
+grant, MANAGE for its creator, else the server's default); a create needs none.
+"""
+AUTH_TARGET_REGISTERED_MODEL_SEARCH: AuthTarget.ValueType  # 8
+"""A search of the registry: the results are narrowed to the models the caller may read."""
 Global___AuthTarget: _TypeAlias = AuthTarget  # noqa: Y015
 
 @_typing.final

@@ -741,6 +741,9 @@ class LogMetricRequest(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    DATASET_NAME_FIELD_NUMBER: _builtins.int
+    DATASET_DIGEST_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     @_builtins.property
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
@@ -756,6 +759,12 @@ class LogMetricRequest(_message.Message):
     """Idempotency key chosen by the client (e.g. a UUID): a retry carrying the same
     id is acknowledged without storing the point twice. Optional.
     """
+    model_id: _builtins.str
+    """MLflow 3: the logged model the value measures and the dataset it was computed on;
+    the model then returns the metric too.
+    """
+    dataset_name: _builtins.str
+    dataset_digest: _builtins.str
     def __init__(
         self,
         *,
@@ -766,10 +775,13 @@ class LogMetricRequest(_message.Message):
         timestamp: _builtins.int = ...,
         step: _builtins.int = ...,
         request_id: _builtins.str = ...,
+        model_id: _builtins.str = ...,
+        dataset_name: _builtins.str = ...,
+        dataset_digest: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "request_id", b"request_id", "run_id", b"run_id", "run_uuid", b"run_uuid", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_digest", b"dataset_digest", "dataset_name", b"dataset_name", "key", b"key", "model_id", b"model_id", "request_id", b"request_id", "run_id", b"run_id", "run_uuid", b"run_uuid", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1018,18 +1030,24 @@ class LogInputsRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     DATASETS_FIELD_NUMBER: _builtins.int
+    MODELS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     @_builtins.property
     def datasets(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.DatasetInput]: ...
+    @_builtins.property
+    def models(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.ModelInput]:
+        """Logged models the run used (MLflow 3)."""
+
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         datasets: _abc.Iterable[_entities_pb2.DatasetInput] | None = ...,
+        models: _abc.Iterable[_entities_pb2.ModelInput] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "models", b"models", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -9,7 +9,9 @@ first authorise the call made by `current_identity`:
   the experiment (READ, EDIT, MANAGE; MANAGE_READ needs MANAGE), and the policy's auth
   target says where that experiment is found (the request, the response, a search's
   results, a stream's first message or each of its batches);
-- searches return only what the caller may read.
+- searches return only what the caller may read;
+- registry calls check the permission on the registered model the request names: the
+  user's grant on it, MANAGE for its creator, else the server's default.
 
 Both wires call these objects, so gRPC and HTTP/JSON cannot disagree.
 """
@@ -29,6 +31,7 @@ from trackwire.errors import NotFound, PermissionDenied, Unauthenticated
 from trackwire.rpc_policy import Access, AuthTarget, policy_of
 from trackwire.server.auth.identity import Identity, current_identity
 from trackwire.server.auth.permissions import EDIT, MANAGE, READ, PermissionStore, allows
+from trackwire.server.store.registry import Registry
 from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID, USER_TAG
 from trackwire.server.store.tracking_store import TrackingStore
 
@@ -55,10 +58,17 @@ def required_permission(method: MethodDescriptor) -> str:
 class Guard:
     """Decides whether the current caller may make a call."""
 
-    def __init__(self, store: TrackingStore, permissions: PermissionStore, default_permission: str):
+    def __init__(
+        self,
+        store: TrackingStore,
+        permissions: PermissionStore,
+        default_permission: str,
+        registry: Registry,
+    ):
         self.store = store
         self.permissions = permissions
         self.default_permission = default_permission
+        self.registry = registry
         # A run never moves to another experiment, so this mapping never goes stale.
         self._experiment_of_run: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -91,6 +101,15 @@ class Guard:
                 f"{experiment_id}; {what} needs {required}."
             )
 
+    def model_permission(self, identity: Identity, name: str) -> str | None:
+        """The caller's permission on a registered model; None when there is no such model."""
+        creator = self.registry.creator(name)
+        if creator is None:
+            return None
+        if identity.is_admin or creator == identity.user:
+            return MANAGE
+        return self.registry.grant(name, identity.user) or self.default_permission
+
     def experiment_of_run(self, run_id: str) -> int | None:
         """The run's experiment, or None when there is no such run (the service says so)."""
         found = self._experiment_of_run.get(run_id)
@@ -105,6 +124,13 @@ class Guard:
                 self._experiment_of_run[run_id] = found
         return found
 
+    def experiment_of_model(self, model_id: str) -> int | None:
+        """The logged model's experiment, or None when there is no such model."""
+        try:
+            return self.store.logged_models.experiment_of(model_id)
+        except NotFound:
+            return None
+
     def authorize(self, identity: Identity, method: MethodDescriptor, request) -> None:
         """Checks the permission on the experiment the request targets, if any."""
         if identity.is_admin:
@@ -115,10 +141,10 @@ class Guard:
             experiment_id = request.experiment_id or DEFAULT_EXPERIMENT_ID
             if experiment_id.isdigit():
                 experiments.add(int(experiment_id))
-        elif "run_id" in fields:
-            run_id = request.run_id or getattr(request, "run_uuid", "")
-            if run_id:
-                experiments.add(self.experiment_of_run(run_id))
+        elif "run_id" in fields and (request.run_id or getattr(request, "run_uuid", "")):
+            experiments.add(self.experiment_of_run(request.run_id or request.run_uuid))
+        elif "model_id" in fields and request.model_id:
+            experiments.add(self.experiment_of_model(request.model_id))
         elif "run_ids" in fields:  # several runs at once: each of them must be allowed
             experiments.update(self.experiment_of_run(run_id) for run_id in request.run_ids)
         for experiment in experiments:
@@ -244,6 +270,36 @@ def _authorize_tag_write(guard, method, identity, request) -> None:
     guard.authorize(identity, method, request)
 
 
+def _registered_model_target(guard, method, impl, identity, request):
+    """The model the request names; a model that does not exist yet (a create) or no longer
+    (the service answers NOT_FOUND) needs no permission."""
+    granted = guard.model_permission(identity, request.name)
+    required = required_permission(method)
+    if granted is not None and not allows(granted, required):
+        raise PermissionDenied(
+            f"User {identity.user!r} has permission {granted} on registered model "
+            f"{request.name!r}; {method.name} needs {required}."
+        )
+    return impl(request)
+
+
+def _registered_model_search(guard, method, impl, identity, request):
+    """A page of the registry's search, narrowed to the models the caller may read."""
+    response = impl(request)
+    if identity.is_admin:
+        return response
+    fields = response.DESCRIPTOR.fields_by_name
+    results = getattr(
+        response, "registered_models" if "registered_models" in fields else "model_versions"
+    )
+    readable = [
+        r for r in results if allows(guard.model_permission(identity, r.name) or READ, READ)
+    ]
+    del results[:]
+    results.extend(readable)
+    return response
+
+
 _CHECK_OF_TARGET: dict[AuthTarget.ValueType, Check] = {
     AuthTarget.AUTH_TARGET_REQUEST: _request_target,
     AuthTarget.AUTH_TARGET_REQUEST_RUN_TAGS: _request_and_run_tags,
@@ -251,4 +307,6 @@ _CHECK_OF_TARGET: dict[AuthTarget.ValueType, Check] = {
     AuthTarget.AUTH_TARGET_SEARCH_RESULTS: _search_results,
     AuthTarget.AUTH_TARGET_FIRST_MESSAGE: _first_message_target,
     AuthTarget.AUTH_TARGET_EACH_BATCH: _each_batch_target,
+    AuthTarget.AUTH_TARGET_REGISTERED_MODEL: _registered_model_target,
+    AuthTarget.AUTH_TARGET_REGISTERED_MODEL_SEARCH: _registered_model_search,
 }

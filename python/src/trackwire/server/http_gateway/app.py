@@ -19,7 +19,8 @@ from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_route
 from trackwire.server.http_gateway.routes import rpc_routes
 from trackwire.server.http_gateway.web_ui import is_open, web_ui_routes
 from trackwire.server.internal_errors import internal_error
-from trackwire.v1 import artifact_service_pb2, tracking_service_pb2
+from trackwire.server.services import LOGGED_MODEL_SERVICE
+from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, tracking_service_pb2
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
 
@@ -51,16 +52,6 @@ async def _health(request: Request) -> Response:
 
 async def _version(request: Request) -> Response:
     return PlainTextResponse(__version__)
-
-
-async def _no_logged_models(request: Request) -> Response:
-    """trackwire stores no MLflow 3 logged models, so their search finds none.
-
-    MLflow 3's client searches logged models whenever it lists or downloads through a
-    `runs:/<run_id>/<path>` URI (mlflow.artifacts.download_artifacts(run_id=...)); answering
-    "none" lets those calls fall through to the run's own artifacts.
-    """
-    return Response(b"{}", media_type="application/json")
 
 
 # Paths served without a token: load balancers probe them.
@@ -131,23 +122,26 @@ class _Router(Router):
 def create_app(services) -> Starlette:
     """The gateway over `services` (from trackwire.server.services.open_services).
 
-    Every annotated RPC of the tracking and artifact services is routed (see routes.py), plus
-    MLflow's artifact proxy API, `/health`, `/version` and an empty logged-model search.
+    Every annotated RPC of the tracking, artifact, logged-model and model registry services is
+    routed (see routes.py), plus MLflow's artifact proxy API, `/health`, `/version` and the
+    web UI.
     """
     tracking = tracking_service_pb2.DESCRIPTOR.services_by_name["TrackingService"]
     artifacts = artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
+    registry = model_registry_service_pb2.DESCRIPTOR.services_by_name["ModelRegistryService"]
     routes = [
         Route("/health", _health, methods=["GET"]),
         Route("/version", _version, methods=["GET"]),
         *rpc_routes(
-            {tracking: services.tracking_fields, artifacts: services.artifacts},
+            {
+                tracking: services.tracking_fields,
+                artifacts: services.artifacts,
+                registry: services.registry,
+                LOGGED_MODEL_SERVICE: services.logged_models,
+            },
             services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
-        *(
-            Route(f"/{prefix}/2.0/mlflow/logged-models/search", _no_logged_models, methods=["POST"])
-            for prefix in ("api", "ajax-api")
-        ),
         *web_ui_routes(),
     ]
     middleware = []

@@ -6,6 +6,8 @@ prefix). What a handler does is decided by the RPC's shape, never by its name:
 
 - unary, `body: "*"`: the JSON body is the request message;
 - unary, no body: the query parameters are the request message (repeated fields repeat);
+- a path template (`/logged-models/{model_id}`) fills the named string fields of the request
+  from the path, over what the body or query said;
 - client-streaming, `body: "<bytes field>"`: the query parameters fill the first request
   message and the raw request body follows in chunks, one message each, in that field;
 - server-streaming, `response_body: "<bytes field>"`: the response is that field's raw bytes,
@@ -17,6 +19,7 @@ Unary calls run on a worker thread, except quick writes on SQLite (server/quick_
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +55,8 @@ class Binding:
     body: str
     response_body: str
     method: MethodDescriptor
+    # The request fields named by the path's `{field}` segments.
+    path_fields: tuple[str, ...] = ()
 
 
 def bindings(service: ServiceDescriptor) -> list[Binding]:
@@ -67,12 +72,20 @@ def bindings(service: ServiceDescriptor) -> list[Binding]:
                 verb, path = r.custom.kind.lower(), r.custom.path
             else:
                 path = getattr(r, verb)
-            if "{" in path:
-                raise NotImplementedError(
-                    f"{method.full_name}: path templates are not supported by the gateway ({path})"
-                )
-            found.append(Binding(verb.upper(), path, r.body, r.response_body, method))
+            path_fields = tuple(_TEMPLATE_FIELD.findall(path))
+            for name in path_fields:
+                field = method.input_type.fields_by_name.get(name)
+                if field is None or field.type != FieldDescriptor.TYPE_STRING or field.is_repeated:
+                    raise NotImplementedError(
+                        f"{method.full_name}: path template field '{name}' must be a singular "
+                        "string field of the request"
+                    )
+            found.append(Binding(verb.upper(), path, r.body, r.response_body, method, path_fields))
     return found
+
+
+# `{name}` in a google.api.http path (Starlette's path parameters share the syntax).
+_TEMPLATE_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def _bytes_field(method: MethodDescriptor, message_type, name: str) -> str:
@@ -107,10 +120,17 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
     if binding.body and binding.body != "*":
         raise NotImplementedError(f"{method.full_name}: body '{binding.body}' is not supported")
 
+    path_fields = binding.path_fields
+
+    def from_path(message: Message, scope: Scope) -> Message:
+        for name in path_fields:
+            setattr(message, name, scope["path_params"][name])
+        return message
+
     def parse_query(scope: Scope) -> Message:
         # Starlette's QueryParams(...).multi_items() is this list, without the dicts around it.
         items = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        return request_codec.from_query(items)
+        return from_path(request_codec.from_query(items), scope)
 
     if method.server_streaming:
         if binding.response_body:
@@ -160,7 +180,11 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
         # as from any endpoint.
         if binding.body:
             body = await read_limited_body(scope, receive, limits.MAX_REQUEST_BYTES)
-            encoded = await quick_writes.run(inline_lock, answer_body, body, in_thread)
+            if path_fields:  # small requests: decoded here, with their path
+                message = from_path(request_codec.from_json(body), scope)
+                encoded = await quick_writes.run(inline_lock, answer, message, in_thread)
+            else:
+                encoded = await quick_writes.run(inline_lock, answer_body, body, in_thread)
         else:
             encoded = await quick_writes.run(inline_lock, answer, parse_query(scope), in_thread)
         await Response(encoded, media_type=JSON)(scope, receive, send)
@@ -198,7 +222,10 @@ def rpc_routes(
             endpoint = _handler(binding, call, write_lock)
             for path in _prefixed(binding.path):
                 routes.append(Route(path, endpoint, methods=[binding.verb]))
-    return routes
+    # Fixed paths first: they are more specific than a template that could match them
+    # (`logged-models/search` and `logged-models/{model_id}`), and app.py's router indexes
+    # the fixed paths before the first template.
+    return sorted(routes, key=lambda route: bool(route.param_convertors))
 
 
 def _prefixed(path: str) -> list[str]:

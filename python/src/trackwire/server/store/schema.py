@@ -218,3 +218,76 @@ store_keys = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(128), nullable=False),
 )
+
+# MLflow 3's logged models (server/store/logged_models.py). A model's artifacts live under
+# its experiment's location, in models/<model_id>/artifacts.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(40), primary_key=True),
+    Column(
+        "experiment_id",
+        _AUTO_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    # LoggedModelStatus names without the enum prefix: LOGGED_MODEL_PENDING, ...
+    Column("status", String(40), nullable=False),
+    Column("status_message", Text, nullable=False, server_default=""),
+    Column("model_type", String(500), nullable=False, server_default=""),
+    Column("source_run_id", String(32), nullable=False, server_default=""),
+    Column("artifact_uri", Text, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Index("ix_logged_models_experiment_stage", "experiment_id", "lifecycle_stage"),
+)
+
+_model_id = ("model_id", String(40))
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column(*_model_id, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column(*_model_id, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# The latest value of each metric logged with a model_id, per dataset ("" when none).
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column(*_model_id, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("dataset_name", String(500), primary_key=True),
+    Column("dataset_digest", String(64), primary_key=True),
+    Column("run_id", String(32), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+)
+
+# Models a run produced (LogOutputs) or used (LogInputs' models).
+run_model_outputs = Table(
+    "run_model_outputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column(*_model_id, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+)
+
+run_model_inputs = Table(
+    "run_model_inputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column(*_model_id, ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+)

@@ -8,6 +8,7 @@ from trackwire.server.store.database import Database
 from trackwire.server.store.experiments import Experiments
 from trackwire.server.store.history import MetricHistory
 from trackwire.server.store.inputs import Inputs
+from trackwire.server.store.logged_models import LoggedModels
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.quotas import Quotas
 from trackwire.server.store.run_logging import RunLogging
@@ -29,4 +30,5 @@ class TrackingStore:
         self.runs = Runs(self.db, quotas, page_tokens)
         self.logging = RunLogging(self.db, quotas)
         self.inputs = Inputs(self.db)
+        self.logged_models = LoggedModels(self.db, page_tokens)
         self.history = MetricHistory(self.db, page_tokens)

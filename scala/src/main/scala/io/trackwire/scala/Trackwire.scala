@@ -6,7 +6,7 @@ import scala.jdk.CollectionConverters._
 import scala.jdk.OptionConverters._
 import scala.util.control.NonFatal
 import io.trackwire.{v1 => pb}
-import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
+import io.trackwire.v1.{SearchExperimentsRequest, SearchLoggedModelsRequest, SearchRunsRequest}
 
 /**
  * Scala client of a trackwire server: the Java [[io.trackwire.client.TrackwireClient]] with Scala
@@ -22,6 +22,34 @@ import io.trackwire.v1.{SearchExperimentsRequest, SearchRunsRequest}
  * }}}
  */
 final class Trackwire private (val underlying: TrackwireClient) extends AutoCloseable {
+
+  // ---- model registry
+
+  def createRegisteredModel(name: String): RegisteredModel =
+    RegisteredModel.fromProto(underlying.createRegisteredModel(name))
+
+  /** A new version of a registered model from a source such as `runs:/<run_id>/model`. */
+  def createModelVersion(name: String, source: String, runId: Option[String] = None): ModelVersion =
+    ModelVersion.fromProto(underlying.createModelVersion(name, source, runId.orNull))
+
+  def getRegisteredModel(name: String): RegisteredModel =
+    RegisteredModel.fromProto(underlying.getRegisteredModel(name))
+
+  /** Every registered model matching the filter, fetched page by page as the iterator is read. */
+  def searchRegisteredModels(filter: Option[String] = None): Iterator[RegisteredModel] =
+    underlying.searchRegisteredModels(filter.orNull).iterator().asScala.map(RegisteredModel.fromProto)
+
+  def getModelVersion(name: String, version: String): ModelVersion =
+    ModelVersion.fromProto(underlying.getModelVersion(name, version))
+
+  /** The version an alias points at; None when the model has no such alias. */
+  def getModelVersionByAlias(name: String, alias: String): Option[ModelVersion] =
+    try Some(ModelVersion.fromProto(underlying.getModelVersionByAlias(name, alias)))
+    catch { case _: io.trackwire.client.NotFoundException => None }
+
+  /** Every model version matching the filter, fetched page by page as the iterator is read. */
+  def searchModelVersions(filter: Option[String] = None): Iterator[ModelVersion] =
+    underlying.searchModelVersions(filter.orNull).iterator().asScala.map(ModelVersion.fromProto)
 
   // ---- experiments
 
@@ -255,6 +283,54 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 
   /** Deletes a file, or a directory with everything below it, from the run's artifacts. */
   def deleteArtifact(runId: String, path: String): Unit = underlying.deleteArtifact(runId, path)
+
+  // ---- logged models (MLflow 3) ----
+
+  /** Creates a logged model (PENDING until [[finalizeLoggedModel]]). */
+  def createLoggedModel(
+      experimentId: String,
+      name: Option[String] = None,
+      sourceRunId: Option[String] = None): LoggedModel =
+    LoggedModel.fromProto(
+      underlying.createLoggedModel(experimentId, name.orNull, sourceRunId.orNull))
+
+  /** Marks a logged model READY. */
+  def finalizeLoggedModel(modelId: String): LoggedModel =
+    LoggedModel.fromProto(underlying.finalizeLoggedModel(modelId))
+
+  def getLoggedModel(modelId: String): LoggedModel =
+    LoggedModel.fromProto(underlying.getLoggedModel(modelId))
+
+  /** Every logged model of the experiments matching `filter`, fetched page by page. */
+  def searchLoggedModels(experimentIds: Seq[String], filter: Option[String] = None): Iterator[LoggedModel] =
+    underlying.searchLoggedModels(experimentIds.asJava, filter.orNull)
+      .iterator().asScala.map(LoggedModel.fromProto)
+
+  /** One page of a search of logged models; its `nextPageToken` asks for the next. */
+  def searchLoggedModelsPage(
+      experimentIds: Seq[String],
+      filter: Option[String] = None,
+      maxResults: Option[Int] = None,
+      pageToken: Option[String] = None): Page[LoggedModel] = {
+    val request = SearchLoggedModelsRequest.newBuilder().addAllExperimentIds(experimentIds.asJava)
+    filter.foreach(request.setFilter)
+    maxResults.foreach(n => request.setMaxResults(n))
+    pageToken.foreach(request.setPageToken)
+    page(underlying.searchLoggedModelsPage(request.build()))(LoggedModel.fromProto)
+  }
+
+  /** Uploads a file to exactly `destinationPath` among the model's artifacts. */
+  def uploadLoggedModelArtifact(modelId: String, localFile: Path, destinationPath: String): FileInfo =
+    FileInfo.fromProto(underlying.uploadLoggedModelArtifact(modelId, localFile, destinationPath))
+
+  def listLoggedModelArtifacts(modelId: String, path: String = ""): Vector[FileInfo] =
+    underlying.listLoggedModelArtifacts(modelId, path).asScala.map(FileInfo.fromProto).toVector
+
+  def downloadLoggedModelArtifact(modelId: String, path: String, localFile: Path): Path =
+    underlying.downloadLoggedModelArtifact(modelId, path, localFile)
+
+  def downloadLoggedModelArtifacts(modelId: String, path: String, localDir: Path): Path =
+    underlying.downloadLoggedModelArtifacts(modelId, path, localDir)
 
   /** Shuts the connection down. */
   override def close(): Unit = underlying.close()

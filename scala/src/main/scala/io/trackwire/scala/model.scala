@@ -133,3 +133,27 @@ object FileInfo {
 
 /** One page of search results; pass `nextPageToken` to the same search for the next one. */
 final case class Page[A](items: Vector[A], nextPageToken: Option[String])
+
+/** An MLflow 3 logged model; `status` is "PENDING", "READY" or "UPLOAD_FAILED". */
+final case class LoggedModel(
+    modelId: String,
+    experimentId: String,
+    name: String,
+    sourceRunId: Option[String],
+    status: String,
+    artifactUri: String,
+    params: Map[String, String],
+    tags: Map[String, String],
+    metrics: Vector[Metric])
+
+object LoggedModel {
+  private[scala] def fromProto(m: pb.LoggedModel): LoggedModel = {
+    val info = m.getInfo
+    LoggedModel(info.getModelId, info.getExperimentId, info.getName,
+      Option(info.getSourceRunId).filter(_.nonEmpty),
+      info.getStatus.name.stripPrefix("LOGGED_MODEL_STATUS_LOGGED_MODEL_"), info.getArtifactUri,
+      m.getData.getParamsList.asScala.map(p => p.getKey -> p.getValue).toMap,
+      info.getTagsList.asScala.map(t => t.getKey -> t.getValue).toMap,
+      m.getData.getMetricsList.asScala.map(Metric.fromProto).toVector)
+  }
+}

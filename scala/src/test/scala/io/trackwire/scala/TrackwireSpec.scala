@@ -23,6 +23,19 @@ abstract class TrackwireSpec(http: Boolean) extends AnyFunSuite with BeforeAndAf
 
   private def unique(prefix: String) = s"$prefix-${UUID.randomUUID()}"
 
+  test("registered models and versions come back as case classes") {
+    val name = s"model-${UUID.randomUUID()}"
+    val runId = tw.createRun(tw.createExperiment(s"$name-exp")).info.runId
+    tw.createRegisteredModel(name)
+    val first = tw.createModelVersion(name, s"runs:/$runId/model", Some(runId))
+    assert(first.version == "1" && first.runId.contains(runId) && first.currentStage == "None")
+    assert(tw.getRegisteredModel(name).latestVersions.map(_.version) == Seq("1"))
+    assert(tw.searchRegisteredModels(Some(s"name = '$name'")).map(_.name).toList == List(name))
+    assert(tw.searchModelVersions(Some(s"run_id = '$runId'")).map(_.version).toList == List("1"))
+    assert(tw.getModelVersion(name, "1").source == s"runs:/$runId/model")
+    assert(tw.getModelVersionByAlias(name, "champion").isEmpty)
+  }
+
   test("experiments come back as case classes; a missing name is None") {
     val name = unique("exp")
     val id = tw.createExperiment(name, tags = Map("team" -> "ml"))

@@ -40,6 +40,8 @@ import java.util.NoSuchElementException;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -58,6 +60,7 @@ final class HttpTransport implements Transport {
   private final URI base;
   private final String token;
   private final Map<String, HttpRule> rules = new ConcurrentHashMap<>();
+  private static final Pattern TEMPLATE_FIELD = Pattern.compile("\\{(\\w+)\\}");
 
   private HttpTransport(HttpClient http, URI base, String token) {
     this.http = http;
@@ -234,7 +237,8 @@ final class HttpTransport implements Transport {
         throw new IllegalStateException("unsupported HTTP rule " + rule);
     }
     String query = "*".equals(rule.getBody()) ? "" : query(message);
-    URI uri = base.resolve(path.replaceFirst("^/", "") + (query.isEmpty() ? "" : "?" + query));
+    URI uri = base.resolve(
+        withPathFields(path, message).replaceFirst("^/", "") + (query.isEmpty() ? "" : "?" + query));
     HttpRequest.Builder request = HttpRequest.newBuilder(uri)
         .method(verb, body == null ? HttpRequest.BodyPublishers.noBody() : body)
         .header("Accept", JSON);
@@ -262,6 +266,19 @@ final class HttpTransport implements Transport {
   }
 
   /** The message's fields as query parameters (repeated fields repeat). */
+  /** A path template ({@code /logged-models/{model_id}}) filled with the message's fields. */
+  private static String withPathFields(String path, Message message) {
+    Matcher template = TEMPLATE_FIELD.matcher(path);
+    StringBuilder filled = new StringBuilder();
+    while (template.find()) {
+      FieldDescriptor field = message.getDescriptorForType().findFieldByName(template.group(1));
+      String value = field == null ? "" : String.valueOf(message.getField(field));
+      template.appendReplacement(filled, Matcher.quoteReplacement(encode(value)));
+    }
+    template.appendTail(filled);
+    return filled.toString();
+  }
+
   private static String query(Message message) {
     StringJoiner query = new StringJoiner("&");
     for (Map.Entry<String, JsonElement> field : GatewayJson.write(message).entrySet()) {

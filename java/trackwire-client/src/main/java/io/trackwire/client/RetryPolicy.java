@@ -9,6 +9,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import io.grpc.Status;
 import io.trackwire.v1.ArtifactServiceProto;
+import io.trackwire.v1.ModelRegistryServiceProto;
+import io.trackwire.v1.LoggedModelServiceProto;
 import io.trackwire.v1.Retry;
 import io.trackwire.v1.RpcPolicyProto;
 import io.trackwire.v1.TrackingServiceProto;
@@ -152,6 +154,8 @@ final class RetryPolicy {
   private static List<ServiceDescriptor> services() {
     List<ServiceDescriptor> services = new ArrayList<>(TrackingServiceProto.getDescriptor().getServices());
     services.addAll(ArtifactServiceProto.getDescriptor().getServices());
+    services.addAll(ModelRegistryServiceProto.getDescriptor().getServices());
+    services.addAll(LoggedModelServiceProto.getDescriptor().getServices());
     return services;
   }
 

@@ -5,6 +5,9 @@ import io.grpc.MethodDescriptor;
 import io.trackwire.v1.ArtifactServiceGrpc;
 import io.trackwire.v1.CreateExperimentPermissionRequest;
 import io.trackwire.v1.CreateExperimentRequest;
+import io.trackwire.v1.CreateModelVersionRequest;
+import io.trackwire.v1.CreateRegisteredModelRequest;
+import io.trackwire.v1.CreateLoggedModelRequest;
 import io.trackwire.v1.CreateRunRequest;
 import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.DeleteArtifactRequest;
@@ -22,7 +25,13 @@ import io.trackwire.v1.ExperimentTag;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.GetExperimentByNameRequest;
 import io.trackwire.v1.GetExperimentPermissionRequest;
+import io.trackwire.v1.FinalizeLoggedModelRequest;
 import io.trackwire.v1.GetExperimentRequest;
+import io.trackwire.v1.GetLatestVersionsRequest;
+import io.trackwire.v1.GetModelVersionByAliasRequest;
+import io.trackwire.v1.GetModelVersionRequest;
+import io.trackwire.v1.GetRegisteredModelRequest;
+import io.trackwire.v1.GetLoggedModelRequest;
 import io.trackwire.v1.GetRunRequest;
 import io.trackwire.v1.ListArtifactsRequest;
 import io.trackwire.v1.ListArtifactsResponse;
@@ -30,9 +39,15 @@ import io.trackwire.v1.LogBatchRequest;
 import io.trackwire.v1.LogInputsRequest;
 import io.trackwire.v1.LogMetricRequest;
 import io.trackwire.v1.LogParamRequest;
+import io.trackwire.v1.LoggedModel;
+import io.trackwire.v1.LoggedModelServiceGrpc;
+import io.trackwire.v1.LoggedModelStatus;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.ModelRegistryServiceGrpc;
+import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
 import io.trackwire.v1.Permission;
+import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.RestoreExperimentRequest;
 import io.trackwire.v1.RestoreRunRequest;
 import io.trackwire.v1.Run;
@@ -41,6 +56,12 @@ import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import io.trackwire.v1.SearchExperimentsRequest;
 import io.trackwire.v1.SearchExperimentsResponse;
+import io.trackwire.v1.SearchModelVersionsRequest;
+import io.trackwire.v1.SearchModelVersionsResponse;
+import io.trackwire.v1.SearchRegisteredModelsRequest;
+import io.trackwire.v1.SearchRegisteredModelsResponse;
+import io.trackwire.v1.SearchLoggedModelsRequest;
+import io.trackwire.v1.SearchLoggedModelsResponse;
 import io.trackwire.v1.SearchRunsRequest;
 import io.trackwire.v1.SearchRunsResponse;
 import io.trackwire.v1.SetExperimentTagRequest;
@@ -62,6 +83,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -544,9 +566,13 @@ public final class TrackwireClient implements AutoCloseable {
    * holding the file in memory.
    */
   public FileInfo uploadArtifact(String runId, Path localFile, String destinationPath) {
+    return upload(UploadArtifactRequest.newBuilder().setRunId(runId), localFile, destinationPath);
+  }
+
+  private FileInfo upload(UploadArtifactRequest.Builder owner, Path localFile, String destinationPath) {
     try (InputStream in = Files.newInputStream(localFile)) {
       return transport.clientStream(ArtifactServiceGrpc.getUploadArtifactMethod(),
-          UploadArtifactRequest.newBuilder().setRunId(runId).setPath(destinationPath).build(), in,
+          owner.setPath(destinationPath).build(), in,
           chunk -> UploadArtifactRequest.newBuilder().setData(chunk).build()).getFileInfo();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + localFile, e);
@@ -555,11 +581,15 @@ public final class TrackwireClient implements AutoCloseable {
 
   /** The direct children of a directory of the run's artifacts ({@code ""} for the root). */
   public List<FileInfo> listArtifacts(String runId, String path) {
+    return listFiles(ListArtifactsRequest.newBuilder().setRunId(runId), path);
+  }
+
+  /** {@code owner}: the request naming the run (run_id) or the logged model (model_id). */
+  private List<FileInfo> listFiles(ListArtifactsRequest.Builder owner, String path) {
     List<FileInfo> files = new ArrayList<>();
     String token = "";
     do {
-      ListArtifactsRequest request = ListArtifactsRequest.newBuilder()
-          .setRunId(runId).setPath(path == null ? "" : path).setPageToken(token).build();
+      ListArtifactsRequest request = owner.setPath(path == null ? "" : path).setPageToken(token).build();
       ListArtifactsResponse page = call(ArtifactServiceGrpc.getListArtifactsMethod(), request);
       files.addAll(page.getFilesList());
       token = page.getNextPageToken();
@@ -572,6 +602,10 @@ public final class TrackwireClient implements AutoCloseable {
    * {@code localFile} when the download fails.
    */
   public Path downloadArtifact(String runId, String path, Path localFile) {
+    return downloadFile(DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build(), localFile);
+  }
+
+  private Path downloadFile(DownloadArtifactRequest request, Path localFile) {
     Path parent = localFile.toAbsolutePath().getParent();
     Path partial;
     try {
@@ -582,8 +616,8 @@ public final class TrackwireClient implements AutoCloseable {
     }
     try {
       try (OutputStream out = Files.newOutputStream(partial)) {
-        Iterator<DownloadArtifactResponse> chunks = stream(ArtifactServiceGrpc.getDownloadArtifactMethod(),
-            DownloadArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
+        Iterator<DownloadArtifactResponse> chunks =
+            stream(ArtifactServiceGrpc.getDownloadArtifactMethod(), request);
         while (chunks.hasNext()) {
           chunks.next().getData().writeTo(out);
         }
@@ -617,6 +651,80 @@ public final class TrackwireClient implements AutoCloseable {
   public void deleteArtifact(String runId, String path) {
     call(ArtifactServiceGrpc.getDeleteArtifactMethod(),
         DeleteArtifactRequest.newBuilder().setRunId(runId).setPath(path).build());
+  }
+
+  // ---- logged models (MLflow 3) --------------------------------------------------------------
+
+  /** Creates a logged model (status PENDING) in an experiment; {@code sourceRunId} may be null. */
+  public LoggedModel createLoggedModel(String experimentId, String name, String sourceRunId) {
+    CreateLoggedModelRequest.Builder request = CreateLoggedModelRequest.newBuilder()
+        .setExperimentId(experimentId);
+    if (name != null) {
+      request.setName(name);
+    }
+    if (sourceRunId != null) {
+      request.setSourceRunId(sourceRunId);
+    }
+    return call(LoggedModelServiceGrpc.getCreateLoggedModelMethod(), request.build()).getModel();
+  }
+
+  /** Marks a logged model READY once its artifacts are uploaded. */
+  public LoggedModel finalizeLoggedModel(String modelId) {
+    return call(LoggedModelServiceGrpc.getFinalizeLoggedModelMethod(),
+        FinalizeLoggedModelRequest.newBuilder().setModelId(modelId)
+            .setStatus(LoggedModelStatus.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY).build()).getModel();
+  }
+
+  public LoggedModel getLoggedModel(String modelId) {
+    return call(LoggedModelServiceGrpc.getGetLoggedModelMethod(),
+        GetLoggedModelRequest.newBuilder().setModelId(modelId).build()).getModel();
+  }
+
+  /** Every logged model of the experiments that matches {@code filter} (null: all of them). */
+  public Stream<LoggedModel> searchLoggedModels(List<String> experimentIds, String filter) {
+    SearchLoggedModelsRequest.Builder request =
+        SearchLoggedModelsRequest.newBuilder().addAllExperimentIds(experimentIds);
+    if (filter != null) {
+      request.setFilter(filter);
+    }
+    SearchLoggedModelsRequest first = request.build();
+    return Pages.stream(first.getPageToken(),
+        token -> searchLoggedModelsPage(first.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a search of logged models; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<LoggedModel> searchLoggedModelsPage(SearchLoggedModelsRequest request) {
+    SearchLoggedModelsResponse response = call(LoggedModelServiceGrpc.getSearchLoggedModelsMethod(), request);
+    return Page.of(response.getModelsList(), response.getNextPageToken());
+  }
+
+  /** Streams a local file to {@code destinationPath} among the logged model's artifacts. */
+  public FileInfo uploadLoggedModelArtifact(String modelId, Path localFile, String destinationPath) {
+    return upload(UploadArtifactRequest.newBuilder().setModelId(modelId), localFile, destinationPath);
+  }
+
+  /** The direct children of a directory of the model's artifacts ({@code ""} for the root). */
+  public List<FileInfo> listLoggedModelArtifacts(String modelId, String path) {
+    return listFiles(ListArtifactsRequest.newBuilder().setModelId(modelId), path);
+  }
+
+  /** Streams one file of the model's artifacts to a local file, replacing it. */
+  public Path downloadLoggedModelArtifact(String modelId, String path, Path localFile) {
+    return downloadFile(
+        DownloadArtifactRequest.newBuilder().setModelId(modelId).setPath(path).build(), localFile);
+  }
+
+  /** Downloads a directory of the model's artifacts ({@code ""}: all of them) into a local one. */
+  public Path downloadLoggedModelArtifacts(String modelId, String path, Path localDir) {
+    for (FileInfo file : listLoggedModelArtifacts(modelId, path)) {
+      String name = file.getPath().substring(file.getPath().lastIndexOf('/') + 1);
+      if (file.getIsDir()) {
+        downloadLoggedModelArtifacts(modelId, file.getPath(), localDir.resolve(name));
+      } else {
+        downloadLoggedModelArtifact(modelId, file.getPath(), localDir.resolve(name));
+      }
+    }
+    return localDir;
   }
 
   // ---- experiment permissions (servers started with --auth) ---------------------------------
@@ -663,6 +771,76 @@ public final class TrackwireClient implements AutoCloseable {
    * One unary call, retried as its RPC's policy in the schema allows (see {@link RetryPolicy}):
    * the same request each time, with its idempotency key if the policy asks for one.
    */
+  // -- model registry ------------------------------------------------------------------------
+
+  public RegisteredModel createRegisteredModel(String name) {
+    return call(ModelRegistryServiceGrpc.getCreateRegisteredModelMethod(),
+        CreateRegisteredModelRequest.newBuilder().setName(name).build()).getRegisteredModel();
+  }
+
+  /** A new version of a registered model from a source such as {@code runs:/<run_id>/model}. */
+  public ModelVersion createModelVersion(String name, String source, String runId) {
+    CreateModelVersionRequest.Builder request =
+        CreateModelVersionRequest.newBuilder().setName(name).setSource(source);
+    if (runId != null) {
+      request.setRunId(runId);
+    }
+    return call(ModelRegistryServiceGrpc.getCreateModelVersionMethod(), request.build()).getModelVersion();
+  }
+
+  public RegisteredModel getRegisteredModel(String name) {
+    return call(ModelRegistryServiceGrpc.getGetRegisteredModelMethod(),
+        GetRegisteredModelRequest.newBuilder().setName(name).build()).getRegisteredModel();
+  }
+
+  /** Every registered model matching a filter ({@code null} for all), fetched page by page as read. */
+  public Stream<RegisteredModel> searchRegisteredModels(String filter) {
+    SearchRegisteredModelsRequest request = SearchRegisteredModelsRequest.newBuilder()
+        .setFilter(filter == null ? "" : filter).build();
+    return Pages.stream("",
+        token -> searchRegisteredModelsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a registered model search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<RegisteredModel> searchRegisteredModelsPage(SearchRegisteredModelsRequest request) {
+    SearchRegisteredModelsResponse response =
+        call(ModelRegistryServiceGrpc.getSearchRegisteredModelsMethod(), request);
+    return Page.of(response.getRegisteredModelsList(), response.getNextPageToken());
+  }
+
+  /** The latest version of a model in each of the given stages (every stage when none). */
+  public List<ModelVersion> getLatestVersions(String name, String... stages) {
+    return call(ModelRegistryServiceGrpc.getGetLatestVersionsMethod(),
+        GetLatestVersionsRequest.newBuilder().setName(name).addAllStages(Arrays.asList(stages)).build())
+        .getModelVersionsList();
+  }
+
+  public ModelVersion getModelVersion(String name, String version) {
+    return call(ModelRegistryServiceGrpc.getGetModelVersionMethod(),
+        GetModelVersionRequest.newBuilder().setName(name).setVersion(version).build()).getModelVersion();
+  }
+
+  /** The version an alias of the model points at. */
+  public ModelVersion getModelVersionByAlias(String name, String alias) {
+    return call(ModelRegistryServiceGrpc.getGetModelVersionByAliasMethod(),
+        GetModelVersionByAliasRequest.newBuilder().setName(name).setAlias(alias).build()).getModelVersion();
+  }
+
+  /** Every model version matching a filter ({@code null} for all), fetched page by page as read. */
+  public Stream<ModelVersion> searchModelVersions(String filter) {
+    SearchModelVersionsRequest request = SearchModelVersionsRequest.newBuilder()
+        .setFilter(filter == null ? "" : filter).build();
+    return Pages.stream("",
+        token -> searchModelVersionsPage(request.toBuilder().setPageToken(token).build()));
+  }
+
+  /** One page of a model version search; its {@link Page#nextPageToken()} asks for the next. */
+  public Page<ModelVersion> searchModelVersionsPage(SearchModelVersionsRequest request) {
+    SearchModelVersionsResponse response =
+        call(ModelRegistryServiceGrpc.getSearchModelVersionsMethod(), request);
+    return Page.of(response.getModelVersionsList(), response.getNextPageToken());
+  }
+
   private <Q extends Message, R extends Message> R call(MethodDescriptor<Q, R> method, Q request) {
     String name = method.getFullMethodName();
     Q sent = RetryPolicy.withRequestId(name, request);

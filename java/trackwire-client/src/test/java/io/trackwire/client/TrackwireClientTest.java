@@ -10,7 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.ModelVersion;
+import io.trackwire.v1.ModelVersionStatus;
 import io.trackwire.v1.Param;
+import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.Run;
 import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
@@ -59,6 +62,27 @@ abstract class TrackwireClientTest {
 
   private static String unique(String prefix) {
     return prefix + "-" + UUID.randomUUID();
+  }
+
+  @Test
+  void registeredModelsAreListedSearchedAndFetched() {
+    String name = unique("model");
+    String runId = client.createRun(client.createExperiment(unique("exp"))).getInfo().getRunId();
+    client.createRegisteredModel(name);
+    ModelVersion first = client.createModelVersion(name, "runs:/" + runId + "/model", runId);
+    client.createModelVersion(name, "runs:/" + runId + "/model", runId);
+
+    assertEquals("1", first.getVersion());
+    assertEquals(ModelVersionStatus.MODEL_VERSION_STATUS_READY, first.getStatus());
+    assertEquals(name, client.getRegisteredModel(name).getName());
+    assertEquals(runId, client.getModelVersion(name, "2").getRunId());
+    assertEquals(List.of("2"), client.getLatestVersions(name).stream()
+        .map(ModelVersion::getVersion).collect(Collectors.toList()));
+    assertEquals(List.of(name), client.searchRegisteredModels("name = '" + name + "'")
+        .map(RegisteredModel::getName).collect(Collectors.toList()));
+    assertEquals(2, client.searchModelVersions("name = '" + name + "'").count());
+    assertThrows(NotFoundException.class, () -> client.getModelVersion(name, "3"));
+    assertThrows(NotFoundException.class, () -> client.getModelVersionByAlias(name, "champion"));
   }
 
   @Test

@@ -8,13 +8,18 @@ import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
 import io.trackwire.v1.InputTag;
+import io.trackwire.v1.LoggedModel;
+import io.trackwire.v1.LoggedModelInfo;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
+import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.Run;
 import io.trackwire.v1.RunInfo;
 import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import io.trackwire.v1.SearchExperimentsRequest;
+import io.trackwire.v1.SearchLoggedModelsRequest;
 import io.trackwire.v1.SearchRunsRequest;
 import io.trackwire.v1.ViewType;
 import java.nio.file.Files;
@@ -173,6 +178,72 @@ public final class JavaTestee {
       case "delete_artifact":
         client.deleteArtifact(a.str("run_id"), a.str("path"));
         return Map.of();
+      case "create_registered_model":
+        return registeredModel(client.createRegisteredModel(a.str("name")));
+      case "get_registered_model":
+        return registeredModel(client.getRegisteredModel(a.str("name")));
+      case "search_registered_models": {
+        List<Object> models = new ArrayList<>();
+        client.searchRegisteredModels(a.optStr("filter")).forEach(m -> models.add(registeredModel(m)));
+        return Map.of("registered_models", models);
+      }
+      case "create_model_version":
+        return modelVersion(client.createModelVersion(a.str("name"), a.str("source"), a.optStr("run_id")));
+      case "get_model_version":
+        return modelVersion(client.getModelVersion(a.str("name"), a.str("version")));
+      case "search_model_versions": {
+        List<Object> versions = new ArrayList<>();
+        client.searchModelVersions(a.optStr("filter")).forEach(v -> versions.add(modelVersion(v)));
+        return Map.of("model_versions", versions);
+      }
+      case "create_logged_model":
+        return loggedModel(client.createLoggedModel(
+            a.str("experiment_id"), a.optStr("name"), a.optStr("source_run_id")));
+      case "finalize_logged_model":
+        return loggedModel(client.finalizeLoggedModel(a.str("model_id")));
+      case "get_logged_model":
+        return loggedModel(client.getLoggedModel(a.str("model_id")));
+      case "search_logged_models": {
+        SearchLoggedModelsRequest.Builder request = SearchLoggedModelsRequest.newBuilder()
+            .addAllExperimentIds(a.strList("experiment_ids"));
+        if (a.has("filter")) {
+          request.setFilter(a.str("filter"));
+        }
+        if (a.has("max_results")) {
+          request.setMaxResults(Math.toIntExact(a.optLong("max_results")));
+        }
+        if (a.has("page_token")) {
+          request.setPageToken(a.str("page_token"));
+        }
+        Page<LoggedModel> page = client.searchLoggedModelsPage(request.build());
+        return Map.of("models", page.items().stream().map(JavaTestee::loggedModel).toList(),
+            "next_page_token", page.nextPageToken().orElse(""));
+      }
+      case "log_logged_model_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        try {
+          Path file = Files.writeString(dir.resolve("content"), a.str("content"));
+          client.uploadLoggedModelArtifact(a.str("model_id"), file, a.str("path"));
+        } finally {
+          Files.deleteIfExists(dir.resolve("content"));
+          Files.delete(dir);
+        }
+        return Map.of();
+      }
+      case "list_logged_model_artifacts":
+        return Map.of("files", client.listLoggedModelArtifacts(a.str("model_id"), a.optStr("path"))
+            .stream().map(JavaTestee::fileInfo).toList());
+      case "download_logged_model_artifact": {
+        Path dir = Files.createTempDirectory("trackwire-testee-");
+        Path file = dir.resolve("content");
+        try {
+          client.downloadLoggedModelArtifact(a.str("model_id"), a.str("path"), file);
+          return Map.of("content", Files.readString(file));
+        } finally {
+          Files.deleteIfExists(file);
+          Files.delete(dir);
+        }
+      }
       case "retryable_rpcs":
         return Map.of("rpcs", TrackwireClient.retryableRpcs());
       default:
@@ -212,6 +283,33 @@ public final class JavaTestee {
     return shape;
   }
 
+  private static Map<String, Object> registeredModel(RegisteredModel m) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("name", m.getName());
+    shape.put("description", m.getDescription());
+    Map<String, String> tags = new LinkedHashMap<>();
+    m.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
+    Map<String, String> aliases = new LinkedHashMap<>();
+    m.getAliasesList().forEach(alias -> aliases.put(alias.getAlias(), alias.getVersion()));
+    shape.put("aliases", aliases);
+    List<Object> latest = new ArrayList<>();
+    m.getLatestVersionsList().forEach(v -> latest.add(modelVersion(v)));
+    shape.put("latest_versions", latest);
+    return shape;
+  }
+
+  private static Map<String, Object> modelVersion(ModelVersion v) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("name", v.getName());
+    shape.put("version", v.getVersion());
+    shape.put("current_stage", v.getCurrentStage());
+    shape.put("source", v.getSource());
+    shape.put("run_id", v.getRunId());
+    shape.put("status", v.getStatus().name().substring("MODEL_VERSION_STATUS_".length()));
+    return shape;
+  }
+
   private static Map<String, Object> run(Run r) {
     RunInfo info = r.getInfo();
     Map<String, Object> shape = new LinkedHashMap<>();
@@ -248,6 +346,24 @@ public final class JavaTestee {
       inputs.add(input);
     }
     shape.put("inputs", inputs);
+    return shape;
+  }
+
+  private static Map<String, Object> loggedModel(LoggedModel m) {
+    LoggedModelInfo info = m.getInfo();
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("model_id", info.getModelId());
+    shape.put("experiment_id", info.getExperimentId());
+    shape.put("name", info.getName());
+    shape.put("source_run_id", info.getSourceRunId());
+    shape.put("status", info.getStatus().name().substring("LOGGED_MODEL_STATUS_LOGGED_MODEL_".length()));
+    shape.put("artifact_uri", info.getArtifactUri());
+    Map<String, String> params = new LinkedHashMap<>();
+    m.getData().getParamsList().forEach(p -> params.put(p.getKey(), p.getValue()));
+    shape.put("params", params);
+    Map<String, String> tags = new LinkedHashMap<>();
+    info.getTagsList().forEach(t -> tags.put(t.getKey(), t.getValue()));
+    shape.put("tags", tags);
     return shape;
   }
 

@@ -78,6 +78,38 @@ object ScalaTestee {
         obj("content" -> Files.readString(file))
       } finally { Files.deleteIfExists(file); Files.delete(dir) }
     case "delete_artifact" => done(tw.deleteArtifact(a.str("run_id"), a.str("path")))
+    case "create_registered_model" => registeredModel(tw.createRegisteredModel(a.str("name")))
+    case "get_registered_model" => registeredModel(tw.getRegisteredModel(a.str("name")))
+    case "search_registered_models" =>
+      obj("registered_models" -> tw.searchRegisteredModels(opt(a, "filter")).map(registeredModel).toList.asJava)
+    case "create_model_version" =>
+      modelVersion(tw.createModelVersion(a.str("name"), a.str("source"), opt(a, "run_id")))
+    case "get_model_version" => modelVersion(tw.getModelVersion(a.str("name"), a.str("version")))
+    case "search_model_versions" =>
+      obj("model_versions" -> tw.searchModelVersions(opt(a, "filter")).map(modelVersion).toList.asJava)
+    case "create_logged_model" =>
+      loggedModel(tw.createLoggedModel(a.str("experiment_id"), opt(a, "name"), opt(a, "source_run_id")))
+    case "finalize_logged_model" => loggedModel(tw.finalizeLoggedModel(a.str("model_id")))
+    case "get_logged_model" => loggedModel(tw.getLoggedModel(a.str("model_id")))
+    case "search_logged_models" =>
+      val page = tw.searchLoggedModelsPage(strList(a, "experiment_ids"), opt(a, "filter"),
+        long(a, "max_results").map(_.toInt), opt(a, "page_token"))
+      obj("models" -> page.items.map(loggedModel).asJava, "next_page_token" -> page.nextPageToken.getOrElse(""))
+    case "log_logged_model_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = Files.writeString(dir.resolve("content"), a.str("content"))
+      try done(tw.uploadLoggedModelArtifact(a.str("model_id"), file, a.str("path")))
+      finally { Files.delete(file); Files.delete(dir) }
+    case "list_logged_model_artifacts" =>
+      obj("files" -> tw.listLoggedModelArtifacts(a.str("model_id"), opt(a, "path").getOrElse(""))
+        .map(fileInfo).asJava)
+    case "download_logged_model_artifact" =>
+      val dir = Files.createTempDirectory("trackwire-testee-")
+      val file = dir.resolve("content")
+      try {
+        tw.downloadLoggedModelArtifact(a.str("model_id"), a.str("path"), file)
+        obj("content" -> Files.readString(file))
+      } finally { Files.deleteIfExists(file); Files.delete(dir) }
     case "retryable_rpcs" => obj("rpcs" -> Trackwire.retryableRpcs.asJava)
     case other => throw new IllegalArgumentException(s"the scala testee does not know the action $other")
   }
@@ -113,6 +145,14 @@ object ScalaTestee {
     "lifecycle_stage" -> e.lifecycleStage, "creation_time" -> box(e.creationTime),
     "last_update_time" -> box(e.lastUpdateTime), "tags" -> e.tags.asJava)
 
+  private def registeredModel(m: RegisteredModel): AnyRef = obj(
+    "name" -> m.name, "description" -> m.description, "tags" -> m.tags.asJava,
+    "aliases" -> m.aliases.asJava, "latest_versions" -> m.latestVersions.map(modelVersion).asJava)
+
+  private def modelVersion(v: ModelVersion): AnyRef = obj(
+    "name" -> v.name, "version" -> v.version, "current_stage" -> v.currentStage,
+    "source" -> v.source, "run_id" -> v.runId.getOrElse(""), "status" -> v.status)
+
   private def run(r: Run): AnyRef = {
     val shape = obj(
       "run_id" -> r.info.runId, "experiment_id" -> r.info.experimentId, "run_name" -> r.info.runName,
@@ -126,6 +166,11 @@ object ScalaTestee {
     r.info.endTime.foreach(t => shape.put("end_time", box(t)))
     shape
   }
+
+  private def loggedModel(m: LoggedModel): AnyRef = obj(
+    "model_id" -> m.modelId, "experiment_id" -> m.experimentId, "name" -> m.name,
+    "source_run_id" -> m.sourceRunId.getOrElse(""), "status" -> m.status,
+    "artifact_uri" -> m.artifactUri, "params" -> m.params.asJava, "tags" -> m.tags.asJava)
 
   private def point(m: Metric): AnyRef = obj(
     "key" -> m.key, "value" -> Double.box(m.value), "step" -> box(m.step), "timestamp" -> box(m.timestamp))

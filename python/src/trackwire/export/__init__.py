@@ -1,0 +1,1 @@
+"""Exports of runs to other storage formats: Delta Lake (`trackwire.export.delta`)."""

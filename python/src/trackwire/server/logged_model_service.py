@@ -1,0 +1,156 @@
+"""The logged-model service: MLflow 3's logged models and run outputs, one method per RPC."""
+
+from __future__ import annotations
+
+import secrets
+
+from trackwire.errors import InvalidArgument
+from trackwire.server import validation
+from trackwire.server.artifacts.locations import ArtifactLocations
+from trackwire.server.artifacts.paths import clean_relative_path
+from trackwire.server.search import logged_models as search
+from trackwire.server.search.page_token import query_fingerprint
+from trackwire.server.store.tracking_store import TrackingStore
+from trackwire.v1 import logged_model_service_pb2 as rpc
+
+DEFAULT_SEARCH_MAX_RESULTS = 100
+MAX_SEARCH_MAX_RESULTS = 1000
+_FINAL_STATUSES = (
+    rpc.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY,
+    rpc.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED,
+)
+
+
+def _params(params) -> None:
+    for param in params:
+        validation.param(param.key, param.value)
+
+
+def _tags(tags) -> None:
+    for tag in tags:
+        validation.tag(tag.key, tag.value)
+
+
+class LoggedModelService:
+    def __init__(self, store: TrackingStore, locations: ArtifactLocations):
+        self.models = store.logged_models
+        self.locations = locations
+
+    def CreateLoggedModel(
+        self, request: rpc.CreateLoggedModelRequest
+    ) -> rpc.CreateLoggedModelResponse:
+        experiment_id = validation.require(request.experiment_id, "experiment_id")
+        name = request.name or f"model-{secrets.token_hex(4)}"
+        validation.value_length(name, "name", 500)
+        validation.text(request.model_type, "model_type")
+        validation.text(request.source_run_id, "source_run_id")
+        _params(request.params)
+        _tags(request.tags)
+        model = self.models.create(
+            experiment_id,
+            name,
+            request.model_type,
+            request.source_run_id,
+            request.params,
+            request.tags,
+        )
+        return rpc.CreateLoggedModelResponse(model=model)
+
+    def FinalizeLoggedModel(
+        self, request: rpc.FinalizeLoggedModelRequest
+    ) -> rpc.FinalizeLoggedModelResponse:
+        model_id = validation.require(request.model_id, "model_id")
+        if request.status not in _FINAL_STATUSES:
+            raise InvalidArgument(
+                "A logged model is finalized with status LOGGED_MODEL_READY or "
+                "LOGGED_MODEL_UPLOAD_FAILED."
+            )
+        return rpc.FinalizeLoggedModelResponse(model=self.models.finalize(model_id, request.status))
+
+    def GetLoggedModel(self, request: rpc.GetLoggedModelRequest) -> rpc.GetLoggedModelResponse:
+        model_id = validation.require(request.model_id, "model_id")
+        return rpc.GetLoggedModelResponse(model=self.models.get(model_id))
+
+    def DeleteLoggedModel(
+        self, request: rpc.DeleteLoggedModelRequest
+    ) -> rpc.DeleteLoggedModelResponse:
+        self.models.delete(validation.require(request.model_id, "model_id"))
+        return rpc.DeleteLoggedModelResponse()
+
+    def SearchLoggedModels(
+        self, request: rpc.SearchLoggedModelsRequest
+    ) -> rpc.SearchLoggedModelsResponse:
+        max_results = request.max_results or DEFAULT_SEARCH_MAX_RESULTS
+        if not 0 < max_results <= MAX_SEARCH_MAX_RESULTS:
+            raise InvalidArgument(
+                f"Invalid value {request.max_results} for parameter 'max_results' supplied: "
+                f"it must be at most {MAX_SEARCH_MAX_RESULTS}."
+            )
+        validation.text(request.filter, "filter")
+        experiment_keys = []
+        for experiment_id in request.experiment_ids:
+            if not experiment_id.isdigit():
+                raise InvalidArgument(f"Invalid experiment id {experiment_id!r}.")
+            experiment_keys.append(int(experiment_id))
+        datasets = [(d.dataset_name, d.dataset_digest) for d in request.datasets]
+        fingerprint = query_fingerprint(
+            sorted(experiment_keys),
+            request.filter,
+            datasets,
+            [
+                (o.field_name, o.ascending if o.HasField("ascending") else True, o.dataset_name)
+                for o in request.order_by
+            ],
+        )
+        offset = 0
+        if request.page_token:
+            (position,) = self.models.page_tokens.decode(request.page_token, fingerprint, 1)
+            if not isinstance(position, int) or position < 0:
+                raise InvalidArgument("Invalid page token.")
+            offset = position
+        found = search.matching(
+            self.models.in_experiments(experiment_keys), request.filter, datasets
+        )
+        found = search.ordered(found, request.order_by)
+        end = offset + max_results
+        token = self.models.page_tokens.encode(fingerprint, [end]) if end < len(found) else ""
+        return rpc.SearchLoggedModelsResponse(models=found[offset:end], next_page_token=token)
+
+    def SetLoggedModelTags(
+        self, request: rpc.SetLoggedModelTagsRequest
+    ) -> rpc.SetLoggedModelTagsResponse:
+        model_id = validation.require(request.model_id, "model_id")
+        _tags(request.tags)
+        return rpc.SetLoggedModelTagsResponse(model=self.models.set_tags(model_id, request.tags))
+
+    def DeleteLoggedModelTag(
+        self, request: rpc.DeleteLoggedModelTagRequest
+    ) -> rpc.DeleteLoggedModelTagResponse:
+        model_id = validation.require(request.model_id, "model_id")
+        self.models.delete_tag(model_id, validation.require(request.tag_key, "tag_key"))
+        return rpc.DeleteLoggedModelTagResponse()
+
+    def LogLoggedModelParams(
+        self, request: rpc.LogLoggedModelParamsRequest
+    ) -> rpc.LogLoggedModelParamsResponse:
+        model_id = validation.require(request.model_id, "model_id")
+        _params(request.params)
+        self.models.log_params(model_id, request.params)
+        return rpc.LogLoggedModelParamsResponse()
+
+    def ListLoggedModelArtifacts(
+        self, request: rpc.ListLoggedModelArtifactsRequest
+    ) -> rpc.ListLoggedModelArtifactsResponse:
+        model = self.models.get(validation.require(request.model_id, "model_id"))
+        path = clean_relative_path(request.artifact_directory_path, allow_root=True)
+        repository = self.locations.repository(model.info.artifact_uri)
+        return rpc.ListLoggedModelArtifactsResponse(
+            root_uri=model.info.artifact_uri, files=repository.list(path)
+        )
+
+    def LogOutputs(self, request: rpc.LogOutputsRequest) -> rpc.LogOutputsResponse:
+        run_id = validation.require(request.run_id, "run_id")
+        for output in request.models:
+            validation.require(output.model_id, "model_id")
+        self.models.log_outputs(run_id, request.models)
+        return rpc.LogOutputsResponse()
