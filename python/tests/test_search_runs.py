@@ -571,3 +571,91 @@ def test_compiles_for_postgresql(engine):
     sql = str(plan.statement.compile(dialect=postgresql.dialect()))
     assert "LIKE %(" in sql and "ILIKE %(" in sql and "GLOB" not in sql
     assert "LIMIT" in sql and "OFFSET" not in sql
+
+
+def _reference_runs(engine):
+    """Every active run of `many_runs` as (run_id, start_time, acc entry, bs, team)."""
+    r, m, p, t = (schema.runs.c, schema.latest_metrics.c, schema.params.c, schema.tags.c)
+    with engine.connect() as conn:
+        runs = conn.execute(
+            sa.select(r.run_id, r.start_time).where(r.lifecycle_stage == "active")
+        ).all()
+        acc = dict(conn.execute(sa.select(m.run_id, m.value).where(m.key == "acc")).all())
+        bs = dict(conn.execute(sa.select(p.run_id, p.value).where(p.key == "bs")).all())
+        team = dict(conn.execute(sa.select(t.run_id, t.value).where(t.key == "team")).all())
+    return [
+        {
+            "run_id": run_id,
+            "start_time": start_time,
+            "has_acc": run_id in acc,
+            "acc": acc.get(run_id),  # None for NaN as well as for missing
+            "bs": bs.get(run_id),
+            "team": team.get(run_id),
+        }
+        for run_id, start_time in runs
+    ]
+
+
+@pytest.mark.parametrize(
+    "filter_string, accepts, descending",
+    [
+        # The filter bounds the order-by metric: the search walks its index.
+        ("metrics.acc >= 0.5", lambda run: run["acc"] is not None and run["acc"] >= 0.5, True),
+        ("metrics.acc < 0.9", lambda run: run["acc"] is not None and run["acc"] < 0.9, False),
+        (
+            "metrics.acc != 0.5 and params.bs = '32' and tags.team IS NULL",
+            lambda run: run["acc"] not in (None, 0.5) and run["bs"] == "32" and not run["team"],
+            True,
+        ),
+        # It does not: runs without the metric, or with NaN, sort last in both directions.
+        ("params.bs = '32'", lambda run: run["bs"] == "32", True),
+        ("params.bs = '32'", lambda run: run["bs"] == "32", False),
+        ("", lambda run: True, False),
+    ],
+)
+def test_paging_by_a_metric_with_and_without_a_bound_on_it(
+    many_runs, filter_string, accepts, descending
+):
+    def mlflow_order(run):  # numbers, then NaN, then missing; start_time DESC; run_id
+        rank = 0 if run["acc"] is not None else 1 if run["has_acc"] else 2
+        value = run["acc"] or 0.0
+        return (rank, -value if descending else value, -run["start_time"], run["run_id"])
+
+    expected = [
+        run["run_id"]
+        for run in sorted(filter(accepts, _reference_runs(many_runs)), key=mlflow_order)
+    ]
+    order_by = ["metrics.acc DESC" if descending else "metrics.acc ASC"]
+    assert len(expected) > 7  # more than one page
+    assert search(many_runs, filter_string, order_by, max_results=1000)[0] == expected
+    assert search_all_pages(many_runs, filter_string, order_by, page_size=7)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "filter_string, walks_the_metric_index",
+    [
+        ("metrics.acc > 0.5 and params.bs = '32'", True),
+        ("params.bs = '32'", False),
+    ],
+)
+def test_a_bound_on_the_order_by_metric_walks_its_index(
+    many_runs, filter_string, walks_the_metric_index
+):
+    query = {"filter_string": filter_string, "order_by": ["metrics.acc DESC"], "max_results": 7}
+    _, token = search(many_runs, **query)
+    for page_token in ("", token):
+        plan = plan_run_search(
+            experiment_ids=[1],
+            view_type=0,
+            page_token=page_token,
+            page_tokens=page_tokens(many_runs),
+            **query,
+        )
+        sql = plan.statement.compile(many_runs, compile_kwargs={"literal_binds": True})
+        with many_runs.connect() as conn:
+            steps = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        # Walking the index, the rows come out in the metric's order: only the tie-breakers
+        # of equal values are sorted, not the whole experiment.
+        walks = steps.startswith("SEARCH order_0 USING INDEX ix_latest_metrics_key_value")
+        assert walks == walks_the_metric_index, steps
+        assert ("USE TEMP B-TREE FOR ORDER BY" in steps) != walks_the_metric_index, steps

@@ -429,6 +429,33 @@ def test_bulk_interval_downsamples_each_run(tracking, experiment_id):
     assert _code(tracking.GetMetricHistoryBulkInterval, unknown)[0] == grpc.StatusCode.NOT_FOUND
 
 
+@pytest.mark.parametrize(
+    "steps",
+    [
+        range(0, 10_000, 10),  # logged every 10 steps
+        range(5, 2_005, 2),
+        [0, 1, 2, 1_000],  # fewer steps than asked for: all of them
+        [*range(0, 300), 5_000],  # irregular: spread by value, first and last included
+    ],
+)
+def test_bulk_interval_spreads_steps_like_the_full_list(tracking, experiment_id, steps):
+    run_id = tracking.CreateRun(rpc.CreateRunRequest(experiment_id=experiment_id)).run.info.run_id
+    metrics = [pb.Metric(key="loss", value=s, step=s, timestamp=1) for s in steps]
+    tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+    request = rpc.GetMetricHistoryBulkIntervalRequest(
+        run_ids=[run_id], metric_key="loss", max_results=50
+    )
+    got = [p.step for p in tracking.GetMetricHistoryBulkInterval(request).metrics]
+    steps = list(steps)
+    if len(steps) <= 50:
+        assert got == steps
+    elif steps[-1] == 5_000:
+        assert got[0] == 0 and got[-1] == 5_000 and got == sorted(set(got)) and len(got) < 50
+    else:  # evenly spaced: the steps at evenly spread positions of the full list
+        last = len(steps) - 1
+        assert got == sorted({steps[round(i * last / 49)] for i in range(50)})
+
+
 def test_search_returns_only_the_selected_columns(tracking, run_id):
     tracking.LogBatch(
         rpc.LogBatchRequest(

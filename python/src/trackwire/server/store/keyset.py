@@ -113,7 +113,16 @@ class SearchPlan:
 
 def _after(sort_columns: Sequence[SortColumn], last: Sequence[SortValue]) -> ColumnElement:
     """Rows strictly after `last` in the order:
-    (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ..."""
+    (c1 beyond v1) OR (c1 = v1 AND c2 beyond v2) OR ...,
+    AND-ed with (c1 at or beyond v1), which those alternatives imply: a range an index on
+    c1 can start from, so a deep page costs what the first does."""
+    first, first_value = sort_columns[0].expression, last[0]
+    if first_value is None:
+        bound: ColumnElement = first.is_(None)
+    elif sort_columns[0].ascending:
+        bound = first >= first_value
+    else:
+        bound = first <= first_value
     alternatives = []
     equal_so_far: list[ColumnElement] = []
     for column, value in zip(sort_columns, last, strict=True):
@@ -125,4 +134,4 @@ def _after(sort_columns: Sequence[SortColumn], last: Sequence[SortValue]) -> Col
         beyond = expression > value if column.ascending else expression < value
         alternatives.append(and_(*equal_so_far, beyond))
         equal_so_far.append(expression == value)
-    return or_(*alternatives)
+    return and_(bound, or_(*alternatives))
