@@ -68,7 +68,8 @@ def test_db_upgrade_command_and_schema_too_new(tmp_path):
     with pytest.raises(SchemaTooNew, match="newer than this trackwire"):
         upgrade_schema(create_store_engine(uri))
     result = subprocess.run(
-        [sys.executable, "-m", "trackwire.cli", "server", "--backend-store-uri", uri],
+        [sys.executable, "-m", "trackwire.cli", "server", "--backend-store-uri", uri,
+         "--grpc-port", str(free_port()), "--http-port", str(free_port())],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1 and "newer than this trackwire" in result.stderr
