@@ -36,7 +36,7 @@ $(MVN):
 	  echo "JDK 17 and Maven are missing: run 'make ci-deps' as root (or install them)" >&2; exit 1; }
 	mvn -B -q -ntp -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
 	  -Dartifact=org.apache.maven:apache-maven:$(JVM_MAVEN_VERSION):tar.gz:bin \
-	  -DoutputDirectory=$(abspath build/maven)
+	  -DoutputDirectory=$(abspath build/maven) -DmarkersDirectory=$(abspath build/maven/markers)
 	touch $@
 
 # Building everything once resolves every plugin and dependency the tests need (after the

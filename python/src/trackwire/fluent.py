@@ -37,13 +37,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from trackwire import errors, limits
+from trackwire import errors, limits, validation
 from trackwire.client import TrackingClient, journal, rich_artifacts, spool
 from trackwire.client._transport import resolve_tracking_uri
 from trackwire.client.tracking import now_millis, run_status
 from trackwire.entities import Experiment, FileInfo, Metric, Run, ViewType
 from trackwire.model_registry import ModelVersion
-from trackwire.server import validation
 from trackwire.system_metrics import SystemMetricsMonitor
 from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as trk

@@ -79,6 +79,15 @@ class BatchStreams:
         self._lock = threading.Lock()
         self._closed = False
 
+    @staticmethod
+    def carries(method: Any) -> bool:
+        """Whether calls of `method` (a MethodDescriptor) go over these streams: the unary
+        method whose request the stream's messages wrap."""
+        return (
+            not method.client_streaming
+            and method.input_type.full_name == _BATCH_FIELD.message_type.full_name
+        )
+
     def log_batch(self, request: trk.LogBatchRequest, metadata: Any = None) -> trk.LogBatchResponse:
         """Raises grpc.RpcError as the unary call would, and errors.Unavailable when the
         server was shutting down: then nothing was stored, and sending again is safe.

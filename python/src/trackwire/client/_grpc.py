@@ -127,7 +127,7 @@ class _GrpcService:
         needs_key = keyed(method)
         metadata = self._metadata
         send = getattr(self._stub, rpc)
-        if rpc == "LogBatch" and self._batch_streams is not None:
+        if self._batch_streams is not None and self._batch_streams.carries(method):
             send = self._batch_streams.log_batch
 
         if method.server_streaming:

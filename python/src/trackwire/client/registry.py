@@ -40,10 +40,7 @@ class RegistryMethods:
         page_token: str | None = None,
     ) -> Page[reg.RegisteredModel]:
         request = reg.SearchRegisteredModelsRequest(
-            filter=filter_string or "",
-            max_results=max_results or 0,
-            order_by=list(order_by or ()),
-            page_token=page_token or "",
+            **_search_fields(filter_string, max_results, order_by, page_token)
         )
         response = self._registry.SearchRegisteredModels(request)
         return Page(response.registered_models, response.next_page_token)
@@ -95,10 +92,7 @@ class RegistryMethods:
         page_token: str | None = None,
     ) -> Page[reg.ModelVersion]:
         request = reg.SearchModelVersionsRequest(
-            filter=filter_string or "",
-            max_results=max_results or 0,
-            order_by=list(order_by or ()),
-            page_token=page_token or "",
+            **_search_fields(filter_string, max_results, order_by, page_token)
         )
         response = self._registry.SearchModelVersions(request)
         return Page(response.model_versions, response.next_page_token)
@@ -125,3 +119,18 @@ class RegistryMethods:
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         request = reg.GetModelVersionDownloadUriRequest(name=name, version=str(version))
         return self._registry.GetModelVersionDownloadUri(request).artifact_uri
+
+
+def _search_fields(
+    filter_string: str | None,
+    max_results: int | None,
+    order_by: Iterable[str] | None,
+    page_token: str | None,
+) -> dict[str, Any]:
+    """The fields both registry searches share, with None as the request's default."""
+    return {
+        "filter": filter_string or "",
+        "max_results": max_results or 0,
+        "order_by": list(order_by or ()),
+        "page_token": page_token or "",
+    }

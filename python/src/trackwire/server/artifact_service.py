@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from trackwire import limits
+from trackwire import limits, validation
 from trackwire.errors import InvalidArgument
-from trackwire.server import validation
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.artifacts.paths import clean_relative_path
 from trackwire.server.store.rows import ACTIVE

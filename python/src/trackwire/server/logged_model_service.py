@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from trackwire import validation
 from trackwire.errors import InvalidArgument
-from trackwire.server import validation
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.artifacts.paths import clean_relative_path
 from trackwire.server.search import logged_models as search

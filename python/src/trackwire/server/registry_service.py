@@ -6,9 +6,8 @@ MLflow's REST shapes. Both wires call these methods, as they call the tracking s
 
 from __future__ import annotations
 
-from trackwire import limits
+from trackwire import limits, validation
 from trackwire.errors import InvalidArgument, NotFound
-from trackwire.server import validation
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import permission_name
 from trackwire.server.store.registry import Registry

@@ -11,8 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterator
 
-from trackwire import limits
-from trackwire.server import validation
+from trackwire import limits, validation
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import PermissionStore, permission_name

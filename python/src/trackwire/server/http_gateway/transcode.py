@@ -14,7 +14,7 @@ This module walks precompiled per-message field tables instead:
 - unknown fields are ignored, as MLflow does;
 - fields annotated `(google.api.field_behavior) = REQUIRED` must be present and not empty
   (MLflow's server checks the JSON the same way: 0 is a value, "" and null are not);
-- errors in the input are worded as MLflow's server words them (server/validation.py);
+- errors in the input are worded as MLflow's server words them (trackwire/validation.py);
 - on output, repeated fields are written when non-empty, fields with presence when set,
   strings and enums when not empty/unspecified, and numbers and booleans always (MLflow's
   server sets them explicitly, and clients index `file_info["is_dir"]` directly). Empty
@@ -44,7 +44,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 
 from trackwire.errors import InvalidArgument
-from trackwire.server.validation import invalid_type, missing_value
+from trackwire.validation import invalid_type, missing_value
 
 _INT_RANGES = {
     FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),

@@ -60,7 +60,7 @@ from trackwire.server.store.keyset import (
 )
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.schema import latest_metrics, params, runs, tags
-from trackwire.server.validation import invalid_type
+from trackwire.validation import invalid_type
 
 NUMERIC_COMPARATORS: dict[str, Callable] = {
     "=": operator.eq,
