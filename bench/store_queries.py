@@ -1,13 +1,14 @@
-"""The two store reads the scale benchmark found slow, timed in-process on a seeded SQLite store.
+"""The store reads the scale benchmark found slow, timed in-process on a seeded SQLite store.
 
     .venv/bin/python bench/store_queries.py STORE.db [--runs 100000] [--steps 1000000]
 
 Seeds (once; a second run reuses the file) one experiment of `--runs` runs (5 params, 5
 metrics each, 10% of metrics missing) and one run of `--steps` steps, then prints the best
 of three: the first page of 100 of `metrics.m0 > 0.5 and params.p1 = 'a'` ordered by
-`metrics.m0 DESC`, its 51st page through page tokens, and the bulk-interval read of 1,000 of
-the long run's steps. To compare with another version of the store, run the same command
-with PYTHONPATH pointing at that version's `python/src`.
+`metrics.m0 DESC`, its 51st page through page tokens, the bulk-interval read of 1,000 of
+the long run's steps, and the chart's 1,000 buckets of them (GetMetricBuckets). To compare
+with another version of the store, run the same command with PYTHONPATH pointing at that
+version's `python/src` (seed with this one: it fills the block summaries too).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from trackwire.server.store import schema
+from trackwire.server.store import metric_blocks, schema
 from trackwire.server.store.database import Database
 from trackwire.server.store.engine import create_store_engine
 from trackwire.server.store.history import MetricHistory
+from trackwire.server.store.metric_blocks import batch_blocks
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.search_runs import plan_run_search
 
 LONG_RUN = "f" * 32
+_POINT = ("run_id", "key", "step", "timestamp", "value")
 BATCH = 10_000
 
 
@@ -66,13 +69,17 @@ def seed(engine: sa.Engine, run_count: int, step_count: int) -> None:
             )
         conn.execute(sa.insert(schema.runs).values(_run(LONG_RUN, rng)))
         for start in range(0, step_count, BATCH * 10):
+            rows = [
+                (LONG_RUN, "loss", s, 1, s / 2)
+                for s in range(start, min(start + BATCH * 10, step_count))
+            ]
             conn.execute(
                 sa.insert(schema.metrics),
-                [
-                    {"run_id": LONG_RUN, "key": "loss", "step": s, "timestamp": 1, "seq": 0}
-                    | {"value": s / 2}
-                    for s in range(start, min(start + BATCH * 10, step_count))
-                ],
+                [dict(zip(_POINT, row, strict=True)) | {"seq": 0} for row in rows],
+            )
+            conn.execute(
+                sa.insert(schema.metric_blocks),
+                [dict(zip(metric_blocks.COLUMNS, b, strict=True)) for b in batch_blocks(rows)],
             )
 
 
@@ -130,9 +137,11 @@ def main() -> None:
     deep = best_of_three(lambda: page(token))
     history = MetricHistory(db, page_tokens)
     bulk = best_of_three(lambda: history.bulk_interval([LONG_RUN], "loss", None, None, 1000))
+    buckets = best_of_three(lambda: history.metric_buckets([LONG_RUN], "loss", None, None, 1000))
     print(
         f"search: first page {first * 1000:.1f} ms, page 51 {deep * 1000:.1f} ms; "
-        f"bulk interval, 1,000 of {args.steps:,} steps: {bulk * 1000:.1f} ms"
+        f"bulk interval, 1,000 of {args.steps:,} steps: {bulk * 1000:.1f} ms; "
+        f"1,000 buckets of them: {buckets * 1000:.1f} ms"
     )
 
 

@@ -7,12 +7,15 @@ import math
 import grpc
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
 SPIKE_STEP = 777_777
 SPIKE_VALUE = 1e6
+LOG_BATCH_STREAM = "/trackwire.v1.TrackingService/LogBatchStream"
 
 
 def _run(tracking, unique: str) -> str:
@@ -169,3 +172,127 @@ def test_served_over_http_with_repeated_run_ids(server, tracking, unique):
     )
     assert missing.status_code == 404
     assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _brute_force(points, run_ids, start, end, buckets) -> list[tuple]:
+    """The response computed from the logged points themselves: (run_id, key, step, timestamp,
+    value) in the order logged."""
+    steps = [p[2] for p in points]
+    if not steps:
+        return []
+    start = min(steps) if start is None else start
+    end = max(steps) if end is None else end
+    width = -(-(end - start + 1) // buckets)
+    expected = []
+    for run_id in run_ids:
+        by_bucket: dict[int, list] = {}
+        for order, point in enumerate(points):
+            if point[0] == run_id and start <= point[2] <= end:
+                by_bucket.setdefault((point[2] - start) // width, []).append((order, point))
+        for _, members in sorted(by_bucket.items()):
+            rows = [point for _, point in members]
+            numbers = [p[4] for p in rows if not math.isnan(p[4])]
+            last_step = max(p[2] for p in rows)
+            # The latest point of the last step: highest timestamp, then the last logged.
+            _, last = max((p[3], order) for order, p in members if p[2] == last_step)
+            expected.append(
+                (
+                    run_id,
+                    min(p[2] for p in rows),
+                    last_step,
+                    min(p[3] for p in rows),
+                    max(p[3] for p in rows),
+                    points[last][4],
+                    min(numbers, default=math.nan),
+                    max(numbers, default=math.nan),
+                    len(rows),
+                )
+            )
+    return expected
+
+
+def _served(response) -> list[tuple]:
+    return [
+        (
+            run.run_id,
+            b.first_step,
+            b.last_step,
+            b.first_timestamp,
+            b.last_timestamp,
+            b.last_value,
+            b.min_value,
+            b.max_value,
+            b.count,
+        )
+        for run in response.runs
+        for b in run.buckets
+    ]
+
+
+def _same(served, expected) -> bool:
+    """Equal, NaN equal to NaN."""
+    return len(served) == len(expected) and all(
+        a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+        for row, other in zip(served, expected, strict=True)
+        for a, b in zip(row, other, strict=True)
+    )
+
+
+_VALUES = st.one_of(
+    st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -math.inf, 0.0, 1e6])
+)
+# Points of one key: steps around block boundaries (negative too), out of order, repeated.
+_POINTS = st.lists(
+    st.tuples(st.integers(-70, 300), st.integers(0, 5), _VALUES), min_size=1, max_size=120
+)
+# How each batch goes in: LogBatch, LogBatchStream, or point by point through LogMetric.
+_WRITES = st.lists(st.sampled_from(["batch", "stream", "metric"]), min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    histories=st.lists(st.tuples(_POINTS, _WRITES), min_size=1, max_size=2),
+    buckets=st.integers(1, 60),
+    start=st.one_of(st.none(), st.integers(-80, 310)),
+    span=st.one_of(st.none(), st.integers(0, 400)),
+)
+def test_buckets_equal_a_brute_force_summary_of_the_points(
+    tracking, channel, histories, buckets, start, span
+):
+    stream = channel.stream_stream(
+        LOG_BATCH_STREAM,
+        request_serializer=rpc.LogBatchStreamRequest.SerializeToString,
+        response_deserializer=rpc.LogBatchStreamResponse.FromString,
+    )
+    points, run_ids = [], []
+    for history, writes in histories:
+        run_id = tracking.CreateRun(rpc.CreateRunRequest(experiment_id="0")).run.info.run_id
+        run_ids.append(run_id)
+        size = -(-len(history) // len(writes))
+        for index, write in enumerate(writes):
+            batch = history[index * size : (index + 1) * size]
+            metrics = [pb.Metric(key="m", step=s, timestamp=ts, value=v) for s, ts, v in batch]
+            if write == "batch":
+                tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+            elif write == "stream":
+                request = rpc.LogBatchRequest(run_id=run_id, metrics=metrics)
+                list(stream(iter([rpc.LogBatchStreamRequest(batch=request)]), timeout=30))
+            else:
+                for m in metrics:
+                    tracking.LogMetric(
+                        rpc.LogMetricRequest(
+                            run_id=run_id,
+                            key="m",
+                            value=m.value,
+                            step=m.step,
+                            timestamp=m.timestamp,
+                        )
+                    )
+            points.extend((run_id, "m", s, ts, v) for s, ts, v in batch)
+    end = None if start is None or span is None else start + span
+    fields = {"buckets": buckets}
+    if end is not None:
+        fields.update(start_step=start, end_step=end)
+    served = _served(_buckets(tracking, run_ids, "m", **fields))
+    expected = _brute_force(points, run_ids, start if end is not None else None, end, buckets)
+    assert _same(served, expected), (served, expected)

@@ -56,7 +56,11 @@ class _MigrationProgress(logging.Handler):
         if message.startswith("Running upgrade"):
             self.applied.append(message)
             description = f"migration {len(self.applied)}: {message.removeprefix('Running ')}"
-            self.progress.update(self.progress.task_ids[0], description=description)
+        elif self.applied:  # a long migration's own progress (e.g. 0008's runs summarised)
+            description = f"migration {len(self.applied)}: {message}"
+        else:
+            return
+        self.progress.update(self.progress.task_ids[0], description=description)
 
 
 @contextmanager

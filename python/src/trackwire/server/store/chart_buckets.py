@@ -1,10 +1,12 @@
 """A metric's history summarised per step bucket, for charts (GetMetricBuckets).
 
 The step range is cut into buckets of equal width shared by every run, so the runs' buckets
-line up on a chart. Each bucket is one row of a GROUP BY over the history's primary key
-(run, key, step): first and last step and timestamp, minimum, maximum and count, plus the
-value of the bucket's last point read by key. Keeping minimum and maximum means a spike of one
-point among millions still shows on a chart as wide as the number of buckets.
+line up on a chart. Each bucket is one row of a GROUP BY: first and last step and timestamp,
+minimum, maximum and count, plus the value of the bucket's last point read by key. Keeping
+minimum and maximum means a spike of one point among millions still shows on a chart as wide
+as the number of buckets. The GROUP BY reads the summary of every block of steps that lies
+whole in a bucket (store/metric_blocks.py) and the points of the few blocks a bucket boundary
+cuts, so its cost follows the number of buckets and blocks, not of points.
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union,
+    union_all,
+)
 
 from trackwire.errors import NotFound
 from trackwire.server.store import schema as t
+from trackwire.server.store.metric_blocks import BLOCK_STEPS
+from trackwire.server.store.rows import chunks
 from trackwire.v1 import tracking_service_pb2 as rpc
 
 _m = t.metrics.c
@@ -27,20 +43,21 @@ class StepRange(NamedTuple):
     width: int
 
 
-def _last_value(run_id, last_step):
-    """The value of the latest point at a bucket's last step (seek by primary key)."""
-    latest = t.metrics.alias("latest")
-    return (
-        select(latest.c.value)
-        .where(
-            latest.c.run_id == run_id,
-            latest.c.key == bindparam("key"),
-            latest.c.step == last_step,
+def _last_values(
+    conn: Connection, run_id: str, key: str, steps: Sequence[int]
+) -> dict[int, float | None]:
+    """The value of the latest point (by timestamp, then as logged) at each of `steps`: a
+    bucket's last value. One IN list of primary-key seeks (a correlated subquery per bucket
+    cost several times more)."""
+    latest: dict[int, float | None] = {}
+    for chunk in chunks(list(steps)):
+        rows = conn.execute(
+            select(_m.step, _m.value)
+            .where(_m.run_id == run_id, _m.key == key, _m.step.in_(chunk))
+            .order_by(_m.step, _m.timestamp, _m.seq)
         )
-        .order_by(latest.c.timestamp.desc(), latest.c.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+        latest.update((step, value) for step, value in rows)  # a step's last row wins
+    return latest
 
 
 def _step_range(
@@ -70,6 +87,74 @@ def _step_range(
     return (start, end) if start <= end else None
 
 
+def _cut_blocks(start: int, end: int, width: int):
+    """The step ranges read point by point, one row (low, high) each: the blocks that a
+    bucket's first step, or the step after the range, falls inside of (not on their first
+    step), clipped to the range. Every other block of the range lies whole in one bucket.
+
+    Computed by the database from the range and the width (a recursive CTE of the bucket
+    boundaries): the same list built here as a VALUES of bound pairs cost more to compile
+    than the query took to run."""
+    cuts = select(literal(start, BigInteger).label("cut")).cte("cuts", recursive=True)
+    cuts = cuts.union_all(select(cuts.c.cut + width).where(cuts.c.cut + width <= end))
+    boundaries = union(select(cuts.c.cut), select(literal(end + 1, BigInteger))).subquery()
+    cut = boundaries.c.cut
+    # SQL's % keeps the dividend's sign: shifted into [0, BLOCK_STEPS) for negative steps.
+    offset = (cut % BLOCK_STEPS + BLOCK_STEPS) % BLOCK_STEPS
+    cut_blocks = (
+        select((cut - offset).label("block_start")).where(offset != 0).distinct().subquery()
+    )
+    first = cut_blocks.c.block_start
+    last = first + (BLOCK_STEPS - 1)
+    return select(
+        case((first < start, start), else_=first).label("low"),
+        case((last > end, end), else_=last).label("high"),
+    ).cte("edges")
+
+
+def _bucket_parts(run_ids: Sequence[str], start: int, end: int, width: int):
+    """Rows that the buckets aggregate: the summaries of the blocks that lie whole in one
+    bucket, and the points of the other blocks (the buckets' edges), each with its bucket."""
+    b = t.metric_blocks.c
+    block_first_step = b.block * BLOCK_STEPS
+    whole_blocks = select(
+        b.run_id,
+        ((block_first_step - start) // width).label("bucket"),
+        b.first_step,
+        b.last_step,
+        b.first_timestamp,
+        b.last_timestamp,
+        b.min_value,
+        b.max_value,
+        b.points,
+    ).where(
+        b.run_id.in_(run_ids),
+        b.key == bindparam("key"),
+        # The range's first and last whole block (Python's // is the floor, as block is).
+        b.block.between(-(-start // BLOCK_STEPS), (end + 1) // BLOCK_STEPS - 1),
+        (block_first_step - start) // width
+        == (block_first_step + (BLOCK_STEPS - 1 - start)) // width,
+    )
+    ranges = _cut_blocks(start, end, width)
+    edge_points = (
+        select(
+            _m.run_id,
+            ((_m.step - start) // width).label("bucket"),
+            _m.step.label("first_step"),
+            _m.step.label("last_step"),
+            _m.timestamp.label("first_timestamp"),
+            _m.timestamp.label("last_timestamp"),
+            _m.value.label("min_value"),
+            _m.value.label("max_value"),
+            literal_column("1").label("points"),
+        )
+        .select_from(ranges)
+        .join(t.metrics, _m.step.between(ranges.c.low, ranges.c.high))
+        .where(_m.run_id.in_(run_ids), _m.key == bindparam("key"))
+    )
+    return union_all(whole_blocks, edge_points)
+
+
 def metric_buckets(
     conn: Connection,
     run_ids: Sequence[str],
@@ -93,55 +178,42 @@ def metric_buckets(
     width = -(-(end - start + 1) // buckets)  # ceiling: at most `buckets` buckets
     response.start_step, response.end_step, response.bucket_width = start, end, width
 
-    # The bucket is computed in an inner query so that GROUP BY names a column, not an
-    # expression with its own bound parameters (which PostgreSQL would not match).
-    points = (
-        select(
-            _m.run_id,
-            _m.step,
-            _m.timestamp,
-            _m.value,
-            ((_m.step - start) // width).label("bucket"),
-        )
-        .where(
-            _m.run_id.in_(run_ids),
-            _m.key == bindparam("key"),
-            and_(_m.step >= start, _m.step <= end),
-        )
-        .subquery()
-    )
+    points = _bucket_parts(run_ids, start, end, width).subquery()
     p = points.c
     grouped = (
         select(
             p.run_id,
-            p.bucket,
-            func.min(p.step).label("first_step"),
-            func.max(p.step).label("last_step"),
-            func.min(p.timestamp).label("first_timestamp"),
-            func.max(p.timestamp).label("last_timestamp"),
-            func.min(p.value).label("min_value"),
-            func.max(p.value).label("max_value"),
-            func.count().label("points"),
+            func.min(p.first_step).label("first_step"),
+            func.max(p.last_step).label("last_step"),
+            func.min(p.first_timestamp).label("first_timestamp"),
+            func.max(p.last_timestamp).label("last_timestamp"),
+            func.min(p.min_value).label("min_value"),
+            func.max(p.max_value).label("max_value"),
+            # PostgreSQL sums bigints as numeric: back to an integer.
+            cast(func.sum(p.points), BigInteger).label("points"),
         )
         .group_by(p.run_id, p.bucket)
-        .subquery()
+        .order_by(p.run_id, p.bucket)
     )
-    query = select(
-        grouped, _last_value(grouped.c.run_id, grouped.c.last_step).label("last_value")
-    ).order_by(grouped.c.run_id, grouped.c.bucket)
-    by_run = {run.run_id: run for run in response.runs}
+    by_run: dict[str, list] = {run_id: [] for run_id in run_ids}
+    for row in conn.execute(grouped, {"key": key}):
+        by_run[row.run_id].append(row)
     nan = float("nan")
-    for row in conn.execute(query, {"key": key}):
-        by_run[row.run_id].buckets.append(
-            rpc.MetricBucket(
-                first_step=row.first_step,
-                last_step=row.last_step,
-                first_timestamp=row.first_timestamp,
-                last_timestamp=row.last_timestamp,
-                last_value=nan if row.last_value is None else row.last_value,
-                min_value=nan if row.min_value is None else row.min_value,
-                max_value=nan if row.max_value is None else row.max_value,
-                count=row.points,
+    for run in response.runs:
+        rows = by_run[run.run_id]
+        last_values = _last_values(conn, run.run_id, key, [row.last_step for row in rows])
+        for row in rows:
+            last_value = last_values[row.last_step]
+            run.buckets.append(
+                rpc.MetricBucket(
+                    first_step=row.first_step,
+                    last_step=row.last_step,
+                    first_timestamp=row.first_timestamp,
+                    last_timestamp=row.last_timestamp,
+                    last_value=nan if last_value is None else last_value,
+                    min_value=nan if row.min_value is None else row.min_value,
+                    max_value=nan if row.max_value is None else row.max_value,
+                    count=row.points,
+                )
             )
-        )
     return response

@@ -19,7 +19,7 @@ from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID, DELETED
 CHUNK = 100
 # Tables holding rows of a run (the foreign keys cascade too; being explicit keeps purging
 # independent of whether the database enforces them).
-_RUN_CHILDREN = (t.metrics, t.latest_metrics, t.params, t.tags, t.applied_requests)
+_RUN_CHILDREN = (t.metrics, t.metric_blocks, t.latest_metrics, t.params, t.tags, t.applied_requests)
 
 
 class Purge:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text, update
 
 from trackwire.errors import InvalidArgument, NotFound
+from trackwire.server.store import metric_blocks
 from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
 from trackwire.server.store.driver import DriverConnection
@@ -96,6 +97,7 @@ class RunLogging:
                 and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
             ),
         )
+        self._merge_blocks = metric_blocks.merge_statement(insert)
 
     def log_batch(
         self,
@@ -170,6 +172,9 @@ class RunLogging:
             conn.execute(_ROLLBACK_TO_SAVEPOINT)
             conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
         conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
+        conn.executemany(
+            self._merge_blocks, metric_blocks.COLUMNS, metric_blocks.batch_blocks(rows)
+        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:

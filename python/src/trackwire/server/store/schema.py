@@ -124,6 +124,25 @@ latest_metrics = Table(
     Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
+# Per metric of each run, a summary of each block of steps (store/metric_blocks.py): what
+# charts read for a long history instead of its points.
+metric_blocks = Table(
+    "metric_blocks",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("block", BigInteger, nullable=False),  # floor(step / BLOCK_STEPS)
+    Column("points", BigInteger, nullable=False),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("first_timestamp", BigInteger, nullable=False),  # the earliest
+    Column("last_timestamp", BigInteger, nullable=False),  # the latest
+    Column("min_value", Float(precision=53), nullable=True),  # NULL: only NaN points
+    Column("max_value", Float(precision=53), nullable=True),
+    PrimaryKeyConstraint("run_id", "key", "block", name="pk_metric_blocks"),
+    sqlite_with_rowid=False,
+)
+
 datasets = Table(
     "datasets",
     metadata,
