@@ -296,3 +296,14 @@ def test_buckets_equal_a_brute_force_summary_of_the_points(
     served = _served(_buckets(tracking, run_ids, "m", **fields))
     expected = _brute_force(points, run_ids, start if end is not None else None, end, buckets)
     assert _same(served, expected), (served, expected)
+
+
+def test_a_range_as_wide_as_64_bits_is_answered(tracking, unique):
+    run_id = _run(tracking, unique)
+    _log(tracking, run_id, "m", ((step, float(step)) for step in range(100)))
+    low, high = -(2**63), 2**63 - 1
+    widest = _buckets(tracking, [run_id], "m", start_step=low, end_step=high, buckets=10)
+    # Ten buckets of ceil(2**64 / 10) steps: the fifth ends at step 1.
+    assert [(b.first_step, b.last_step) for b in widest.runs[0].buckets] == [(0, 1), (2, 99)]
+    (top,) = _buckets(tracking, [run_id], "m", start_step=0, end_step=high, buckets=1).runs
+    assert [b.count for b in top.buckets] == [100]

@@ -12,7 +12,6 @@ cuts, so its cost follows the number of buckets and blocks, not of points.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -37,10 +36,7 @@ from trackwire.v1 import tracking_service_pb2 as rpc
 _m = t.metrics.c
 
 
-class StepRange(NamedTuple):
-    start: int
-    end: int
-    width: int
+_INT64_MAX = 2**63 - 1
 
 
 def _last_values(
@@ -60,44 +56,49 @@ def _last_values(
     return latest
 
 
-def _step_range(
+def _logged_steps(
     conn: Connection, run_ids: Sequence[str], key: str, start: int | None, end: int | None
 ) -> tuple[int, int] | None:
-    """The requested range, its open ends taken from the runs' first and last steps (each a
-    seek to one end of the run's history)."""
-    if start is None or end is None:
-        lows, highs = [], []
-        for run_id in run_ids:
-            of_run = (_m.run_id == run_id, _m.key == key)
-            # Two scalar subqueries: each is a seek to one end of the primary key (a single
-            # query with both aggregates would read the whole history).
-            low, high = conn.execute(
-                select(
-                    select(func.min(_m.step)).where(*of_run).scalar_subquery(),
-                    select(func.max(_m.step)).where(*of_run).scalar_subquery(),
-                )
-            ).one()
-            if low is not None:
-                lows.append(low)
-                highs.append(high)
-        if not lows:
-            return None
-        start = min(lows) if start is None else start
-        end = max(highs) if end is None else end
-    return (start, end) if start <= end else None
+    """The first and last step the runs logged within [start, end] (an open end: no bound),
+    each a seek to one end of a run's history; None when there is none."""
+    lows, highs = [], []
+    for run_id in run_ids:
+        of_run = [_m.run_id == run_id, _m.key == key]
+        # Two scalar subqueries: each is a seek to one end of the primary key (a single
+        # query with both aggregates would read the whole history).
+        low, high = conn.execute(
+            select(
+                select(func.min(_m.step))
+                .where(*of_run, *([] if start is None else [_m.step >= start]))
+                .scalar_subquery(),
+                select(func.max(_m.step))
+                .where(*of_run, *([] if end is None else [_m.step <= end]))
+                .scalar_subquery(),
+            )
+        ).one()
+        if low is not None and high is not None and low <= high:  # else none in range
+            lows.append(low)
+            highs.append(high)
+    if not lows:
+        return None
+    return min(lows), max(highs)
 
 
-def _cut_blocks(start: int, end: int, width: int):
+def _cut_blocks(origin: int, low: int, high: int, width: int):
     """The step ranges read point by point, one row (low, high) each: the blocks that a
-    bucket's first step, or the step after the range, falls inside of (not on their first
-    step), clipped to the range. Every other block of the range lies whole in one bucket.
+    bucket boundary (origin + i * width), the first logged step or the step after the last
+    one falls inside of (not on their first step), clipped to [low, high]. Every other block
+    there lies whole in one bucket.
 
-    Computed by the database from the range and the width (a recursive CTE of the bucket
-    boundaries): the same list built here as a VALUES of bound pairs cost more to compile
-    than the query took to run."""
-    cuts = select(literal(start, BigInteger).label("cut")).cte("cuts", recursive=True)
-    cuts = cuts.union_all(select(cuts.c.cut + width).where(cuts.c.cut + width <= end))
-    boundaries = union(select(cuts.c.cut), select(literal(end + 1, BigInteger))).subquery()
+    Computed by the database from the boundaries' origin and width (a recursive CTE): the
+    same list built here as a VALUES of bound pairs cost more to compile than the query took
+    to run."""
+    cuts = select(literal(origin, BigInteger).label("cut")).cte("cuts", recursive=True)
+    cuts = cuts.union_all(select(cuts.c.cut + width).where(cuts.c.cut + width <= high))
+    ends = [low] if high == _INT64_MAX else [low, high + 1]  # 2**63 is a block's first step
+    boundaries = union(
+        select(cuts.c.cut), *(select(literal(step, BigInteger)) for step in ends)
+    ).subquery()
     cut = boundaries.c.cut
     # SQL's % keeps the dividend's sign: shifted into [0, BLOCK_STEPS) for negative steps.
     offset = (cut % BLOCK_STEPS + BLOCK_STEPS) % BLOCK_STEPS
@@ -107,19 +108,20 @@ def _cut_blocks(start: int, end: int, width: int):
     first = cut_blocks.c.block_start
     last = first + (BLOCK_STEPS - 1)
     return select(
-        case((first < start, start), else_=first).label("low"),
-        case((last > end, end), else_=last).label("high"),
+        case((first < low, low), else_=first).label("low"),
+        case((last > high, high), else_=last).label("high"),
     ).cte("edges")
 
 
-def _bucket_parts(run_ids: Sequence[str], start: int, end: int, width: int):
-    """Rows that the buckets aggregate: the summaries of the blocks that lie whole in one
-    bucket, and the points of the other blocks (the buckets' edges), each with its bucket."""
+def _bucket_parts(run_ids: Sequence[str], origin: int, low: int, high: int, width: int):
+    """Rows that the buckets aggregate, each with its bucket ((step - origin) // width): the
+    summaries of the blocks in [low, high] that lie whole in one bucket, and the points of
+    the other blocks (the buckets' edges)."""
     b = t.metric_blocks.c
-    block_first_step = b.block * BLOCK_STEPS
+    from_origin = b.block * BLOCK_STEPS - origin
     whole_blocks = select(
         b.run_id,
-        ((block_first_step - start) // width).label("bucket"),
+        (from_origin // width).label("bucket"),
         b.first_step,
         b.last_step,
         b.first_timestamp,
@@ -130,16 +132,15 @@ def _bucket_parts(run_ids: Sequence[str], start: int, end: int, width: int):
     ).where(
         b.run_id.in_(run_ids),
         b.key == bindparam("key"),
-        # The range's first and last whole block (Python's // is the floor, as block is).
-        b.block.between(-(-start // BLOCK_STEPS), (end + 1) // BLOCK_STEPS - 1),
-        (block_first_step - start) // width
-        == (block_first_step + (BLOCK_STEPS - 1 - start)) // width,
+        # The first and last whole block of [low, high] (// is the floor, as block is).
+        b.block.between(-(-low // BLOCK_STEPS), (high + 1) // BLOCK_STEPS - 1),
+        from_origin // width == (from_origin + (BLOCK_STEPS - 1)) // width,
     )
-    ranges = _cut_blocks(start, end, width)
+    ranges = _cut_blocks(origin, low, high, width)
     edge_points = (
         select(
             _m.run_id,
-            ((_m.step - start) // width).label("bucket"),
+            ((_m.step - origin) // width).label("bucket"),
             _m.step.label("first_step"),
             _m.step.label("last_step"),
             _m.timestamp.label("first_timestamp"),
@@ -171,14 +172,28 @@ def metric_buckets(
     response = rpc.GetMetricBucketsResponse(
         runs=[rpc.RunMetricBuckets(run_id=run_id) for run_id in run_ids]
     )
-    steps = _step_range(conn, run_ids, key, start_step, end_step)
-    if steps is None:
+    logged = _logged_steps(conn, run_ids, key, start_step, end_step)
+    # The requested range, its open ends taken from the runs' first and last steps.
+    first, last = logged or (None, None)
+    start = first if start_step is None else start_step
+    end = last if end_step is None else end_step
+    if start is None or end is None or start > end:
         return response
-    start, end = steps
     width = -(-(end - start + 1) // buckets)  # ceiling: at most `buckets` buckets
-    response.start_step, response.end_step, response.bucket_width = start, end, width
+    # A range of 2**63 steps or more in one bucket is wider than int64: such a bucket
+    # reaches the range's end all the same.
+    response.start_step, response.end_step = start, end
+    response.bucket_width = min(width, _INT64_MAX)
+    if logged is None:
+        return response
+    # The arithmetic stays near the logged steps, inside 64 bits whatever the range asked
+    # for: buckets counted from the one holding the first logged step, and no wider than the
+    # logged steps reach (a wider bucket holds the same points).
+    low, high = logged
+    origin = start + (low - start) // width * width
+    width = min(width, high - origin + 1)
 
-    points = _bucket_parts(run_ids, start, end, width).subquery()
+    points = _bucket_parts(run_ids, origin, low, high, width).subquery()
     p = points.c
     grouped = (
         select(
