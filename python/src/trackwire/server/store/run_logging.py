@@ -41,22 +41,24 @@ _SET_RUN_NAME = (
 )
 
 
-def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list] | None:
-    """The rows of `metrics` for the history table, and the newest row of each key, which
-    competes with the stored latest value; None when there are no metrics."""
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list, list] | None:
+    """The rows of `metrics` for the history table, the newest row of each key, which
+    competes with the stored latest value, and the batch's block summaries; None when there
+    are no metrics."""
     if not metrics:
         return None
     rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
+    blocks = metric_blocks.batch_blocks(rows)
     newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
     keys = {row[1] for row in rows}
     if len(keys) == 1:
-        return rows, [max(reversed(rows), key=newest_first)]  # ties: the last one logged
+        return rows, [max(reversed(rows), key=newest_first)], blocks  # ties: the last logged
     by_key: dict[str, tuple] = {}
     for row in rows:
         best = by_key.get(row[1])
         if best is None or newest_first(row) >= newest_first(best):
             by_key[row[1]] = row
-    return rows, list(by_key.values())
+    return rows, list(by_key.values()), blocks
 
 
 class RunLogging:
@@ -162,7 +164,7 @@ class RunLogging:
             conn.execute(_SET_RUN_NAME, {"run_id": run_id, "name": tags[RUN_NAME_TAG]})
 
     def _insert_metrics(
-        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
+        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple], blocks: list[tuple]
     ) -> None:
         conn.execute(_SAVEPOINT)
         if conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) != len(rows):
@@ -171,9 +173,7 @@ class RunLogging:
             conn.execute(_ROLLBACK_TO_SAVEPOINT)
             conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
         conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
-        conn.executemany(
-            self._merge_blocks, metric_blocks.COLUMNS, metric_blocks.batch_blocks(rows)
-        )
+        conn.executemany(self._merge_blocks, metric_blocks.COLUMNS, blocks)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
