@@ -1,7 +1,8 @@
-# Framework integrations on PyTorch (issue 18): trackwire.transformers and trackwire.lightning.
+# Framework integrations on PyTorch (issue 18): trackwire.transformers and trackwire.pytorch.
 # They get their own virtualenv: PyPI's torch brings its CUDA wheels (~5 GB), and the other
-# suites need none of it (run there, these tests skip themselves for want of torch). Training is
-# on the CPU, on tiny models built in the tests; nothing may reach the Hugging Face hub.
+# suites need none of it (run there, these tests skip themselves for want of transformers and
+# lightning). Training is on the CPU, on tiny models built in the tests; nothing may reach the
+# Hugging Face hub.
 FRAMEWORKS_VENV  := .venv-frameworks
 FRAMEWORKS_PY    := $(FRAMEWORKS_VENV)/bin/python
 FRAMEWORKS_TESTS := tests/test_autolog_transformers.py tests/test_autolog_lightning.py

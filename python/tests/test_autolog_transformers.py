@@ -72,6 +72,7 @@ def trainer(tmp_path, callbacks=(), model=None, run_name="tiny-bert") -> transfo
         model=model or tiny_bert(),
         args=args,
         train_dataset=examples,
+        eval_dataset=examples[:4],
         callbacks=list(callbacks),
     )
 
@@ -132,6 +133,17 @@ def test_the_callback_alone_starts_and_ends_a_run_of_its_own(experiment, tmp_pat
     assert tw.active_run() is None
     (run,) = runs_of(experiment)
     assert run.info.status == "FINISHED" and run.info.run_name == "on-its-own"
+    assert steps(run.info.run_id, "loss") == [1, 2, 3, 4]
+
+
+def test_an_evaluation_before_training_opens_the_run_that_training_ends(experiment, tmp_path):
+    evaluated = trainer(tmp_path, callbacks=[TrackwireCallback()])
+    evaluated.evaluate()
+    evaluated.train()
+    assert tw.active_run() is None
+    (run,) = runs_of(experiment)
+    assert run.info.status == "FINISHED"
+    assert steps(run.info.run_id, "eval_loss") == [0]
     assert steps(run.info.run_id, "loss") == [1, 2, 3, 4]
 
 

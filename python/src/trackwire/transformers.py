@@ -52,9 +52,12 @@ class TrackwireCallback(transformers.TrainerCallback):
     def _start(self, args, model) -> None:
         """Takes the active run or starts one, and logs the config and arguments, the
         arguments winning where both have a name (as in MLflow's own callback)."""
-        active = fluent.active_run()
-        self._own_run = active is None
-        run = fluent.start_run(run_name=args.run_name) if active is None else active
+        run = fluent.active_run()
+        if run is None:
+            run = fluent.start_run(run_name=args.run_name)
+            self._own_run = True
+        elif run.info.run_id != self._run_id:  # else its own, started by an earlier log
+            self._own_run = False
         self._run_id = run.info.run_id
         config = getattr(model, "config", None)
         params = {**(config.to_dict() if config is not None else {}), **args.to_dict()}
