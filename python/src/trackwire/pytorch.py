@@ -68,7 +68,9 @@ class TrackwireLogger(pl.loggers.Logger):
         return self.run_id
 
     @rank_zero_only
-    def log_hyperparams(self, params: Mapping[str, Any] | Namespace | None, *args: Any) -> None:
+    def log_hyperparams(
+        self, params: Mapping[str, Any] | Namespace | None, *args: Any, **kwargs: Any
+    ) -> None:
         self._start()
         flat = dict(_flatten(vars(params) if isinstance(params, Namespace) else params or {}))
         fluent.log_params(string_params(flat), run_id=self._run_id)

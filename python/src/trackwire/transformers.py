@@ -85,17 +85,22 @@ def autolog(disable: bool = False, silent: bool = False) -> None:
         log.info("trackwire: transformers autologging is on")
 
 
+def _add_callback(trainer: Any) -> None:
+    if not any(isinstance(c, TrackwireCallback) for c in trainer.callback_handler.callbacks):
+        trainer.add_callback(TrackwireCallback())
+
+
 def _init_with_callback(init):
     def init_with_callback(trainer: Any, *args: Any, **kwargs: Any) -> None:
         init(trainer, *args, **kwargs)
-        if not any(isinstance(c, TrackwireCallback) for c in trainer.callback_handler.callbacks):
-            trainer.add_callback(TrackwireCallback())
+        _add_callback(trainer)
 
     return init_with_callback
 
 
 def _logging_train(train):
     def logged_train(trainer: Any, *args: Any, **kwargs: Any):
+        _add_callback(trainer)  # a Trainer made before autolog() too
         if not trainer.is_world_process_zero():  # other processes start no runs
             return train(trainer, *args, **kwargs)
         with training_run(run_name=trainer.args.run_name):
