@@ -37,10 +37,9 @@ def autolog(
     for flavor in installed:
         try:
             integration = importlib.import_module(f"trackwire.{flavor}")
-        except Exception as e:  # installed but not importable here (e.g. no Keras backend)
+            integration.autolog(disable=disable, silent=silent)
+        except Exception as e:  # installed but unusable here (no Keras backend, no torch, ...)
             if not silent:
                 log.warning("trackwire: %s autologging is off: %s", flavor, e)
-            continue
-        integration.autolog(disable=disable, silent=silent)
     if not installed and not (silent or disable):
         log.warning("trackwire: autolog found none of %s installed", ", ".join(FLAVORS))

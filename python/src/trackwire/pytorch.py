@@ -14,8 +14,13 @@ from typing import Any
 
 try:
     import lightning.pytorch as pl
-except ImportError:  # only the older package is installed
-    import pytorch_lightning as pl  # type: ignore[no-redef]
+except ImportError:
+    try:  # the older package
+        import pytorch_lightning as pl  # type: ignore[no-redef]
+    except ImportError as e:
+        raise ImportError(
+            "trackwire.pytorch needs PyTorch Lightning: pip install 'trackwire[lightning]'"
+        ) from e
 
 from trackwire import fluent
 from trackwire._autolog import Patches, string_params, valid_key

@@ -9,7 +9,12 @@ import logging
 from numbers import Real
 from typing import Any
 
-import transformers
+try:
+    import transformers
+except ImportError as e:
+    raise ImportError(
+        "trackwire.transformers needs transformers: pip install 'trackwire[transformers]'"
+    ) from e
 
 from trackwire import fluent
 from trackwire._autolog import Patches, string_params, training_run, valid_key
