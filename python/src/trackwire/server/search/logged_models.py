@@ -123,7 +123,13 @@ def _value(model: lm.LoggedModel, comparison: Comparison, datasets: Sequence[Dat
 def matching(
     models: Sequence[lm.LoggedModel], filter_string: str, datasets: Sequence[Dataset]
 ) -> list[lm.LoggedModel]:
-    comparisons = parse_filter(filter_string) if filter_string.strip() else []
+    try:
+        comparisons = parse_filter(filter_string) if filter_string.strip() else []
+    except InvalidArgument:
+        raise InvalidArgument(
+            f"Invalid filter string: '{filter_string}'. Expected a list of comparisons separated "
+            "by 'AND' (e.g. 'metrics.loss > 0.1 AND params.lr = 0.01')."
+        ) from None
     for c in comparisons:
         if c.identifier.entity == ATTRIBUTE:
             _known_attribute(c.identifier.key)
@@ -140,7 +146,8 @@ def _sort_value(
         return lambda m: metric(m, key, datasets)
     for prefix in ("attributes.", "attribute."):
         field = field.removeprefix(prefix)
-    _known_attribute(field)
+    if field not in _TIMESTAMPS and field not in _TEXT_ATTRIBUTES:
+        raise InvalidArgument(f"Invalid order by field name: {term.field_name}")
     return lambda m: attribute(m, field)
 
 

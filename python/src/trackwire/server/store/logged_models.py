@@ -55,13 +55,11 @@ class LoggedModels:
                 )
             ).first()
             if experiment is None:
-                raise NotFound(f"No Experiment with id={experiment_id} exists.")
+                raise NotFound(f"No Experiment with id={experiment_id} exists")
             if experiment.lifecycle_stage != ACTIVE:
                 raise InvalidArgument(
                     f"The experiment {experiment_id} must be in the 'active' state."
                 )
-            if source_run_id:
-                active_run(conn, source_run_id)
             location = experiment.artifact_location.rstrip("/")
             conn.execute(
                 t.logged_models.insert().values(
@@ -132,7 +130,7 @@ class LoggedModels:
                 )
             ).rowcount
             if not deleted:
-                raise NotFound(f"No tag with key {key!r} on logged model '{model_id}'.")
+                raise NotFound(f"No tag with key '{key}' found for model with ID '{model_id}'.")
             self._touch(conn, model_id)
 
     def log_params(self, model_id: str, params: Sequence[lm.LoggedModelParameter]) -> None:
