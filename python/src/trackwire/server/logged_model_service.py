@@ -8,8 +8,6 @@ from trackwire import validation
 from trackwire.errors import InvalidArgument
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.artifacts.paths import clean_relative_path
-from trackwire.server.search import logged_models as search
-from trackwire.server.search.page_token import query_fingerprint
 from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import logged_model_service_pb2 as rpc
 
@@ -83,29 +81,15 @@ class LoggedModelService:
             if not experiment_id.isdigit():
                 raise InvalidArgument(f"Invalid experiment id {experiment_id!r}.")
             experiment_keys.append(int(experiment_id))
-        datasets = [(d.dataset_name, d.dataset_digest) for d in request.datasets]
-        fingerprint = query_fingerprint(
-            sorted(experiment_keys),
+        models, token = self.models.search(
+            experiment_keys,
             request.filter,
-            datasets,
-            [
-                (o.field_name, o.ascending if o.HasField("ascending") else True, o.dataset_name)
-                for o in request.order_by
-            ],
+            [(d.dataset_name, d.dataset_digest) for d in request.datasets],
+            request.order_by,
+            max_results,
+            request.page_token,
         )
-        offset = 0
-        if request.page_token:
-            (position,) = self.models.page_tokens.decode(request.page_token, fingerprint, 1)
-            if not isinstance(position, int) or position < 0:
-                raise InvalidArgument("Invalid page token.")
-            offset = position
-        found = search.matching(
-            self.models.in_experiments(experiment_keys), request.filter, datasets
-        )
-        found = search.ordered(found, request.order_by)
-        end = offset + max_results
-        token = self.models.page_tokens.encode(fingerprint, [end]) if end < len(found) else ""
-        return rpc.SearchLoggedModelsResponse(models=found[offset:end], next_page_token=token)
+        return rpc.SearchLoggedModelsResponse(models=models, next_page_token=token)
 
     def SetLoggedModelTags(
         self, request: rpc.SetLoggedModelTagsRequest
