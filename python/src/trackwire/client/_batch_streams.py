@@ -84,10 +84,7 @@ class BatchStreams:
     def carries(method: Any) -> bool:
         """Whether calls of `method` (a MethodDescriptor) go over these streams: the unary
         method whose request the stream's messages wrap."""
-        return (
-            not method.client_streaming
-            and method.input_type.full_name == _BATCHED_REQUEST
-        )
+        return not method.client_streaming and method.input_type.full_name == _BATCHED_REQUEST
 
     def log_batch(self, request: trk.LogBatchRequest, metadata: Any = None) -> trk.LogBatchResponse:
         """Raises grpc.RpcError as the unary call would, and errors.Unavailable when the
