@@ -84,7 +84,7 @@ class Ledger:
             "params": {},
             "tags": {},
             "status": None,
-            "created": True,
+            "creation_unknown": False,  # CreateRun failed: the run may exist or not
         }
         self.runs[seq] = run
         return run
@@ -121,7 +121,7 @@ def run_client(index: int, wire: str, kind: str, uri: str, out: Path, ready, go,
     if kind == "fluent":
         tw.set_tracking_uri(uri)
         tw.set_experiment(EXPERIMENT)
-        work = FluentWork(tw, ledger, rng, index)
+        work = FluentWork(ledger, rng, index)
     else:
         client = TrackingClient(uri)
         experiment_id = client.get_experiment_by_name(EXPERIMENT).experiment_id
@@ -189,7 +189,7 @@ class ClientWork:
             self.ledger.done("create_run")
         except Exception as e:  # CreateRun is never sent again: the run may exist or not
             self.ledger.failed("create_run", e)
-            run["created"] = None
+            run["creation_unknown"] = True
             time.sleep(0.2)  # as a script would before trying again, instead of spinning
             return
         run["tags"].update(tags)
@@ -270,11 +270,11 @@ class FluentWork:
     """Runs written through the fluent API: it buffers points, sends them in the background,
     and keeps what outlasts its retries in its journal until the server is back."""
 
-    def __init__(self, tw, ledger: Ledger, rng: random.Random, index: int):
-        self.tw, self.ledger, self.rng, self.index = tw, ledger, rng, index
+    def __init__(self, ledger: Ledger, rng: random.Random, index: int):
+        self.ledger, self.rng, self.index = ledger, rng, index
 
     def one_run(self, seq: int, end: float) -> None:
-        tw, run = self.tw, self.ledger.new_run(seq)
+        run = self.ledger.new_run(seq)
         tags = {"soak_client": str(self.index), "soak_seq": str(seq)}
         self.ledger.begin()
         try:
@@ -282,7 +282,7 @@ class FluentWork:
             self.ledger.done("start_run")
         except Exception as e:
             self.ledger.failed("start_run", e)
-            run["created"] = None
+            run["creation_unknown"] = True
             return
         run["tags"].update(tags)
         params = {"lr": f"{self.rng.random():.6f}", "layers": str(self.rng.randint(1, 9))}
@@ -380,7 +380,7 @@ def compare(client, ledgers: list[dict], experiment_id: str) -> tuple[list[str],
         for seq_text, expected in ledger["runs"].items():
             where = f"client {ledger['client']} ({ledger['kind']}, {ledger['wire']}) run {seq_text}"
             runs = found.pop((ledger["client"], int(seq_text)), [])
-            if expected["created"] is None:  # outcome unknown: at most once, and nothing in it
+            if expected["creation_unknown"]:  # at most once, and nothing logged to it
                 counted["runs of unknown outcome"] += 1
                 counted["runs of unknown outcome, stored"] += len(runs)
                 if len(runs) > 1:
