@@ -22,32 +22,74 @@ function xOf(mode, run) {
   return (step) => Number(step);
 }
 
-// One run's buckets as points: a bucket of several points becomes its minimum and maximum
-// (in the order that ends near its last value), so extremes are drawn.
+// One run's buckets as chart points in typed arrays (x, y, step): a bucket of several points
+// becomes its minimum and maximum (in the order that ends near its last value), so extremes
+// are drawn. Points come in step order; a point whose x repeats the previous one replaces it.
 export function bucketPoints(buckets, toX) {
-  const points = [];
+  const x = new Float64Array(buckets.length * 2);
+  const y = new Float64Array(buckets.length * 2);
+  const step = new Float64Array(buckets.length * 2);
+  let n = 0;
+  const add = (px, py, ps) => {
+    if (n && x[n - 1] === px) n -= 1;
+    x[n] = px;
+    y[n] = py;
+    step[n] = ps;
+    n += 1;
+  };
   for (const b of buckets) {
     const last = number(b.last_value);
     const low = number(b.min_value);
     const high = number(b.max_value);
     if (Number(b.count) === 1 || b.first_step === b.last_step || low === high) {
-      points.push({ x: toX(b.last_step, b.last_timestamp), y: last, step: Number(b.last_step) });
+      add(toX(b.last_step, b.last_timestamp), last, Number(b.last_step));
     } else {
       const endsHigh = last >= (low + high) / 2;
-      points.push({
-        x: toX(b.first_step, b.first_timestamp),
-        y: endsHigh ? low : high,
-        step: Number(b.first_step),
-      });
-      points.push({
-        x: toX(b.last_step, b.last_timestamp),
-        y: endsHigh ? high : low,
-        step: Number(b.last_step),
-      });
+      add(toX(b.first_step, b.first_timestamp), endsHigh ? low : high, Number(b.first_step));
+      add(toX(b.last_step, b.last_timestamp), endsHigh ? high : low, Number(b.last_step));
     }
   }
-  points.sort((a, b) => a.x - b.x);
-  return points.filter((p, i) => i === points.length - 1 || points[i + 1].x !== p.x);
+  const points = { x: x.subarray(0, n), y: y.subarray(0, n), step: step.subarray(0, n) };
+  return isSorted(points.x) ? points : sortByX(points);
+}
+
+function isSorted(values) {
+  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
+  return true;
+}
+
+// Times need not grow with steps (a run resumed with an older clock): order by x then.
+function sortByX({ x, y, step }) {
+  const order = Array.from(x.keys()).sort((a, b) => x[a] - x[b]);
+  const sorted = { x: new Float64Array(order.length), y: new Float64Array(order.length),
+    step: new Float64Array(order.length) };
+  let n = 0;
+  for (const i of order) {
+    if (n && sorted.x[n - 1] === x[i]) n -= 1;
+    sorted.x[n] = x[i];
+    sorted.y[n] = y[i];
+    sorted.step[n] = step[i];
+    n += 1;
+  }
+  return { x: sorted.x.subarray(0, n), y: sorted.y.subarray(0, n), step: sorted.step.subarray(0, n) };
+}
+
+// The series of uPlot's data: one x array and a y array per run. Runs whose points share
+// their x values (the usual case: the same steps) need no join.
+function chartData(perRun, log, smoothing) {
+  const tables = perRun.map(({ x, y }) => {
+    const ys = new Array(y.length);
+    for (let i = 0; i < y.length; i++) {
+      ys[i] = Number.isNaN(y[i]) || (log && y[i] <= 0) ? null : y[i];
+    }
+    return [x, smooth(ys, smoothing)];
+  });
+  if (!tables.length) return [[]];
+  const xs = tables[0][0];
+  const shared = tables.every(
+    ([x]) => x.length === xs.length && x.every((value, i) => value === xs[i]),
+  );
+  return shared ? [xs, ...tables.map(([, ys]) => ys)] : uPlot.join(tables);
 }
 
 function smooth(values, weight) {
@@ -112,8 +154,16 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
     latest.current.inflight = wanted;
     const width = (plotRef.current && plotRef.current.clientWidth) || 400;
     const buckets = Math.max(50, Math.min(5000, Math.round(width)));
-    metricBuckets(runs.map((r) => r.id), metricKey, buckets, zoom?.start, zoom?.end)
-      .then((body) => latest.current.wanted === wanted && (setResult(body), setError("")))
+    // One request per run, all at once: the server answers each on its own worker thread,
+    // and one run's query costs less than its share of a query for many runs.
+    Promise.all(
+      runs.map((r) =>
+        metricBuckets([r.id], metricKey, buckets, zoom?.start, zoom?.end).then(
+          (body) => [r.id, (body.runs && body.runs[0] && body.runs[0].buckets) || []],
+        ),
+      ),
+    )
+      .then((found) => latest.current.wanted === wanted && (setResult(new Map(found)), setError("")))
       .catch((e) => latest.current.wanted === wanted && setError(e.message))
       .finally(() => {
         if (latest.current.inflight === wanted) latest.current.inflight = null;
@@ -123,21 +173,13 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   useEffect(() => {
     const target = plotRef.current;
     if (!result || !target) return;
-    const byId = Object.fromEntries((result.runs || []).map((r) => [r.run_id, r.buckets || []]));
-    const perRun = runs.map((run) => bucketPoints(byId[run.id] || [], xOf(options.x, run)));
-    const log = options.log;
-    const tables = perRun.map((points) => [
-      points.map((p) => p.x),
-      smooth(
-        points.map((p) => (Number.isNaN(p.y) || (log && p.y <= 0) ? null : p.y)),
-        options.smoothing,
-      ),
-    ]);
+    const perRun = runs.map((run) => bucketPoints(result.get(run.id) || [], xOf(options.x, run)));
     let ymax = -Infinity;
-    for (const points of perRun) for (const p of points) if (p.y > ymax) ymax = p.y;
+    for (const { y } of perRun) for (const v of y) if (v > ymax) ymax = v;
     cardRef.current.dataset.ymax = String(ymax);
-    cardRef.current.dataset.points = String(perRun.reduce((n, p) => n + p.length, 0));
-    const data = tables.length ? uPlot.join(tables) : [[]];
+    cardRef.current.dataset.points = String(perRun.reduce((n, p) => n + p.x.length, 0));
+    const log = options.log;
+    const data = chartData(perRun, log, options.smoothing);
     const fg = cssVar("--muted") || "#666";
     const grid = cssVar("--grid") || "#ddd";
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
@@ -145,11 +187,18 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
       if (u.select.width < 4) return;
       const lo = u.posToVal(u.select.left, "x");
       const hi = u.posToVal(u.select.left + u.select.width, "x");
-      const steps = perRun.flatMap((points) =>
-        points.filter((p) => p.x >= lo && p.x <= hi).map((p) => p.step),
-      );
+      let start = Infinity;
+      let end = -Infinity;
+      for (const { x, step } of perRun) {
+        for (let i = 0; i < x.length; i++) {
+          if (x[i] >= lo && x[i] <= hi) {
+            start = Math.min(start, step[i]);
+            end = Math.max(end, step[i]);
+          }
+        }
+      }
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-      if (steps.length) setZoom({ start: Math.min(...steps), end: Math.max(...steps) });
+      if (start <= end) setZoom({ start, end });
     };
     const plot = new uPlot(
       {
@@ -182,8 +231,9 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
     };
   }, [result, options.x, options.log, options.smoothing, dark]);
 
-  const total = result ? (result.runs || []).reduce(
-    (n, r) => n + (r.buckets || []).reduce((m, b) => m + Number(b.count), 0), 0) : 0;
+  const total = result
+    ? [...result.values()].reduce((n, buckets) => n + buckets.reduce((m, b) => m + Number(b.count), 0), 0)
+    : 0;
   return html`<figure class="card chart" ref=${cardRef} data-metric=${metricKey}
       data-ready=${result ? "true" : "false"}>
     <figcaption>
