@@ -22,56 +22,45 @@ function xOf(mode, run) {
   return (step) => Number(step);
 }
 
-// One run's buckets as chart points in typed arrays (x, y, step): a bucket of several points
-// becomes its minimum and maximum (in the order that ends near its last value), so extremes
-// are drawn. Points come in step order; a point whose x repeats the previous one replaces it.
+// One run's buckets as chart points in typed arrays (x, y, step) ordered by x: a bucket of
+// several points becomes its minimum and maximum (in the order that ends near its last
+// value), so extremes are drawn. Of points with the same x, the last one is kept.
 export function bucketPoints(buckets, toX) {
-  const x = new Float64Array(buckets.length * 2);
-  const y = new Float64Array(buckets.length * 2);
-  const step = new Float64Array(buckets.length * 2);
-  let n = 0;
-  const add = (px, py, ps) => {
-    if (n && x[n - 1] === px) n -= 1;
-    x[n] = px;
-    y[n] = py;
-    step[n] = ps;
-    n += 1;
+  const xs = [];
+  const ys = [];
+  const steps = [];
+  const add = (x, y, step) => {
+    xs.push(x);
+    ys.push(y);
+    steps.push(Number(step));
   };
   for (const b of buckets) {
     const last = number(b.last_value);
     const low = number(b.min_value);
     const high = number(b.max_value);
     if (Number(b.count) === 1 || b.first_step === b.last_step || low === high) {
-      add(toX(b.last_step, b.last_timestamp), last, Number(b.last_step));
+      add(toX(b.last_step, b.last_timestamp), last, b.last_step);
     } else {
       const endsHigh = last >= (low + high) / 2;
-      add(toX(b.first_step, b.first_timestamp), endsHigh ? low : high, Number(b.first_step));
-      add(toX(b.last_step, b.last_timestamp), endsHigh ? high : low, Number(b.last_step));
+      add(toX(b.first_step, b.first_timestamp), endsHigh ? low : high, b.first_step);
+      add(toX(b.last_step, b.last_timestamp), endsHigh ? high : low, b.last_step);
     }
   }
-  const points = { x: x.subarray(0, n), y: y.subarray(0, n), step: step.subarray(0, n) };
-  return isSorted(points.x) ? points : sortByX(points);
-}
-
-function isSorted(values) {
-  for (let i = 1; i < values.length; i++) if (values[i] < values[i - 1]) return false;
-  return true;
-}
-
-// Times need not grow with steps (a run resumed with an older clock): order by x then.
-function sortByX({ x, y, step }) {
-  const order = Array.from(x.keys()).sort((a, b) => x[a] - x[b]);
-  const sorted = { x: new Float64Array(order.length), y: new Float64Array(order.length),
-    step: new Float64Array(order.length) };
+  // Buckets come in step order; times need not grow with steps (a clock set back).
+  const order = Array.from(xs.keys());
+  if (xs.some((x, i) => i > 0 && x < xs[i - 1])) order.sort((a, b) => xs[a] - xs[b]);
+  const x = new Float64Array(xs.length);
+  const y = new Float64Array(xs.length);
+  const step = new Float64Array(xs.length);
   let n = 0;
   for (const i of order) {
-    if (n && sorted.x[n - 1] === x[i]) n -= 1;
-    sorted.x[n] = x[i];
-    sorted.y[n] = y[i];
-    sorted.step[n] = step[i];
+    if (n && x[n - 1] === xs[i]) n -= 1;
+    x[n] = xs[i];
+    y[n] = ys[i];
+    step[n] = steps[i];
     n += 1;
   }
-  return { x: sorted.x.subarray(0, n), y: sorted.y.subarray(0, n), step: sorted.step.subarray(0, n) };
+  return { x: x.subarray(0, n), y: y.subarray(0, n), step: step.subarray(0, n) };
 }
 
 // The series of uPlot's data: one x array and a y array per run. Runs whose points share
