@@ -134,35 +134,50 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   const runIds = runs.map((r) => r.id).join(",");
 
   // A result is shown when it answers what the chart shows now (runs, metric, zoom); a live
-  // refresh never cancels a fetch still on its way, it only skips a turn.
+  // refresh never cancels a fetch still on its way, it only skips a turn, and it fetches
+  // again only the runs that were running when last fetched (a finished run's history does
+  // not move).
   const wanted = `${runIds}|${metricKey}|${zoom?.start}|${zoom?.end}`;
-  const latest = useRef({ wanted, inflight: null });
+  const latest = useRef({ wanted, inflight: null, shown: null, buckets: new Map() });
   latest.current.wanted = wanted;
   useEffect(() => {
-    if (!visible || !runs.length || latest.current.inflight === wanted) return;
-    latest.current.inflight = wanted;
+    const state = latest.current;
+    if (!visible || !runs.length || state.inflight === wanted) return;
+    const known = state.shown === wanted ? state.buckets : new Map();
+    const stale = runs.filter((r) => !known.has(r.id) || known.get(r.id).running);
+    if (!stale.length) return;
+    state.inflight = wanted;
     const width = (plotRef.current && plotRef.current.clientWidth) || 400;
     const buckets = Math.max(50, Math.min(5000, Math.round(width)));
     // One request per run, all at once: the server answers each on its own worker thread,
     // and one run's query costs less than its share of a query for many runs.
     Promise.all(
-      runs.map((r) =>
+      stale.map((r) =>
         metricBuckets([r.id], metricKey, buckets, zoom?.start, zoom?.end).then(
-          (body) => [r.id, (body.runs && body.runs[0] && body.runs[0].buckets) || []],
+          (body) => [
+            r.id,
+            { running: r.running, buckets: (body.runs && body.runs[0] && body.runs[0].buckets) || [] },
+          ],
         ),
       ),
     )
-      .then((found) => latest.current.wanted === wanted && (setResult(new Map(found)), setError("")))
-      .catch((e) => latest.current.wanted === wanted && setError(e.message))
+      .then((found) => {
+        if (state.wanted !== wanted) return;
+        state.shown = wanted;
+        state.buckets = new Map([...known, ...found]);
+        setResult(state.buckets);
+        setError("");
+      })
+      .catch((e) => state.wanted === wanted && setError(e.message))
       .finally(() => {
-        if (latest.current.inflight === wanted) latest.current.inflight = null;
+        if (state.inflight === wanted) state.inflight = null;
       });
   }, [visible, wanted, refreshKey]);
 
   useEffect(() => {
     const target = plotRef.current;
     if (!result || !target) return;
-    const perRun = runs.map((run) => bucketPoints(result.get(run.id) || [], xOf(options.x, run)));
+    const perRun = runs.map((run) => bucketPoints(result.get(run.id)?.buckets || [], xOf(options.x, run)));
     let ymax = -Infinity;
     for (const { y } of perRun) for (const v of y) if (v > ymax) ymax = v;
     cardRef.current.dataset.ymax = String(ymax);
@@ -221,7 +236,10 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   }, [result, options.x, options.log, options.smoothing, dark]);
 
   const total = result
-    ? [...result.values()].reduce((n, buckets) => n + buckets.reduce((m, b) => m + Number(b.count), 0), 0)
+    ? [...result.values()].reduce(
+        (n, { buckets }) => n + buckets.reduce((m, b) => m + Number(b.count), 0),
+        0,
+      )
     : 0;
   return html`<figure class="card chart" ref=${cardRef} data-metric=${metricKey}
       data-ready=${result ? "true" : "false"}>
@@ -239,7 +257,8 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   </figure>`;
 }
 
-// Charts of `metricKeys` for `runs` ({id, name, color, startTime}), with their controls.
+// Charts of `metricKeys` for `runs` ({id, name, color, startTime, running}), with their
+// controls.
 export function ChartsPanel({ runs, metricKeys, refreshKey }) {
   const [x, setX] = useState("step");
   const [log, setLog] = useState(false);

@@ -211,6 +211,7 @@ export function ExperimentPage({ route }) {
       name: item.name,
       color: PALETTE[i % PALETTE.length],
       startTime: item.run.info.start_time,
+      running: item.run.info.status === "RUNNING",
     }));
   }, [items, selected, hidden]);
   const colors = new Map(charted.map((r) => [r.id, r.color]));

@@ -124,7 +124,13 @@ export function RunPage({ route }) {
       : run.tags[key],
   ]);
   const metrics = Object.entries(run.metrics).sort(([a], [b]) => a.localeCompare(b));
-  const charted = [{ id: info.run_id, name: runName(run), color: PALETTE[0], startTime: info.start_time }];
+  const charted = [{
+    id: info.run_id,
+    name: runName(run),
+    color: PALETTE[0],
+    startTime: info.start_time,
+    running: info.status === "RUNNING",
+  }];
   return html`<section class="page run-page">
     <div class="toolbar">
       <a href="#/" class="muted">Experiments</a><span class="muted">/</span>
