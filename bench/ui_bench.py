@@ -67,10 +67,19 @@ class Rest:
         self.base = base_url + "/api/2.0/mlflow/"
         self.local = threading.local()
 
-    def call(self, path: str, body: dict) -> dict:
+    def call(self, path: str, body: dict, attempts: int = 5) -> dict:
         if not hasattr(self.local, "http"):
             self.local.http = httpx.Client(timeout=600)
-        response = self.local.http.post(self.base + path, json=body)
+        for attempt in range(attempts):
+            try:
+                response = self.local.http.post(self.base + path, json=body)
+                break
+            except httpx.TransportError:
+                # A worker of MLflow's restarted under load: the same call again (a retried
+                # create may leave one extra run; points logged twice chart the same).
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1)
         response.raise_for_status()
         return response.json()
 
