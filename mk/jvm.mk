@@ -31,12 +31,15 @@ jvm-system-packages: ## JDK 17 and Debian's Maven, when missing (part of ci-deps
 
 jvm-tools: $(MVN) ## Maven 3.9 from Maven Central (JDK 17 and a Maven to fetch it: ci-deps)
 
+# Run from build/: outside a project the plugin leaves its markers in a folder literally named
+# after an unresolved project.basedir property, in the current directory.
 $(MVN):
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  echo "JDK 17 and Maven are missing: run 'make ci-deps' as root (or install them)" >&2; exit 1; }
-	mvn -B -q -ntp -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
+	mkdir -p build && cd build && mvn -B -q -ntp -Dstyle.color=never \
+	  org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
 	  -Dartifact=org.apache.maven:apache-maven:$(JVM_MAVEN_VERSION):tar.gz:bin \
-	  -DoutputDirectory=$(abspath build/maven) -DmarkersDirectory=$(abspath build/maven/markers)
+	  -DoutputDirectory=$(abspath build/maven)
 	touch $@
 
 # Building everything once resolves every plugin and dependency the tests need (after the

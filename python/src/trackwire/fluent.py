@@ -593,8 +593,17 @@ def log_metrics(
     _add_points(run_id or _run_id(), points, synchronous)
 
 
+# Metric keys that passed validation: a training loop logs a few keys many times, and the
+# check costs about as much as queueing the point. Bounded, in case keys are generated.
+_CHECKED_METRIC_KEYS: set[str] = set()
+_MAX_CHECKED_METRIC_KEYS = 10_000
+
+
 def _metric(key: str, value: Any, step: int | None, timestamp: int) -> ent.Metric:
-    validation.key(key, "name", "Metric name")
+    if type(key) is not str or key not in _CHECKED_METRIC_KEYS:
+        validation.key(key, "name", "Metric name")
+        if len(_CHECKED_METRIC_KEYS) < _MAX_CHECKED_METRIC_KEYS:
+            _CHECKED_METRIC_KEYS.add(key)
     try:
         number = float(value)
     except (TypeError, ValueError):

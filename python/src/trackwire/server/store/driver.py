@@ -57,6 +57,10 @@ class DriverConnection:
         self._cursor = dbapi_connection.cursor()
         self._compile = compile_cached
 
+    def begin_immediate(self) -> None:
+        """SQLite: takes the database's write lock now rather than at the first write."""
+        self._cursor.execute("BEGIN IMMEDIATE")
+
     def execute(self, statement: ClauseElement, params: dict[str, Any] | None = None):
         """Runs `statement`; returns the DBAPI cursor (fetchone/fetchall give tuples)."""
         compiled = self._compile(statement)

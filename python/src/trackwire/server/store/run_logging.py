@@ -112,8 +112,7 @@ class RunLogging:
         after a lost response), nothing is stored.
         """
         rows = _metric_rows(run_id, metrics)  # before the write lock: hold it for SQL only
-        with self.db.write() as transaction:
-            conn = self.db.driver(transaction)
+        with self.db.write_statements() as conn:
             # The run's row first: the quota counts of its writers go one at a time, and
             # every writer of a run takes its locks in one order (the row's metric counter
             # is updated last), so concurrent batches never deadlock.

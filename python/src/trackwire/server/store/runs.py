@@ -94,8 +94,7 @@ class Runs:
         tag_values[RUN_NAME_TAG] = run_name
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
-        with self.db.write() as transaction:
-            conn = self.db.driver(transaction)
+        with self.db.write_statements() as conn:
             experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
             if experiment is None:
                 raise NotFound(f"No Experiment with id={experiment_id} exists.")
