@@ -5,7 +5,7 @@ samples the whole process tree (MLflow forks uvicorn workers and a job runner) s
 and peak RSS are the server's, not the client's. It samples every 50 ms while the server's own
 workload runs, and once a second otherwise: finding a tree's processes reads all of /proc,
 and four servers' meters doing that 20 times a second took an eighth of a core from
-whatever was being measured.
+whatever was being measured. Every sample is kept (`samples`), for figures over time.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class ServerProcess:
 
     def __init__(self, name: str, argv: list[str], workdir: Path, http_port: int):
         self.name = name
+        self.argv = argv
+        self.workdir = workdir
         self.http_port = http_port
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")
@@ -51,6 +53,7 @@ class ServerProcess:
         self._peak_window = 0
         self.peak_overall = 0
         self.max_processes = 0
+        self.samples: list[tuple[float, int]] = []  # (time.time(), RSS bytes of the tree)
         self._stop = threading.Event()
         self._measuring = threading.Event()  # this server's workload is running
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -95,6 +98,8 @@ class ServerProcess:
                     rss += p.memory_info().rss
                 except psutil.NoSuchProcess:
                     pass
+            if tree:
+                self.samples.append((time.time(), rss))
             self._peak_window = max(self._peak_window, rss)
             self.peak_overall = max(self.peak_overall, rss)
             self.max_processes = max(self.max_processes, len(tree))
@@ -124,6 +129,19 @@ class ServerProcess:
             "server_cpu_s": round(self.cpu_seconds() - cpu_start, 2),
             "server_peak_rss_mb": round(self._peak_window / 2**20, 1),
         }
+
+    def kill(self) -> None:
+        """SIGKILL to the whole tree, as a crash or the OOM killer would end it."""
+        self._stop.set()
+        os.killpg(self.proc.pid, 9)
+        self.proc.wait()
+        self._log.close()
+
+    def relaunch(self, name: str) -> ServerProcess:
+        """The same command (same ports, same store) started again, logging to `name`.log."""
+        server = ServerProcess(name, self.argv, self.workdir, self.http_port)
+        server.grpc_port, server.store_uri = self.grpc_port, self.store_uri
+        return server
 
     def stop(self) -> None:
         self._stop.set()

@@ -25,7 +25,8 @@ ui-browser: ## install the headless browser the UI tests drive (Debian package)
 test-ui: ui venv ## browser tests of the web UI (screenshots in build/ui-screenshots)
 	cd python && ../$(VENV)/bin/pytest -q tests/ui
 
-# Smaller counts: make bench-ui BENCH_UI_ARGS="--runs 1000 --large-runs 20000"
+# Each seeding stops at its count or after --budget seconds (600 by default); smaller counts:
+# make bench-ui BENCH_UI_ARGS="--runs 1000 --large-runs 20000 --budget 120"
 BENCH_UI_ARGS ?=
 bench-ui: ui venv mlflow-server ## the UI against MLflow's own, same browser, same data (figures)
 	$(VENV)/bin/python bench/ui_bench.py $(BENCH_UI_ARGS)

@@ -1,6 +1,7 @@
 """A TCP relay on loopback in front of a real server, for tests of what the network does to
 a client: it counts connections and requests, and can cut an answer short (the server got the
-request and answered, the client gets part of the answer and a closed connection)."""
+request and answered, the client gets part of the answer and a closed connection), or close
+a connection once so many bytes of answers have passed (a stream cut in the middle)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Relay:
         self.connections = 0
         self.requests: list[bytes] = []  # each request's first line
         self.answers_to_cut = 0
+        self.bytes_until_cut: int | None = None  # once: close after this many answer bytes
         self._listener = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -43,8 +45,21 @@ class Relay:
                 upstream.sendall(data)
 
     def _answers(self, upstream: socket.socket, client: socket.socket) -> None:
+        try:
+            self._relay_answers(upstream, client)
+        except OSError:
+            pass  # the client hung up, and the requests' thread closed both sockets
+
+    def _relay_answers(self, upstream: socket.socket, client: socket.socket) -> None:
         with upstream, client:
             while data := _recv(upstream):
+                if self.bytes_until_cut is not None:
+                    if len(data) >= self.bytes_until_cut:
+                        client.sendall(data[: self.bytes_until_cut])
+                        self.bytes_until_cut = None
+                        client.shutdown(socket.SHUT_RDWR)
+                        return
+                    self.bytes_until_cut -= len(data)
                 if self.answers_to_cut:
                     self.answers_to_cut -= 1
                     client.sendall(_cut(data, upstream))

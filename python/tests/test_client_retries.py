@@ -94,6 +94,26 @@ def test_a_write_whose_answer_was_cut_short_is_stored_once(server, relay, sleeps
         assert [m.step for m in client.get_metric_history(run_id, "m")] == [1, 2]
 
 
+@pytest.mark.parametrize("wire", ["grpc", "http"])
+def test_a_history_stream_cut_in_the_middle_is_read_again(server, wire):
+    """A server restart in the middle of a long history read: the read is safe to repeat, so
+    the client reads it again from the start instead of raising (found by `make soak`)."""
+    with TrackingClient(server.tracking_uri) as setup:
+        run_id = setup.create_run("0").info.run_id
+        points = [ent.Metric(key="loss", value=s / 7, timestamp=1, step=s) for s in range(100_000)]
+        setup.log_batch(run_id, metrics=points)
+    relay = Relay(server.grpc_port if wire == "grpc" else server.http_port)
+    relay.bytes_until_cut = 300_000  # of an answer of more than a megabyte, on either wire
+    try:
+        with TrackingClient(f"{wire}://127.0.0.1:{relay.port}") as client:
+            history = client.get_metric_history_columns(run_id, "loss")
+    finally:
+        relay.close()
+    assert relay.bytes_until_cut is None  # the cut happened
+    assert history.steps == list(range(100_000))
+    assert history.values == [s / 7 for s in range(100_000)]
+
+
 def test_an_answer_cut_short_is_a_trackwire_error(server, relay, sleeps):
     with TrackingClient(f"http://127.0.0.1:{relay.port}") as client:
         relay.answers_to_cut = 1

@@ -317,7 +317,7 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
     )
     assert "metrics[0].step" in message
     message = error(
-        http.post(f"{API}/runs/search", json={"run_view_type": "SOMETIMES"}),
+        http.post(f"{API}/runs/search", json={"run_view_type": 7}),
         400,
         "INVALID_PARAMETER_VALUE",
     )

@@ -34,12 +34,23 @@ def test_int64_are_json_numbers_and_names_are_snake_case():
 def test_enums_lose_their_type_prefix_and_accept_both_forms():
     out = to_json(t.UpdateRunResponse(run_info=e.RunInfo(status=e.RUN_STATUS_FINISHED)))
     assert out == {"run_info": {"status": "FINISHED", "start_time": 0}}
-    for value in ("DELETED_ONLY", "VIEW_TYPE_DELETED_ONLY", 2):
+    for value in ("DELETED_ONLY", "VIEW_TYPE_DELETED_ONLY", 2, "2"):
         request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
         assert request.run_view_type == e.VIEW_TYPE_DELETED_ONLY
-    message = """Invalid value "SOME" for parameter 'run_view_type'"""
+
+
+@pytest.mark.parametrize("value", ["SOME", "deleted_only", "99", ""])
+def test_an_enum_string_naming_no_value_leaves_the_field_unset(value):
+    """As MLflow's server does: the request is served with the field's default."""
+    request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
+    assert not request.run_view_type
+
+
+@pytest.mark.parametrize("value", [99, -1])
+def test_an_enum_number_naming_no_value_is_refused(value):
+    message = f"Invalid value {value} for parameter 'status' supplied"
     with pytest.raises(InvalidArgument, match=message):
-        from_json('{"run_view_type": "SOME"}', t.SearchRunsRequest)
+        from_json(json.dumps({"run_id": "r", "status": value}), t.UpdateRunRequest)
 
 
 def test_non_finite_doubles_are_written_as_mlflow_reads_them():

@@ -175,3 +175,51 @@ def test_gc_purges_artifacts_in_object_storage(s3_server, s3_endpoint, unique):
         ).get("Contents", [])
     ]
     assert keys == [f"artifacts/{experiment_id}/{kept}/artifacts/d/f.bin"]
+
+
+def _logged_model(gc_server, experiment_id: str) -> str:
+    """A logged model with one artifact uploaded through the artifact proxy: its id."""
+    base = gc_server.http_url + "/api/2.0/mlflow"
+    created = httpx.post(f"{base}/logged-models", json={"experiment_id": experiment_id})
+    assert created.status_code == 200, created.text
+    model_id = created.json()["model"]["info"]["model_id"]
+    uploaded = httpx.put(
+        f"{gc_server.http_url}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/models/"
+        f"{model_id}/artifacts/model.pkl",
+        content=b"weights",
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    return model_id
+
+
+def test_gc_purges_deleted_logged_models_and_their_artifacts(gc_server, stubs, unique):
+    tracking, _ = stubs
+    experiment_id = tracking.CreateExperiment(
+        rpc.CreateExperimentRequest(name=unique)
+    ).experiment_id
+    purged, kept = _logged_model(gc_server, experiment_id), _logged_model(gc_server, experiment_id)
+    base = gc_server.http_url + "/api/2.0/mlflow/logged-models"
+    assert httpx.delete(f"{base}/{purged}").status_code == 200
+    folder = gc_server.artifacts / experiment_id / "models"
+    # Models deleted less than a day ago stay.
+    assert "0 logged models" in gc(gc_server, "--older-than", "1d")
+    assert (folder / purged / "artifacts" / "model.pkl").exists()
+
+    assert "1 logged models" in gc(gc_server)
+    assert not (folder / purged).exists()
+    assert (folder / kept / "artifacts" / "model.pkl").read_bytes() == b"weights"
+    assert httpx.get(f"{base}/{kept}").status_code == 200
+
+
+def test_gc_purges_the_logged_models_of_a_deleted_experiment(gc_server, stubs, unique):
+    tracking, _ = stubs
+    experiment_id = tracking.CreateExperiment(
+        rpc.CreateExperimentRequest(name=unique)
+    ).experiment_id
+    model_id = _logged_model(gc_server, experiment_id)  # deleting the experiment leaves it active
+    tracking.DeleteExperiment(rpc.DeleteExperimentRequest(experiment_id=experiment_id))
+    report = gc(gc_server)
+    assert "1 logged models" in report and "1 experiments" in report
+    assert not (gc_server.artifacts / experiment_id).exists()
+    response = httpx.get(f"{gc_server.http_url}/api/2.0/mlflow/logged-models/{model_id}")
+    assert response.status_code == 404

@@ -207,20 +207,26 @@ def test_ten_megabyte_keys_and_values(tracking, http, target):
     run_id = target.run_id
     for request in (
         rpc.LogParamRequest(run_id=run_id, key=TEN_MB, value="1"),
-        rpc.LogParamRequest(run_id=run_id, key="big", value=TEN_MB),
-        rpc.SetTagRequest(run_id=run_id, key="big", value=TEN_MB),
+        rpc.SetTagRequest(run_id=run_id, key=TEN_MB, value="1"),
     ):
         method = tracking.LogParam if isinstance(request, rpc.LogParamRequest) else tracking.SetTag
         assert (
             grpc_client_error(lambda m=method, r=request: m(r)) == grpc.StatusCode.INVALID_ARGUMENT
         )
-    for body in (
-        {"run_id": run_id, "key": TEN_MB, "value": "1"},
-        {"run_id": run_id, "key": "big", "value": TEN_MB},
-    ):
-        response = http.post("/api/2.0/mlflow/runs/log-parameter", json=body)
-        assert response.status_code == 400
-        assert "exceeds the maximum length" in response.json()["message"]
+    response = http.post(
+        "/api/2.0/mlflow/runs/log-parameter", json={"run_id": run_id, "key": TEN_MB, "value": "1"}
+    )
+    assert response.status_code == 400
+    assert "exceeds the maximum length" in response.json()["message"]
+    # Values are truncated instead (as MLflow's server does): only their start is stored.
+    tracking.SetTag(rpc.SetTagRequest(run_id=run_id, key="big", value=TEN_MB))
+    response = http.post(
+        "/api/2.0/mlflow/runs/log-parameter", json={"run_id": run_id, "key": "big", "value": TEN_MB}
+    )
+    assert response.status_code == 200
+    data = tracking.GetRun(rpc.GetRunRequest(run_id=run_id)).run.data
+    assert len({p.key: p.value for p in data.params}["big"]) == 6000
+    assert len({t.key: t.value for t in data.tags}["big"]) == 8000
     response = http.post("/api/2.0/mlflow/experiments/create", json={"name": TEN_MB})
     assert response.status_code == 400
     assert_serving(tracking, target)

@@ -5,6 +5,7 @@ the artifact proxy (paths confined to the model)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -175,6 +176,93 @@ def test_search_pages_and_orders(rest, client, experiment):
     assert not rest_of.token
     with pytest.raises(errors.InvalidArgument):
         client.search_logged_models([experiment_id], filter_string="colour = 'red'")
+
+
+@pytest.fixture(scope="module")
+def searched(rest, client) -> str:
+    """An experiment of four models: alpha and beta with params, tags and an rmse on a dataset
+    each, gamma READY with a NaN rmse, delta with nothing."""
+    experiment_id = client.create_experiment(f"lm-search-{uuid.uuid4().hex}")
+    run_id = client.create_run(experiment_id).info.run_id
+    rows = {
+        "alpha": ("0.1", "ml", 0.5, "train"),
+        "beta": ("0.2", "cv", 0.3, "test"),
+        "gamma": (None, None, "NaN", "train"),
+        "delta": (None, None, None, None),
+    }
+    for name, (lr, team, rmse, dataset) in rows.items():
+        fields = {"name": name}
+        if lr:
+            fields |= {
+                "params": [{"key": "lr", "value": lr}],
+                "tags": [{"key": "team", "value": team}],
+            }
+        model_id = create_model(rest, experiment_id, run_id, **fields)["info"]["model_id"]
+        time.sleep(0.002)  # distinct creation milliseconds: the default order is defined
+        if rmse is not None:
+            metric = {"run_id": run_id, "key": "rmse", "value": rmse, "timestamp": 1, "step": 0}
+            metric |= {"model_id": model_id, "dataset_name": dataset, "dataset_digest": "d"}
+            assert rest.call("POST", f"{API}/runs/log-metric", metric)[0] == 200
+        if name == "gamma":
+            status = {"status": "LOGGED_MODEL_READY"}
+            assert rest.call("PATCH", f"{API}/logged-models/{model_id}", status)[0] == 200
+    return experiment_id
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "datasets", "names"),
+    [
+        ("name = 'alpha'", [], {"alpha"}),
+        ("name LIKE 'g%'", [], {"gamma"}),
+        ("name ILIKE 'AL%'", [], {"alpha"}),
+        ("name IN ('alpha', 'delta')", [], {"alpha", "delta"}),
+        ("status = 'READY'", [], {"gamma"}),
+        ("status != 'READY'", [], {"alpha", "beta", "delta"}),
+        ("params.lr = '0.1'", [], {"alpha"}),
+        ("params.lr != '0.1'", [], {"beta"}),
+        ("tags.team IS NULL", [], {"gamma", "delta"}),
+        ("tags.team LIKE 'c%'", [], {"beta"}),
+        ("metrics.rmse < 0.4", [], {"beta"}),
+        ("metrics.rmse >= 0", [], {"alpha", "beta"}),  # NaN compares false
+        ("metrics.rmse IS NOT NULL", [], {"alpha", "beta", "gamma"}),
+        ("metrics.rmse IS NULL", [], {"delta"}),
+        ("metrics.rmse < 1", [{"dataset_name": "train"}], {"alpha"}),
+        ("metrics.rmse < 1", [{"dataset_name": "test", "dataset_digest": "other"}], set()),
+        ("creation_timestamp > 0 AND params.lr = '0.2'", [], {"beta"}),
+        ("", [], {"alpha", "beta", "gamma", "delta"}),
+    ],
+)
+def test_search_filters(client, searched, filter_string, datasets, names):
+    found = client.search_logged_models([searched], filter_string=filter_string, datasets=datasets)
+    assert {m.info.name for m in found} == names
+
+
+@pytest.mark.parametrize(
+    ("order_by", "names"),
+    [
+        ({"field_name": "metrics.rmse"}, ["beta", "alpha", "gamma", "delta"]),
+        ({"field_name": "metrics.rmse", "ascending": False}, ["alpha", "beta", "gamma", "delta"]),
+        (
+            {"field_name": "metrics.rmse", "dataset_name": "test"},
+            ["beta", "delta", "gamma", "alpha"],
+        ),
+        ({"field_name": "name"}, ["alpha", "beta", "delta", "gamma"]),
+        ({"field_name": "creation_timestamp"}, ["alpha", "beta", "gamma", "delta"]),
+    ],
+)
+def test_search_orders_page_by_page(client, searched, order_by, names):
+    """Models without the metric sort last in both directions, NaN just before them; each
+    page of one starts where the last ended."""
+    pages, token = [], None
+    while True:
+        page = client.search_logged_models(
+            [searched], order_by=[order_by], max_results=1, page_token=token
+        )
+        pages += [m.info.name for m in page]
+        token = page.token
+        if not token:
+            break
+    assert pages == names
 
 
 def test_model_artifact_paths_stay_inside_the_model(rest, experiment):

@@ -168,8 +168,7 @@ def test_mlflow_shaped_client_and_fluent_register(server, unique):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda c, name: c.get_model_version(name, "99999999999999999999"),
-        lambda c, name: c.get_model_version(name, "-1"),
+        lambda c, name: c.get_model_version(name, "abc"),
         lambda c, name: c.create_registered_model(name + "\x00"),
         lambda c, name: c.create_model_version(name, "s3://b/m", description="a\x00b"),
         lambda c, name: c.search_model_versions(page_token="eyJvZmZzZXQiOiAxZTMwMH0="),
@@ -182,6 +181,14 @@ def test_hostile_values_are_invalid_arguments(client, unique, call):
     with pytest.raises(errors.InvalidArgument):
         call(client, unique)
     assert client.get_registered_model(unique).name == unique
+
+
+@pytest.mark.parametrize("version", ["0", "-1", "99999999999999999999"])
+def test_versions_no_model_can_have_are_not_found(client, unique, version):
+    """Integers beyond the versions' range are versions that do not exist, as in MLflow."""
+    client.create_registered_model(unique)
+    with pytest.raises(errors.NotFound):
+        client.get_model_version(unique, version)
 
 
 def test_model_permissions_over_grpc(auth_server, unique, monkeypatch):

@@ -1,6 +1,6 @@
 """Rejected large requests do not stay in the server's memory.
 
-Each test sends 100 requests of 15 MB that the server refuses (a param value over the limit;
+Each test sends 100 requests of 15 MB that the server refuses (a param key over the limit;
 no token on a server with --auth) and reads the server process's resident memory from
 /proc, from outside: it must end within 50 MB of where it started. Without the fixes it grew
 by the size of every request (1.5 to 3 GB here): gRPC's abort kept each handler's frame, and
@@ -60,7 +60,7 @@ def test_rejected_grpc_requests_leave_memory_flat(tmp_path):
         client = TrackingClient(server.tracking_uri)
         run_id = client.create_run("0").info.run_id
         client.close()
-        too_long = rpc.LogParamRequest(run_id=run_id, key="k", value=VALUE)
+        too_long = rpc.LogParamRequest(run_id=run_id, key=VALUE, value="v")
         grown = growth_mb(
             server,
             lambda: rejected_over_grpc(server, too_long, grpc.StatusCode.INVALID_ARGUMENT),

@@ -12,11 +12,12 @@
 #' cannot be reached or answers 503: reads, writes whose repetition leaves the
 #' same state (a param, a tag, a run's status), and the metric writes
 #' `tw_log_metric()` and `tw_log_batch()`, whose requests carry an idempotency
-#' key so that the server stores a repeated one once. The waits are 0.1, 0.2,
-#' 0.4, 0.8, 1.6 and 3.2 seconds, enough to ride through a server restart;
-#' the option `trackwire.retry_delays` (a numeric vector of seconds;
-#' `numeric(0)` for none) changes them. Creates, deletes and restores are not
-#' repeated.
+#' key so that the server stores a repeated one once. The waits are 0.05, 0.1,
+#' 0.2 and 0.4 seconds, then 0.5 seconds 19 times, about 10 s in all: enough
+#' to ride through a server restart, and once the server is back the next
+#' attempt comes within half a second. The option `trackwire.retry_delays` (a
+#' numeric vector of seconds; `numeric(0)` for none) changes them. Creates,
+#' deletes and restores are not repeated.
 #'
 #' @param tracking_uri The server's HTTP address, e.g. `"http://127.0.0.1:5000"`
 #'   (see [tw_set_tracking_uri()]).
@@ -147,7 +148,10 @@ build_request <- function(client, method, path, query = NULL, body = NULL, body_
   }
   query <- compact(query)
   if (length(query) > 0) {
-    req <- do.call(httr2::req_url_query, c(list(req), lapply(query, query_value)))
+    # A repeated field repeats its name (run_ids=a&run_ids=b), as the gateway reads it.
+    values <- unlist(lapply(query, function(x) lapply(x, query_value)), recursive = FALSE)
+    names(values) <- rep(names(query), lengths(query))
+    req <- do.call(httr2::req_url_query, c(list(req), values))
   }
   if (!is.null(body_file)) {
     req <- httr2::req_body_file(req, body_file, type = "application/octet-stream")
@@ -157,9 +161,10 @@ build_request <- function(client, method, path, query = NULL, body = NULL, body_
   req
 }
 
-# Seconds to wait before each retry (see ?tw_client): about 6 s in all.
+# Seconds to wait before each retry (see ?tw_client): about 10 s in all, never
+# more than half a second, so a call recovers soon after the server does.
 retry_delays <- function() {
-  getOption("trackwire.retry_delays", c(0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+  getOption("trackwire.retry_delays", c(0.05, 0.1, 0.2, 0.4, rep(0.5, 19)))
 }
 
 # An idempotency key for a write that may be retried: 128 random bits from

@@ -100,3 +100,59 @@ tw_get_metric_history <- function(key, run_id = NULL, client = tw_client()) {
     stringsAsFactors = FALSE
   )
 }
+
+#' A metric of several runs summarised per bucket of steps, for charts
+#'
+#' The step range is cut into equal buckets, the same for every run; each
+#' bucket keeps its first and last step and timestamp, the value at its last
+#' step, its minimum, its maximum and its number of points, so a one-point
+#' spike survives however far the metric is thinned. Ask again with a
+#' narrower `start_step`/`end_step` to zoom.
+#'
+#' @param run_ids The runs (at most 100).
+#' @param key Metric name.
+#' @param start_step,end_step The step range (inclusive); by default from the
+#'   first to the last step of the runs.
+#' @param buckets How many buckets to cut the range into (e.g. a chart's width
+#'   in pixels); the server's default, 1000, when `NULL`; at most 5000.
+#' @param client A [tw_client()].
+#' @return A data frame with one row per non-empty bucket, runs in the order
+#'   given and buckets in step order: `run_id`, `first_step`, `last_step`,
+#'   `first_timestamp`, `last_timestamp` (POSIXct), `last_value`, `min_value`,
+#'   `max_value` and `count`. Its attributes `start_step`, `end_step` and
+#'   `bucket_width` say which steps the buckets cut.
+#' @examples
+#' \dontrun{
+#' loss <- tw_get_metric_buckets(c(run_a, run_b), "loss", buckets = 500)
+#' plot(loss$last_step, loss$max_value, type = "l")
+#' }
+#' @export
+tw_get_metric_buckets <- function(run_ids, key, start_step = NULL, end_step = NULL,
+                                  buckets = NULL, client = tw_client()) {
+  response <- rpc_get_metric_buckets(
+    client,
+    run_ids = as.character(run_ids), metric_key = key,
+    start_step = start_step, end_step = end_step, buckets = buckets
+  )
+  rows <- unlist(lapply(response$runs, function(run) {
+    lapply(run$buckets, function(bucket) c(bucket, run_id = run$run_id))
+  }), recursive = FALSE)
+  # Absent fields are zeros (proto3 JSON leaves them out); int64s may come as strings.
+  column <- function(name) vapply(rows, function(b) parse_double(b[[name]]), numeric(1))
+  frame <- data.frame(
+    run_id = vapply(rows, function(b) b$run_id, character(1)),
+    first_step = column("first_step"),
+    last_step = column("last_step"),
+    first_timestamp = .POSIXct(column("first_timestamp") / 1000, tz = "UTC"),
+    last_timestamp = .POSIXct(column("last_timestamp") / 1000, tz = "UTC"),
+    last_value = column("last_value"),
+    min_value = column("min_value"),
+    max_value = column("max_value"),
+    count = column("count"),
+    stringsAsFactors = FALSE
+  )
+  attr(frame, "start_step") <- parse_double(response$start_step)
+  attr(frame, "end_step") <- parse_double(response$end_step)
+  attr(frame, "bucket_width") <- parse_double(response$bucket_width)
+  frame
+}

@@ -2,6 +2,8 @@
 // trackwire's own reads under /ajax-api/2.0/trackwire, with the bearer token when one is set.
 
 const TOKEN_KEY = "trackwire.token";
+// Experiment permissions, weakest first (MLflow's names, as the server sends them).
+const RANK = { NO_PERMISSIONS: 0, READ: 1, EDIT: 2, MANAGE: 3 };
 const listeners = new Set();
 
 export class ApiError extends Error {
@@ -16,7 +18,7 @@ export const auth = {
   token: sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || "",
   // Set when the server answered 401: the app shows the token prompt.
   needed: false,
-  // The caller's user and scope (from /ui/session), null until known.
+  // The caller's user, scope and permissions (from /ui/session), null until known.
   session: null,
   setToken(token, remember) {
     this.token = token;
@@ -32,9 +34,19 @@ export const auth = {
     this.needed = true;
     notify();
   },
-  // Whether the caller's token may write (true without --auth).
-  get canWrite() {
-    return !this.session || this.session.scope !== "read";
+  // Why the caller may not make the call `rpc` (an RPC name) on experiment `experimentId`
+  // (none for calls outside experiments), or "" when it may; always "" without --auth. The
+  // server says what each RPC needs, from the RPC's policy in the schema.
+  denied(rpc, experimentId) {
+    const session = this.session;
+    if (!session || !session.auth) return "";
+    const needs = session.needs[rpc];
+    if (needs.write && session.scope === "read") return "Your token has the read scope";
+    if (experimentId === undefined || experimentId === null) return "";
+    const granted = session.grants[experimentId] || session.default_permission;
+    return RANK[granted] >= RANK[needs.permission]
+      ? ""
+      : `You have ${granted} permission on this experiment; this needs ${needs.permission}`;
   },
   subscribe(listener) {
     listeners.add(listener);
@@ -109,7 +121,8 @@ export async function artifactBlob(runId, path) {
   return response.blob();
 }
 
-// Who the token belongs to, or {auth: false} when the server runs without --auth.
+// Who the token belongs to and what it may do, or {auth: false} when the server runs without
+// --auth. Loaded again after a change of permissions (creating an experiment grants MANAGE).
 export async function loadSession() {
   const response = await request("/ui/session", { headers: headers() });
   auth.session = await response.json();

@@ -22,32 +22,63 @@ function xOf(mode, run) {
   return (step) => Number(step);
 }
 
-// One run's buckets as points: a bucket of several points becomes its minimum and maximum
-// (in the order that ends near its last value), so extremes are drawn.
+// One run's buckets as chart points in typed arrays (x, y, step) ordered by x: a bucket of
+// several points becomes its minimum and maximum (in the order that ends near its last
+// value), so extremes are drawn. Of points with the same x, the last one is kept.
 export function bucketPoints(buckets, toX) {
-  const points = [];
+  const xs = [];
+  const ys = [];
+  const steps = [];
+  const add = (x, y, step) => {
+    xs.push(x);
+    ys.push(y);
+    steps.push(Number(step));
+  };
   for (const b of buckets) {
     const last = number(b.last_value);
     const low = number(b.min_value);
     const high = number(b.max_value);
     if (Number(b.count) === 1 || b.first_step === b.last_step || low === high) {
-      points.push({ x: toX(b.last_step, b.last_timestamp), y: last, step: Number(b.last_step) });
+      add(toX(b.last_step, b.last_timestamp), last, b.last_step);
     } else {
       const endsHigh = last >= (low + high) / 2;
-      points.push({
-        x: toX(b.first_step, b.first_timestamp),
-        y: endsHigh ? low : high,
-        step: Number(b.first_step),
-      });
-      points.push({
-        x: toX(b.last_step, b.last_timestamp),
-        y: endsHigh ? high : low,
-        step: Number(b.last_step),
-      });
+      add(toX(b.first_step, b.first_timestamp), endsHigh ? low : high, b.first_step);
+      add(toX(b.last_step, b.last_timestamp), endsHigh ? high : low, b.last_step);
     }
   }
-  points.sort((a, b) => a.x - b.x);
-  return points.filter((p, i) => i === points.length - 1 || points[i + 1].x !== p.x);
+  // Buckets come in step order; times need not grow with steps (a clock set back).
+  const order = Array.from(xs.keys());
+  if (xs.some((x, i) => i > 0 && x < xs[i - 1])) order.sort((a, b) => xs[a] - xs[b]);
+  const x = new Float64Array(xs.length);
+  const y = new Float64Array(xs.length);
+  const step = new Float64Array(xs.length);
+  let n = 0;
+  for (const i of order) {
+    if (n && x[n - 1] === xs[i]) n -= 1;
+    x[n] = xs[i];
+    y[n] = ys[i];
+    step[n] = steps[i];
+    n += 1;
+  }
+  return { x: x.subarray(0, n), y: y.subarray(0, n), step: step.subarray(0, n) };
+}
+
+// The series of uPlot's data: one x array and a y array per run. Runs whose points share
+// their x values (the usual case: the same steps) need no join.
+function chartData(perRun, log, smoothing) {
+  const tables = perRun.map(({ x, y }) => {
+    const ys = new Array(y.length);
+    for (let i = 0; i < y.length; i++) {
+      ys[i] = Number.isNaN(y[i]) || (log && y[i] <= 0) ? null : y[i];
+    }
+    return [x, smooth(ys, smoothing)];
+  });
+  if (!tables.length) return [[]];
+  const xs = tables[0][0];
+  const shared = tables.every(
+    ([x]) => x.length === xs.length && x.every((value, i) => value === xs[i]),
+  );
+  return shared ? [xs, ...tables.map(([, ys]) => ys)] : uPlot.join(tables);
 }
 
 function smooth(values, weight) {
@@ -103,41 +134,56 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   const runIds = runs.map((r) => r.id).join(",");
 
   // A result is shown when it answers what the chart shows now (runs, metric, zoom); a live
-  // refresh never cancels a fetch still on its way, it only skips a turn.
+  // refresh never cancels a fetch still on its way, it only skips a turn, and it fetches
+  // again only the runs that were running when last fetched (a finished run's history does
+  // not move).
   const wanted = `${runIds}|${metricKey}|${zoom?.start}|${zoom?.end}`;
-  const latest = useRef({ wanted, inflight: null });
+  const latest = useRef({ wanted, inflight: null, shown: null, buckets: new Map() });
   latest.current.wanted = wanted;
   useEffect(() => {
-    if (!visible || !runs.length || latest.current.inflight === wanted) return;
-    latest.current.inflight = wanted;
+    const state = latest.current;
+    if (!visible || !runs.length || state.inflight === wanted) return;
+    const known = state.shown === wanted ? state.buckets : new Map();
+    const stale = runs.filter((r) => !known.has(r.id) || known.get(r.id).running);
+    if (!stale.length) return;
+    state.inflight = wanted;
     const width = (plotRef.current && plotRef.current.clientWidth) || 400;
     const buckets = Math.max(50, Math.min(5000, Math.round(width)));
-    metricBuckets(runs.map((r) => r.id), metricKey, buckets, zoom?.start, zoom?.end)
-      .then((body) => latest.current.wanted === wanted && (setResult(body), setError("")))
-      .catch((e) => latest.current.wanted === wanted && setError(e.message))
+    // One request per run, all at once: the server answers each on its own worker thread,
+    // and one run's query costs less than its share of a query for many runs.
+    Promise.all(
+      stale.map((r) =>
+        metricBuckets([r.id], metricKey, buckets, zoom?.start, zoom?.end).then(
+          (body) => [
+            r.id,
+            { running: r.running, buckets: (body.runs && body.runs[0] && body.runs[0].buckets) || [] },
+          ],
+        ),
+      ),
+    )
+      .then((found) => {
+        if (state.wanted !== wanted) return;
+        state.shown = wanted;
+        state.buckets = new Map([...known, ...found]);
+        setResult(state.buckets);
+        setError("");
+      })
+      .catch((e) => state.wanted === wanted && setError(e.message))
       .finally(() => {
-        if (latest.current.inflight === wanted) latest.current.inflight = null;
+        if (state.inflight === wanted) state.inflight = null;
       });
   }, [visible, wanted, refreshKey]);
 
   useEffect(() => {
     const target = plotRef.current;
     if (!result || !target) return;
-    const byId = Object.fromEntries((result.runs || []).map((r) => [r.run_id, r.buckets || []]));
-    const perRun = runs.map((run) => bucketPoints(byId[run.id] || [], xOf(options.x, run)));
-    const log = options.log;
-    const tables = perRun.map((points) => [
-      points.map((p) => p.x),
-      smooth(
-        points.map((p) => (Number.isNaN(p.y) || (log && p.y <= 0) ? null : p.y)),
-        options.smoothing,
-      ),
-    ]);
+    const perRun = runs.map((run) => bucketPoints(result.get(run.id)?.buckets || [], xOf(options.x, run)));
     let ymax = -Infinity;
-    for (const points of perRun) for (const p of points) if (p.y > ymax) ymax = p.y;
+    for (const { y } of perRun) for (const v of y) if (v > ymax) ymax = v;
     cardRef.current.dataset.ymax = String(ymax);
-    cardRef.current.dataset.points = String(perRun.reduce((n, p) => n + p.length, 0));
-    const data = tables.length ? uPlot.join(tables) : [[]];
+    cardRef.current.dataset.points = String(perRun.reduce((n, p) => n + p.x.length, 0));
+    const log = options.log;
+    const data = chartData(perRun, log, options.smoothing);
     const fg = cssVar("--muted") || "#666";
     const grid = cssVar("--grid") || "#ddd";
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } };
@@ -145,11 +191,18 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
       if (u.select.width < 4) return;
       const lo = u.posToVal(u.select.left, "x");
       const hi = u.posToVal(u.select.left + u.select.width, "x");
-      const steps = perRun.flatMap((points) =>
-        points.filter((p) => p.x >= lo && p.x <= hi).map((p) => p.step),
-      );
+      let start = Infinity;
+      let end = -Infinity;
+      for (const { x, step } of perRun) {
+        for (let i = 0; i < x.length; i++) {
+          if (x[i] >= lo && x[i] <= hi) {
+            start = Math.min(start, step[i]);
+            end = Math.max(end, step[i]);
+          }
+        }
+      }
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-      if (steps.length) setZoom({ start: Math.min(...steps), end: Math.max(...steps) });
+      if (start <= end) setZoom({ start, end });
     };
     const plot = new uPlot(
       {
@@ -182,8 +235,12 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
     };
   }, [result, options.x, options.log, options.smoothing, dark]);
 
-  const total = result ? (result.runs || []).reduce(
-    (n, r) => n + (r.buckets || []).reduce((m, b) => m + Number(b.count), 0), 0) : 0;
+  const total = result
+    ? [...result.values()].reduce(
+        (n, { buckets }) => n + buckets.reduce((m, b) => m + Number(b.count), 0),
+        0,
+      )
+    : 0;
   return html`<figure class="card chart" ref=${cardRef} data-metric=${metricKey}
       data-ready=${result ? "true" : "false"}>
     <figcaption>
@@ -200,7 +257,8 @@ function ChartCard({ metricKey, runs, options, refreshKey }) {
   </figure>`;
 }
 
-// Charts of `metricKeys` for `runs` ({id, name, color, startTime}), with their controls.
+// Charts of `metricKeys` for `runs` ({id, name, color, startTime, running}), with their
+// controls.
 export function ChartsPanel({ runs, metricKeys, refreshKey }) {
   const [x, setX] = useState("step");
   const [log, setLog] = useState(false);

@@ -4,6 +4,7 @@ a library's training function so that each call logs."""
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,11 +16,11 @@ _state = threading.local()
 
 
 @contextmanager
-def training_run() -> Iterator[bool]:
-    """Logs a training call: to the active run, or to a run of its own, ended when the call
-    returns (FAILED when it raises). Yields False inside another logged training call (a
-    pipeline's steps, a wrapper calling the library's own train function), which then logs
-    nothing of its own."""
+def training_run(run_name: str | None = None) -> Iterator[bool]:
+    """Logs a training call: to the active run, or to a run of its own (named `run_name`),
+    ended when the call returns (FAILED when it raises). Yields False inside another logged
+    training call (a pipeline's steps, a wrapper calling the library's own train function),
+    which then logs nothing of its own."""
     if getattr(_state, "training", False):
         yield False
         return
@@ -27,7 +28,7 @@ def training_run() -> Iterator[bool]:
     own_run = fluent.active_run() is None
     try:
         if own_run:
-            fluent.start_run()
+            fluent.start_run(run_name=run_name)
         yield True
     except BaseException:
         if own_run:
@@ -65,3 +66,9 @@ def with_callback(kwargs: dict[str, Any], callback: Any) -> dict[str, Any]:
 def string_params(params: dict[str, Any]) -> dict[str, str]:
     """Params as logged: strings, cut to MLflow's value limit."""
     return {str(k): str(v)[:6000] for k, v in params.items()}
+
+
+def valid_key(key: Any) -> str:
+    """A framework's metric or param name as a valid key: characters MLflow refuses in keys
+    (parentheses, commas, ...) become "_", so an odd name cannot stop training."""
+    return re.sub(r"[^\w\-. :/]", "_", str(key))

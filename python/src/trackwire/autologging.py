@@ -1,6 +1,6 @@
 """`trackwire.autolog()`: autologging for every supported library that is installed:
-scikit-learn, XGBoost, LightGBM and Keras (each also on its own: `trackwire.sklearn.autolog()`,
-...). Hugging Face transformers and PyTorch Lightning are not supported yet.
+scikit-learn, XGBoost, LightGBM, Keras, Hugging Face transformers and PyTorch Lightning (each
+also on its own: `trackwire.sklearn.autolog()`, ..., `trackwire.pytorch.autolog()`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,16 @@ import logging
 
 log = logging.getLogger("trackwire")
 
-# MLflow's flavour name -> the library it needs (the trackwire module has the flavour's name).
-FLAVORS = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "keras": "keras"}
+# MLflow's flavour name -> the libraries it works with, any one of them (the trackwire module
+# has the flavour's name; "pytorch" is MLflow's name for its Lightning autologging).
+FLAVORS = {
+    "sklearn": ("sklearn",),
+    "xgboost": ("xgboost",),
+    "lightgbm": ("lightgbm",),
+    "keras": ("keras",),
+    "transformers": ("transformers",),
+    "pytorch": ("lightning", "pytorch_lightning"),
+}
 
 
 def autolog(
@@ -22,16 +30,16 @@ def autolog(
     those named in `exclude_flavors` (MLflow's flavour names, e.g. "sklearn")."""
     installed = [
         flavor
-        for flavor, library in FLAVORS.items()
-        if flavor not in (exclude_flavors or ()) and importlib.util.find_spec(library) is not None
+        for flavor, libraries in FLAVORS.items()
+        if flavor not in (exclude_flavors or ())
+        and any(importlib.util.find_spec(library) is not None for library in libraries)
     ]
     for flavor in installed:
         try:
             integration = importlib.import_module(f"trackwire.{flavor}")
-        except Exception as e:  # installed but not importable here (e.g. no Keras backend)
+            integration.autolog(disable=disable, silent=silent)
+        except Exception as e:  # installed but unusable here (no Keras backend, no torch, ...)
             if not silent:
                 log.warning("trackwire: %s autologging is off: %s", flavor, e)
-            continue
-        integration.autolog(disable=disable, silent=silent)
     if not installed and not (silent or disable):
         log.warning("trackwire: autolog found none of %s installed", ", ".join(FLAVORS))

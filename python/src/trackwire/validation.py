@@ -8,6 +8,7 @@ the same order of checks and the same words.
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import re
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from trackwire import limits
 from trackwire.errors import InvalidArgument
 
 _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
+_log = logging.getLogger(__name__)
 
 
 def text(value: str, field: str) -> str:
@@ -97,6 +99,16 @@ def value_length(value: str, what: str, limit: int) -> None:
         raise InvalidArgument(exceeds_length(what, limit))
 
 
+def truncated(value: str, what: str, limit: int) -> str:
+    """The value cut to `limit` characters: MLflow's server keeps the start of an over-long param
+    or run tag value (and logs that it did) rather than refusing it, and so does trackwire."""
+    text(value, what)
+    if len(value) <= limit:
+        return value
+    _log.warning("%s of %d characters truncated to %d.", what, len(value), limit)
+    return value[:limit]
+
+
 def metric(point: tuple[str, int, int, float], path: str = "") -> None:
     """One metric point (key, step, timestamp, value)."""
     key_, _, timestamp, value = point
@@ -122,14 +134,41 @@ def metrics(points: list[tuple[str, int, int, float]]) -> None:
             seen.add(point[0])
 
 
-def param(key_: str, value: str, path: str = "") -> None:
+def param(key_: str, value: str, path: str = "") -> str:
+    """A run's param: its value as stored (truncated)."""
     key(key_, _join(path, "key"), "Param key")
-    value_length(value, "Param value", limits.MAX_PARAM_VALUE_LENGTH)
+    return truncated(value, "Param value", limits.MAX_PARAM_VALUE_LENGTH)
 
 
-def tag(key_: str, value: str, path: str = "") -> None:
+def run_tag(key_: str, value: str, path: str = "") -> str:
+    """A run's tag: its value as stored (truncated)."""
     key(key_, _join(path, "key"))
-    value_length(value, _join(path, "value"), limits.MAX_TAG_VALUE_LENGTH)
+    return truncated(value, _join(path, "value"), limits.MAX_TAG_VALUE_LENGTH)
+
+
+def run_name(value: str) -> str:
+    """A run's name as stored (truncated)."""
+    return truncated(value, "run_name", limits.MAX_RUN_NAME_LENGTH)
+
+
+def tag(key_: str, value: str, limit: int, path: str = "") -> None:
+    """A tag whose over-long values are refused (experiments', the registry's)."""
+    key(key_, _join(path, "key"))
+    value_length(value, _join(path, "value"), limit)
+
+
+def experiment_tag(key_: str, value: str) -> None:
+    tag(key_, value, limits.MAX_EXPERIMENT_TAG_VALUE_LENGTH)
+
+
+def registry_tag(key_: str, value: str) -> None:
+    tag(key_, value, limits.MAX_REGISTRY_TAG_VALUE_LENGTH)
+
+
+def unbounded_entry(key_: str, value: str) -> None:
+    """A logged model's param or tag: MLflow's server keeps any key and any value."""
+    text(key_, "key")
+    text(value, "value")
 
 
 def _join(path: str, name: str) -> str:

@@ -38,6 +38,33 @@ test_that("metric history is a data frame in step order", {
   expect_equal(unique(history$key), "loss")
 })
 
+test_that("metric buckets keep a spike, zoom in, and come back as a data frame", {
+  local_experiment()
+  run_id <- tw_start_run()$run_id
+  steps <- 0:999
+  values <- -steps
+  values[738] <- 1e6 # step 737: one spike among a thousand points
+  t0 <- as.POSIXct("2024-05-01 12:00:00", tz = "UTC")
+  tw_log_batch(data.frame(key = "loss", value = values, step = steps, timestamp = t0 + steps),
+               run_id = run_id)
+  other_run_id <- tw_create_run()$run_id
+
+  whole <- tw_get_metric_buckets(c(run_id, other_run_id), "loss", buckets = 10)
+  expect_equal(c(attr(whole, "start_step"), attr(whole, "end_step"), attr(whole, "bucket_width")),
+               c(0, 999, 100))
+  expect_equal(nrow(whole), 10) # the run without the metric has no buckets
+  expect_equal(unique(whole$run_id), run_id)
+  spiked <- whole[8, ]
+  expect_equal(c(spiked$first_step, spiked$last_step, spiked$count), c(700, 799, 100))
+  expect_equal(c(spiked$last_value, spiked$min_value, spiked$max_value), c(-799, -799, 1e6))
+  expect_equal(spiked$last_timestamp, t0 + 799)
+
+  zoomed <- tw_get_metric_buckets(run_id, "loss", start_step = 730, end_step = 739, buckets = 100)
+  expect_equal(attr(zoomed, "bucket_width"), 1)
+  expect_equal(zoomed$last_value[[8]], 1e6)
+  expect_error(tw_get_metric_buckets("no-such-run", "loss"), class = "trackwire_error_not_found")
+})
+
 test_that("tw_log_batch splits large batches to the server's limits", {
   local_experiment()
   run <- tw_start_run()

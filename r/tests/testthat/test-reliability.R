@@ -71,3 +71,24 @@ test_that("every binding takes its own RPC's retry policy from the schema's tabl
     expect_equal(paste0("rpc_", tolower(gsub("([a-z])([A-Z])", "\\1_\\2", rpc))), name)
   }
 })
+
+test_that("the first call after an outage succeeds at once", {
+  srv <- new_server(server_bin())$start()
+  client <- tw_client(srv$uri, token = "")
+  expect_equal(tw_get_experiment("0", client = client)$experiment_id, "0")
+  srv$stop() # SIGKILL
+  withr::with_options(list(trackwire.retry_delays = numeric()), {
+    for (attempt in 1:20) { # one failed call every 0.25 s: about 5 s of outage
+      expect_error(tw_get_experiment("0", client = client), class = "trackwire_error_unavailable")
+      Sys.sleep(0.25)
+    }
+  })
+  srv$start() # returns once the server says it is listening
+
+  started <- Sys.time()
+  expect_equal(tw_get_experiment("0", client = client)$experiment_id, "0")
+  seconds <- as.double(Sys.time() - started, units = "secs")
+  message(sprintf("r http: first call after recovery: %.3f s", seconds))
+  # A generous guard against a multi-second backoff, not a timing of the client.
+  expect_lt(seconds, 2)
+})

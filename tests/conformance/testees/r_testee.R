@@ -30,6 +30,13 @@ ms <- function(time) int(as.double(time) * 1000)
 # An empty named list, so that an empty map is written {} rather than [].
 as_map <- function(x) if (length(x) == 0) structure(list(), names = character()) else as.list(x)
 
+metric_bucket <- function(i, frame) {
+  list(first_step = int(frame$first_step[[i]]), last_step = int(frame$last_step[[i]]),
+       first_timestamp = ms(frame$first_timestamp[[i]]), last_timestamp = ms(frame$last_timestamp[[i]]),
+       last_value = number(frame$last_value[[i]]), min_value = number(frame$min_value[[i]]),
+       max_value = number(frame$max_value[[i]]), count = int(frame$count[[i]]))
+}
+
 experiment <- function(e) {
   list(
     experiment_id = e$experiment_id, name = e$name, artifact_location = e$artifact_location,
@@ -226,6 +233,19 @@ perform <- function(action, a, client) {
         list(key = history$key[[i]], value = number(history$value[[i]]),
              step = int(history$step[[i]]), timestamp = ms(history$timestamp[[i]]))
       }))
+    },
+    get_metric_buckets = {
+      run_ids <- unlist(a$run_ids)
+      found <- tw_get_metric_buckets(
+        run_ids, a$key, a$start_step, a$end_step, a$buckets, client = client
+      )
+      # The server answers every run asked for, in that order; the frame has rows for buckets.
+      runs <- lapply(run_ids, function(run_id) {
+        rows <- which(found$run_id == run_id)
+        list(run_id = run_id, buckets = lapply(rows, metric_bucket, frame = found))
+      })
+      list(start_step = int(attr(found, "start_step")), end_step = int(attr(found, "end_step")),
+           bucket_width = int(attr(found, "bucket_width")), runs = runs)
     },
     search_runs = {
       found <- tw_search_runs(

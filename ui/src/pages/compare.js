@@ -51,6 +51,7 @@ export function ComparePage({ route }) {
     name: runName(r),
     color: PALETTE[i % PALETTE.length],
     startTime: r.info.start_time,
+    running: r.info.status === "RUNNING",
   }));
   return html`<section class="page">
     <div class="toolbar">

@@ -211,6 +211,7 @@ export function ExperimentPage({ route }) {
       name: item.name,
       color: PALETTE[i % PALETTE.length],
       startTime: item.run.info.start_time,
+      running: item.run.info.status === "RUNNING",
     }));
   }, [items, selected, hidden]);
   const colors = new Map(charted.map((r) => [r.id, r.color]));
@@ -237,8 +238,7 @@ export function ExperimentPage({ route }) {
       setError(e.message);
     }
   };
-  const canWrite = auth.canWrite;
-  const readOnly = canWrite ? null : "Your token has the read scope";
+  const lifecycleDenied = auth.denied(deleted ? "RestoreRun" : "DeleteRun", experimentId);
   const compareIds = [...selected].slice(0, 20);
   const chartedRuns = runs.filter((r) => !hidden.has(r.info.run_id));
 
@@ -263,9 +263,9 @@ export function ExperimentPage({ route }) {
         href=${compareIds.length >= 2 ? href("/compare-runs", { runs: JSON.stringify(compareIds), experiments: JSON.stringify([experimentId]) }) : undefined}>
         Compare (${selected.size})</a>
       ${deleted
-        ? html`<button disabled=${!selected.size || !canWrite} title=${readOnly}
+        ? html`<button disabled=${!selected.size || !!lifecycleDenied} title=${lifecycleDenied || null}
             onClick=${() => changeLifecycle("mlflow/runs/restore")}>Restore</button>`
-        : html`<button disabled=${!selected.size || !canWrite} title=${readOnly}
+        : html`<button disabled=${!selected.size || !!lifecycleDenied} title=${lifecycleDenied || null}
             onClick=${() => changeLifecycle("mlflow/runs/delete")}>Delete</button>`}
       <label class="inline"><input type="checkbox" checked=${deleted}
         onChange=${(e) => setDeleted(e.target.checked)} /> Deleted runs</label>

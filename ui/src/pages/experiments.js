@@ -1,14 +1,22 @@
 // The experiments: search by name, create, rename, delete and restore.
 import { useEffect, useState } from "preact/hooks";
-import { auth, post } from "../api.js";
+import { auth, loadSession, post } from "../api.js";
 import { formatTime } from "../format.js";
 import { html } from "../html.js";
 import { href, replaceQuery } from "../router.js";
 
 const VIEWS = { active: "ACTIVE_ONLY", deleted: "DELETED_ONLY" };
+const CREATE = "mlflow/experiments/create";
 
 function likeFilter(text) {
   return text ? `name ILIKE '%${text.replace(/'/g, "\\'")}%'` : "";
+}
+
+// A button for the call `rpc` on experiment `id`, disabled with the reason when the caller may
+// not make it.
+function Action({ rpc, id, onClick, children }) {
+  const denied = auth.denied(rpc, id) || null;
+  return html`<button disabled=${!!denied} title=${denied} onClick=${onClick}>${children}</button>`;
 }
 
 export function ExperimentsPage({ route }) {
@@ -55,6 +63,8 @@ export function ExperimentsPage({ route }) {
   const act = async (path, body) => {
     try {
       await post(path, body);
+      // Its creator is granted MANAGE on a new experiment.
+      if (path === CREATE) await loadSession();
       setError("");
       setReload((n) => n + 1);
     } catch (e) {
@@ -63,7 +73,7 @@ export function ExperimentsPage({ route }) {
   };
   const create = (event) => {
     event.preventDefault();
-    if (newName.trim()) act("mlflow/experiments/create", { name: newName.trim() });
+    if (newName.trim()) act(CREATE, { name: newName.trim() });
     setNewName("");
   };
   const rename = (event) => {
@@ -71,8 +81,7 @@ export function ExperimentsPage({ route }) {
     act("mlflow/experiments/update", { experiment_id: editing.id, new_name: editing.name });
     setEditing(null);
   };
-  const canWrite = auth.canWrite;
-  const readOnly = canWrite ? null : "Your token has the read scope";
+  const createDenied = auth.denied("CreateExperiment") || null;
 
   return html`<section class="page">
     <div class="toolbar">
@@ -87,8 +96,8 @@ export function ExperimentsPage({ route }) {
     </div>
     <form class="toolbar" onSubmit=${create}>
       <input placeholder="New experiment name" aria-label="New experiment name" value=${newName}
-        disabled=${!canWrite} title=${readOnly} onInput=${(e) => setNewName(e.target.value)} />
-      <button type="submit" disabled=${!canWrite} title=${readOnly}>Create</button>
+        disabled=${!!createDenied} title=${createDenied} onInput=${(e) => setNewName(e.target.value)} />
+      <button type="submit" disabled=${!!createDenied} title=${createDenied}>Create</button>
     </form>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${experiments === null
@@ -113,12 +122,12 @@ export function ExperimentsPage({ route }) {
                 <td>${formatTime(x.last_update_time)}</td>
                 <td class="actions">
                   ${view === "active"
-                    ? html`<button disabled=${!canWrite} title=${readOnly}
-                          onClick=${() => setEditing({ id: x.experiment_id, name: x.name })}>Rename</button>
-                        <button disabled=${!canWrite} title=${readOnly}
-                          onClick=${() => act("mlflow/experiments/delete", { experiment_id: x.experiment_id })}>Delete</button>`
-                    : html`<button disabled=${!canWrite} title=${readOnly}
-                        onClick=${() => act("mlflow/experiments/restore", { experiment_id: x.experiment_id })}>Restore</button>`}
+                    ? html`<${Action} rpc="UpdateExperiment" id=${x.experiment_id}
+                          onClick=${() => setEditing({ id: x.experiment_id, name: x.name })}>Rename<//>
+                        <${Action} rpc="DeleteExperiment" id=${x.experiment_id}
+                          onClick=${() => act("mlflow/experiments/delete", { experiment_id: x.experiment_id })}>Delete<//>`
+                    : html`<${Action} rpc="RestoreExperiment" id=${x.experiment_id}
+                        onClick=${() => act("mlflow/experiments/restore", { experiment_id: x.experiment_id })}>Restore<//>`}
                 </td>
               </tr>`,
             )}

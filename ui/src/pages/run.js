@@ -25,7 +25,8 @@ function KeyValues({ entries, label }) {
   </table>`;
 }
 
-function Description({ runId, note, canWrite, onSaved }) {
+// `denied`: why the caller may not change the run's tags ("" when it may).
+function Description({ runId, note, denied, onSaved }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(note || "");
   const save = async (event) => {
@@ -44,16 +45,16 @@ function Description({ runId, note, canWrite, onSaved }) {
   }
   return html`<div class="description">
     ${note ? html`<p class="note">${note}</p>` : html`<p class="muted">No description.</p>`}
-    <button disabled=${!canWrite} title=${canWrite ? null : "Your token has the read scope"}
+    <button disabled=${!!denied} title=${denied || null}
       onClick=${() => (setText(note || ""), setEditing(true))}>Edit description</button>
   </div>`;
 }
 
-function Tags({ runId, tags, canWrite, onSaved }) {
+function Tags({ runId, tags, denied, onSaved }) {
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
   const [error, setError] = useState("");
-  const readOnly = canWrite ? null : "Your token has the read scope";
+  const readOnly = denied.set || null;
   const act = async (path, body) => {
     try {
       await post(path, body);
@@ -73,15 +74,15 @@ function Tags({ runId, tags, canWrite, onSaved }) {
   return html`<div>
     <table class="grid kv" aria-label="tags"><tbody>
       ${entries.map(([k, v]) => html`<tr key=${k}><th scope="row">${k}</th><td class="mono">${v}</td>
-        <td class="actions"><button disabled=${!canWrite} title=${readOnly} aria-label=${"Delete tag " + k}
+        <td class="actions"><button disabled=${!!denied.delete} title=${denied.delete || null} aria-label=${"Delete tag " + k}
           onClick=${() => act("mlflow/runs/delete-tag", { run_id: runId, key: k })}>Delete</button></td></tr>`)}
     </tbody></table>
     <form class="toolbar" onSubmit=${add}>
-      <input placeholder="Tag key" aria-label="Tag key" value=${key} disabled=${!canWrite}
+      <input placeholder="Tag key" aria-label="Tag key" value=${key} disabled=${!!readOnly}
         title=${readOnly} onInput=${(e) => setKey(e.target.value)} />
-      <input placeholder="Value" aria-label="Tag value" value=${value} disabled=${!canWrite}
+      <input placeholder="Value" aria-label="Tag value" value=${value} disabled=${!!readOnly}
         title=${readOnly} onInput=${(e) => setValue(e.target.value)} />
-      <button type="submit" disabled=${!canWrite} title=${readOnly}>Set tag</button>
+      <button type="submit" disabled=${!!readOnly} title=${readOnly}>Set tag</button>
     </form>
     ${error ? html`<p class="error">${error}</p>` : null}
   </div>`;
@@ -112,7 +113,10 @@ export function RunPage({ route }) {
   const info = run.info;
   const experimentId = info.experiment_id || route.experimentId;
   const reload = () => setVersion((n) => n + 1);
-  const canWrite = auth.canWrite;
+  const tagsDenied = {
+    set: auth.denied("SetTag", experimentId),
+    delete: auth.denied("DeleteTag", experimentId),
+  };
   const source = SOURCE_TAGS.filter(([, key]) => run.tags[key]).map(([label, key]) => [
     label,
     key === "mlflow.parentRunId"
@@ -120,7 +124,13 @@ export function RunPage({ route }) {
       : run.tags[key],
   ]);
   const metrics = Object.entries(run.metrics).sort(([a], [b]) => a.localeCompare(b));
-  const charted = [{ id: info.run_id, name: runName(run), color: PALETTE[0], startTime: info.start_time }];
+  const charted = [{
+    id: info.run_id,
+    name: runName(run),
+    color: PALETTE[0],
+    startTime: info.start_time,
+    running: info.status === "RUNNING",
+  }];
   return html`<section class="page run-page">
     <div class="toolbar">
       <a href="#/" class="muted">Experiments</a><span class="muted">/</span>
@@ -145,9 +155,9 @@ export function RunPage({ route }) {
       </section>
       <section class="card">
         <h2>Description</h2>
-        <${Description} runId=${info.run_id} note=${run.tags[NOTE]} canWrite=${canWrite} onSaved=${reload} />
+        <${Description} runId=${info.run_id} note=${run.tags[NOTE]} denied=${tagsDenied.set} onSaved=${reload} />
         <h2>Tags</h2>
-        <${Tags} runId=${info.run_id} tags=${run.tags} canWrite=${canWrite} onSaved=${reload} />
+        <${Tags} runId=${info.run_id} tags=${run.tags} denied=${tagsDenied} onSaved=${reload} />
       </section>
     </div>
     <div class="columns">

@@ -22,6 +22,7 @@ from trackwire.v1 import tracking_service_pb2 as trk
 _END = None  # ends a stream's request iterator
 _TRACKING = trk.DESCRIPTOR.services_by_name["TrackingService"]
 _BATCH_FIELD = trk.LogBatchStreamRequest.DESCRIPTOR.fields_by_name["batch"]
+_BATCHED_REQUEST = trk.LogBatchRequest.DESCRIPTOR.full_name
 _BATCH_TAG = bytes([_BATCH_FIELD.number << 3 | 2])  # a length-delimited field (number < 16)
 
 
@@ -83,10 +84,7 @@ class BatchStreams:
     def carries(method: Any) -> bool:
         """Whether calls of `method` (a MethodDescriptor) go over these streams: the unary
         method whose request the stream's messages wrap."""
-        return (
-            not method.client_streaming
-            and method.input_type.full_name == _BATCH_FIELD.message_type.full_name
-        )
+        return not method.client_streaming and method.input_type.full_name == _BATCHED_REQUEST
 
     def log_batch(self, request: trk.LogBatchRequest, metadata: Any = None) -> trk.LogBatchResponse:
         """Raises grpc.RpcError as the unary call would, and errors.Unavailable when the

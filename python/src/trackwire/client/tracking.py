@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# How often a read stream cut in the middle is started again before the error is raised.
+_STREAM_RESTARTS = 3
+
 
 def run_status(status: str | int) -> ent.RunStatus.ValueType:
     """A RunStatus enum value from its short name ("FINISHED") or the value itself."""
@@ -375,12 +378,23 @@ class TrackingClient(RegistryMethods):
         """The whole history as parallel lists (steps, timestamps, values): the fast way to
         read a long history, e.g. into numpy or pandas."""
         request = trk.StreamMetricHistoryRequest(run_id=run_id, metric_key=key, columnar=True)
-        history = MetricHistory([], [], [])
-        for chunk in self._tracking.StreamMetricHistory(request):
-            history.steps.extend(chunk.steps)
-            history.timestamps.extend(chunk.timestamps)
-            history.values.extend(chunk.values)
-        return history
+        restarts = 0
+        while True:
+            # The call itself is retried until its stream begins; a stream cut after that (a
+            # lost connection, a server restart) is read again from the start, as the read is
+            # safe to repeat.
+            chunks = self._tracking.StreamMetricHistory(request)
+            history = MetricHistory([], [], [])
+            try:
+                for chunk in chunks:
+                    history.steps.extend(chunk.steps)
+                    history.timestamps.extend(chunk.timestamps)
+                    history.values.extend(chunk.values)
+                return history
+            except errors.Unavailable:
+                restarts += 1
+                if restarts > _STREAM_RESTARTS:
+                    raise
 
     def get_metric_history_bulk_interval(
         self,

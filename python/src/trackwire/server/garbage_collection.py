@@ -1,4 +1,5 @@
-"""`trackwire gc`: purges deleted runs and experiments for good, artifacts included.
+"""`trackwire gc`: purges deleted runs, logged models and experiments for good, artifacts
+included.
 
 Deleted runs stay restorable (and keep counting against quotas) until purged.
 """
@@ -34,13 +35,14 @@ def parse_age(text: str) -> int:
 @dataclass
 class GcReport:
     runs: int = 0
+    logged_models: int = 0
     experiments: int = 0
 
 
 def collect_garbage(
     backend_store_uri: str, artifacts_destination: str, older_than_millis: int = 0
 ) -> GcReport:
-    """Purges runs and experiments deleted at least `older_than_millis` ago."""
+    """Purges runs, logged models and experiments deleted at least `older_than_millis` ago."""
     engine = create_store_engine(backend_store_uri)
     try:
         upgrade_schema(engine)
@@ -51,16 +53,22 @@ def collect_garbage(
         experiments = purge.deleted_experiments(cutoff)
         doomed = [row.experiment_id for row in experiments]
 
-        def delete_run_artifacts(artifact_uri: str) -> None:
+        def delete_artifacts_and_folder(artifact_uri: str) -> None:
             repository = _delete_artifacts(locations, artifact_uri)
             if isinstance(repository, LocalArtifactRepository):
-                # Runs' roots are <experiment location>/<run_id>/artifacts: drop the run's folder.
+                # Roots are <experiment location>/<run_id>/artifacts (runs) and
+                # <experiment location>/models/<model_id>/artifacts: drop the owner's folder.
                 with contextlib.suppress(OSError):
                     repository.root.parent.rmdir()
 
         while True:
-            purged = purge.runs(cutoff, doomed, delete_run_artifacts)
+            purged = purge.runs(cutoff, doomed, delete_artifacts_and_folder)
             report.runs += purged
+            if purged < CHUNK:
+                break
+        while True:
+            purged = purge.logged_models(cutoff, doomed, delete_artifacts_and_folder)
+            report.logged_models += purged
             if purged < CHUNK:
                 break
         for row in experiments:

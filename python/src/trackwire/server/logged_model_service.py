@@ -8,27 +8,20 @@ from trackwire import validation
 from trackwire.errors import InvalidArgument
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.artifacts.paths import clean_relative_path
-from trackwire.server.search import logged_models as search
-from trackwire.server.search.page_token import query_fingerprint
 from trackwire.server.store.tracking_store import TrackingStore
 from trackwire.v1 import logged_model_service_pb2 as rpc
 
 DEFAULT_SEARCH_MAX_RESULTS = 100
-MAX_SEARCH_MAX_RESULTS = 1000
 _FINAL_STATUSES = (
     rpc.LOGGED_MODEL_STATUS_LOGGED_MODEL_READY,
     rpc.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED,
 )
 
 
-def _params(params) -> None:
-    for param in params:
-        validation.param(param.key, param.value)
-
-
-def _tags(tags) -> None:
-    for tag in tags:
-        validation.tag(tag.key, tag.value)
+def _entries(entries) -> None:
+    """A model's params or tags."""
+    for entry in entries:
+        validation.unbounded_entry(entry.key, entry.value)
 
 
 class LoggedModelService:
@@ -44,8 +37,8 @@ class LoggedModelService:
         validation.value_length(name, "name", 500)
         validation.text(request.model_type, "model_type")
         validation.text(request.source_run_id, "source_run_id")
-        _params(request.params)
-        _tags(request.tags)
+        _entries(request.params)
+        _entries(request.tags)
         model = self.models.create(
             experiment_id,
             name,
@@ -80,47 +73,29 @@ class LoggedModelService:
     def SearchLoggedModels(
         self, request: rpc.SearchLoggedModelsRequest
     ) -> rpc.SearchLoggedModelsResponse:
-        max_results = request.max_results or DEFAULT_SEARCH_MAX_RESULTS
-        if not 0 < max_results <= MAX_SEARCH_MAX_RESULTS:
-            raise InvalidArgument(
-                f"Invalid value {request.max_results} for parameter 'max_results' supplied: "
-                f"it must be at most {MAX_SEARCH_MAX_RESULTS}."
-            )
+        # MLflow's server takes any page size: none (or a non-positive one) is the default.
+        max_results = request.max_results if request.max_results > 0 else DEFAULT_SEARCH_MAX_RESULTS
         validation.text(request.filter, "filter")
         experiment_keys = []
         for experiment_id in request.experiment_ids:
             if not experiment_id.isdigit():
                 raise InvalidArgument(f"Invalid experiment id {experiment_id!r}.")
             experiment_keys.append(int(experiment_id))
-        datasets = [(d.dataset_name, d.dataset_digest) for d in request.datasets]
-        fingerprint = query_fingerprint(
-            sorted(experiment_keys),
+        models, token = self.models.search(
+            experiment_keys,
             request.filter,
-            datasets,
-            [
-                (o.field_name, o.ascending if o.HasField("ascending") else True, o.dataset_name)
-                for o in request.order_by
-            ],
+            [(d.dataset_name, d.dataset_digest) for d in request.datasets],
+            request.order_by,
+            max_results,
+            request.page_token,
         )
-        offset = 0
-        if request.page_token:
-            (position,) = self.models.page_tokens.decode(request.page_token, fingerprint, 1)
-            if not isinstance(position, int) or position < 0:
-                raise InvalidArgument("Invalid page token.")
-            offset = position
-        found = search.matching(
-            self.models.in_experiments(experiment_keys), request.filter, datasets
-        )
-        found = search.ordered(found, request.order_by)
-        end = offset + max_results
-        token = self.models.page_tokens.encode(fingerprint, [end]) if end < len(found) else ""
-        return rpc.SearchLoggedModelsResponse(models=found[offset:end], next_page_token=token)
+        return rpc.SearchLoggedModelsResponse(models=models, next_page_token=token)
 
     def SetLoggedModelTags(
         self, request: rpc.SetLoggedModelTagsRequest
     ) -> rpc.SetLoggedModelTagsResponse:
         model_id = validation.require(request.model_id, "model_id")
-        _tags(request.tags)
+        _entries(request.tags)
         return rpc.SetLoggedModelTagsResponse(model=self.models.set_tags(model_id, request.tags))
 
     def DeleteLoggedModelTag(
@@ -134,7 +109,7 @@ class LoggedModelService:
         self, request: rpc.LogLoggedModelParamsRequest
     ) -> rpc.LogLoggedModelParamsResponse:
         model_id = validation.require(request.model_id, "model_id")
-        _params(request.params)
+        _entries(request.params)
         self.models.log_params(model_id, request.params)
         return rpc.LogLoggedModelParamsResponse()
 

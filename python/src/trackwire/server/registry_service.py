@@ -6,6 +6,8 @@ MLflow's REST shapes. Both wires call these methods, as they call the tracking s
 
 from __future__ import annotations
 
+import re
+
 from trackwire import limits, validation
 from trackwire.errors import InvalidArgument, NotFound
 from trackwire.server.auth.identity import current_identity
@@ -62,7 +64,7 @@ class ModelRegistryService:
         name = _name(request)
         validation.value_length(name, "name", limits.MAX_KEY_LENGTH)
         for tag in request.tags:
-            validation.tag(tag.key, tag.value)
+            validation.registry_tag(tag.key, tag.value)
         validation.text(request.description, "description")
         model = self.registry.create_model(
             name, request.description, [(t.key, t.value) for t in request.tags], _caller()
@@ -123,7 +125,7 @@ class ModelRegistryService:
         validation.text(request.run_link, "run_link")
         validation.value_length(request.model_id, "model_id", _MAX_MODEL_ID_LENGTH)
         for tag in request.tags:
-            validation.tag(tag.key, tag.value)
+            validation.registry_tag(tag.key, tag.value)
         if request.run_id:
             self.store.runs.info(request.run_id)  # NotFound for a run that does not exist
         version = self.registry.create_version(request, _caller())
@@ -190,14 +192,14 @@ class ModelRegistryService:
     def SetRegisteredModelTag(
         self, request: rpc.SetRegisteredModelTagRequest
     ) -> rpc.SetRegisteredModelTagResponse:
-        validation.tag(request.key, request.value)
+        validation.registry_tag(request.key, request.value)
         self.registry.set_model_tag(_name(request), request.key, request.value)
         return rpc.SetRegisteredModelTagResponse()
 
     def SetModelVersionTag(
         self, request: rpc.SetModelVersionTagRequest
     ) -> rpc.SetModelVersionTagResponse:
-        validation.tag(request.key, request.value)
+        validation.registry_tag(request.key, request.value)
         self.registry.set_version_tag(_name(request), _version(request), request.key, request.value)
         return rpc.SetModelVersionTagResponse()
 
@@ -278,13 +280,25 @@ class ModelRegistryService:
         return rpc.DeleteRegisteredModelPermissionResponse()
 
 
+_ALIAS_CHARS = re.compile(r"^[\w\-]*$")
+_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
+# MLflow's longest alias.
+_MAX_ALIAS_LENGTH = 255
+
+
 def _alias(alias: str) -> str:
+    """An alias checked in MLflow's order and words."""
     validation.require(alias, "alias")
-    if alias.lower() == "latest" or (alias[:1] in "vV" and alias[1:].isdigit()):
+    if not _ALIAS_CHARS.match(alias):
         raise InvalidArgument(
-            f"'{alias}' is reserved and cannot be used as an alias (nor can 'latest' or v<number>)."
+            f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, "
+            "underscores (_), and dashes (-)."
         )
-    validation.value_length(alias, "alias", limits.MAX_KEY_LENGTH)
+    validation.value_length(alias, "Registered model alias name", _MAX_ALIAS_LENGTH)
+    if alias.lower() == "latest":
+        raise InvalidArgument("'latest' alias name (case insensitive) is reserved.")
+    if _VERSION_ALIAS.match(alias):
+        raise InvalidArgument(f"Version alias name '{alias}' is reserved.")
     return alias
 
 

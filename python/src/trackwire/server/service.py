@@ -47,7 +47,7 @@ class TrackingService:
     ) -> rpc.CreateExperimentResponse:
         validation.experiment_name(request.name)
         for tag in request.tags:
-            validation.tag(tag.key, tag.value)
+            validation.experiment_tag(tag.key, tag.value)
         if request.artifact_location:
             validation.text(request.artifact_location, "artifact_location")
             self.locations.check_experiment_location(request.artifact_location)
@@ -119,7 +119,7 @@ class TrackingService:
         self, request: rpc.SetExperimentTagRequest
     ) -> rpc.SetExperimentTagResponse:
         validation.require(request.experiment_id, "experiment_id")
-        validation.tag(request.key, request.value)
+        validation.experiment_tag(request.key, request.value)
         self.store.experiments.set_tag(request.experiment_id, request.key, request.value)
         return rpc.SetExperimentTagResponse()
 
@@ -134,11 +134,13 @@ class TrackingService:
     # -- runs ------------------------------------------------------------------
 
     def CreateRun(self, request: rpc.CreateRunRequest) -> rpc.CreateRunResponse:
-        for tag in request.tags:
-            validation.tag(tag.key, tag.value)
-        validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
+        tags = [
+            pb.RunTag(key=tag.key, value=validation.run_tag(tag.key, tag.value))
+            for tag in request.tags
+        ]
+        run_name = validation.run_name(request.run_name)
         validation.value_length(request.user_id, "user_id", _MAX_USER_LENGTH)
-        user_id, tags = request.user_id, list(request.tags)
+        user_id = request.user_id
         identity = current_identity.get()
         if identity is not None:
             # With authentication on, the run's user is who logs it, not who it claims to be.
@@ -147,7 +149,7 @@ class TrackingService:
         run = self.store.runs.create(
             request.experiment_id or "0",
             user_id,
-            request.run_name,
+            run_name,
             request.start_time or now_millis(),
             tags,
         )
@@ -157,13 +159,11 @@ class TrackingService:
         run_id = _run_id(request)
         if request.HasField("status") and request.status not in pb.RunStatus.values():
             raise validation.InvalidArgument(f"Invalid run status {request.status}.")
-        if request.HasField("run_name"):
-            validation.value_length(request.run_name, "run_name", limits.MAX_KEY_LENGTH)
         info = self.store.runs.update(
             run_id,
             request.status if request.HasField("status") and request.status else None,
             request.end_time if request.HasField("end_time") else None,
-            request.run_name if request.HasField("run_name") else None,
+            validation.run_name(request.run_name) if request.HasField("run_name") else None,
         )
         return rpc.UpdateRunResponse(run_info=info)
 
@@ -238,14 +238,14 @@ class TrackingService:
 
     def LogParam(self, request: rpc.LogParamRequest) -> rpc.LogParamResponse:
         run_id = _run_id(request)
-        validation.param(request.key, request.value)
-        self.store.logging.log_batch(run_id, [], {request.key: request.value}, {})
+        value = validation.param(request.key, request.value)
+        self.store.logging.log_batch(run_id, [], {request.key: value}, {})
         return rpc.LogParamResponse()
 
     def SetTag(self, request: rpc.SetTagRequest) -> rpc.SetTagResponse:
         run_id = _run_id(request)
-        validation.tag(request.key, request.value)
-        self.store.logging.log_batch(run_id, [], {}, {request.key: request.value})
+        value = validation.run_tag(request.key, request.value)
+        self.store.logging.log_batch(run_id, [], {}, {request.key: value})
         return rpc.SetTagResponse()
 
     def DeleteTag(self, request: rpc.DeleteTagRequest) -> rpc.DeleteTagResponse:
@@ -261,12 +261,14 @@ class TrackingService:
         # on a message costs more than the row costs to store.
         metrics = list(map(_METRIC_POINT, request.metrics))
         validation.metrics(metrics)
-        for i, param in enumerate(request.params):
-            validation.param(param.key, param.value, f"params[{i}]")
-        for i, tag in enumerate(request.tags):
-            validation.tag(tag.key, tag.value, f"tags[{i}]")
-        params = validation.distinct_param_values((p.key, p.value) for p in request.params)
-        tags = {tag.key: tag.value for tag in request.tags}
+        params = validation.distinct_param_values(
+            (p.key, validation.param(p.key, p.value, f"params[{i}]"))
+            for i, p in enumerate(request.params)
+        )
+        tags = {
+            tag.key: validation.run_tag(tag.key, tag.value, f"tags[{i}]")
+            for i, tag in enumerate(request.tags)
+        }
         request_id = validation.request_id(request.request_id)
         self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
         model_metrics = [m for m in request.metrics if m.model_id]
@@ -294,7 +296,7 @@ class TrackingService:
             validation.text(dataset.schema, "dataset.schema")
             validation.text(dataset.profile, "dataset.profile")
             for tag in dataset_input.tags:
-                validation.tag(tag.key, tag.value)
+                validation.tag(tag.key, tag.value, limits.MAX_TAG_VALUE_LENGTH)
         self.store.inputs.log(run_id, request.datasets)
         if request.models:
             self.store.logged_models.log_inputs(run_id, request.models)

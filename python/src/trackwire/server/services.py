@@ -47,8 +47,10 @@ class Services:
     logged_models: LoggedModelService
     store: TrackingStore
     registry: ModelRegistryService
-    # Set when authentication is on: verifies the tokens the wires receive.
+    # Set when authentication is on: verifies the tokens the wires receive, and decides what
+    # each caller may do.
     tokens: TokenStore | None = None
+    guard: Guard | None = None
 
     @cached_property
     def tracking(self) -> TrackingService:
@@ -88,6 +90,7 @@ def open_services(
             services.registry.registry,
         )
         services.tokens = TokenStore(store.db)
+        services.guard = guard
         services.tracking_fields = secure(_TRACKING, services.tracking_fields, guard)
         services.artifacts = secure(
             artifact_service_pb2.DESCRIPTOR.services_by_name["ArtifactService"],

@@ -36,9 +36,13 @@ class _LimitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Limit.ValueType
     LIMIT_MAX_KEY_LENGTH: _Limit.ValueType  # 5
     """Characters in a metric, param or tag key."""
     LIMIT_MAX_PARAM_VALUE_LENGTH: _Limit.ValueType  # 6
-    """Characters in a param value."""
+    """Characters kept of a run's param value: longer ones are truncated, as
+    MLflow's server does.
+    """
     LIMIT_MAX_TAG_VALUE_LENGTH: _Limit.ValueType  # 7
-    """Characters in a run or experiment tag value."""
+    """Characters kept of a run tag value (and of a run name's tag): longer ones are
+    truncated, as MLflow's server does.
+    """
     LIMIT_MAX_EXPERIMENT_NAME_LENGTH: _Limit.ValueType  # 8
     """Characters in an experiment name."""
     LIMIT_DEFAULT_SEARCH_RUNS_MAX_RESULTS: _Limit.ValueType  # 9
@@ -67,6 +71,14 @@ class _LimitEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Limit.ValueType
     """Default buckets of GetMetricBuckets."""
     LIMIT_MAX_METRIC_BUCKETS: _Limit.ValueType  # 21
     """Largest number of buckets of GetMetricBuckets."""
+    LIMIT_MAX_EXPERIMENT_TAG_VALUE_LENGTH: _Limit.ValueType  # 22
+    """Characters in an experiment tag value (longer ones are refused)."""
+    LIMIT_MAX_REGISTRY_TAG_VALUE_LENGTH: _Limit.ValueType  # 23
+    """Characters in a registered model's or model version's tag value (longer
+    ones are refused).
+    """
+    LIMIT_MAX_RUN_NAME_LENGTH: _Limit.ValueType  # 24
+    """Characters kept of a run name: longer ones are truncated (MLflow's column)."""
 
 class Limit(_Limit, metaclass=_LimitEnumTypeWrapper):
     """Names of the limits. The enum numbers are identifiers only; the limit itself
@@ -85,9 +97,13 @@ LIMIT_MAX_ENTRIES_PER_BATCH: Limit.ValueType  # 4
 LIMIT_MAX_KEY_LENGTH: Limit.ValueType  # 5
 """Characters in a metric, param or tag key."""
 LIMIT_MAX_PARAM_VALUE_LENGTH: Limit.ValueType  # 6
-"""Characters in a param value."""
+"""Characters kept of a run's param value: longer ones are truncated, as
+MLflow's server does.
+"""
 LIMIT_MAX_TAG_VALUE_LENGTH: Limit.ValueType  # 7
-"""Characters in a run or experiment tag value."""
+"""Characters kept of a run tag value (and of a run name's tag): longer ones are
+truncated, as MLflow's server does.
+"""
 LIMIT_MAX_EXPERIMENT_NAME_LENGTH: Limit.ValueType  # 8
 """Characters in an experiment name."""
 LIMIT_DEFAULT_SEARCH_RUNS_MAX_RESULTS: Limit.ValueType  # 9
@@ -116,6 +132,14 @@ LIMIT_DEFAULT_METRIC_BUCKETS: Limit.ValueType  # 20
 """Default buckets of GetMetricBuckets."""
 LIMIT_MAX_METRIC_BUCKETS: Limit.ValueType  # 21
 """Largest number of buckets of GetMetricBuckets."""
+LIMIT_MAX_EXPERIMENT_TAG_VALUE_LENGTH: Limit.ValueType  # 22
+"""Characters in an experiment tag value (longer ones are refused)."""
+LIMIT_MAX_REGISTRY_TAG_VALUE_LENGTH: Limit.ValueType  # 23
+"""Characters in a registered model's or model version's tag value (longer
+ones are refused).
+"""
+LIMIT_MAX_RUN_NAME_LENGTH: Limit.ValueType  # 24
+"""Characters kept of a run name: longer ones are truncated (MLflow's column)."""
 Global___Limit: _TypeAlias = Limit  # noqa: Y015
 
 LIMIT_VALUE_FIELD_NUMBER: _builtins.int

@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from trackwire.v1 import entities_pb2 as trackwire_dot_v1_dot_entities__pb2
 from trackwire.v1 import rpc_policy_pb2 as trackwire_dot_v1_dot_rpc__policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'trackwire/v1/logged_model_service.proto\x12\x0ctrackwire.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1btrackwire/v1/entities.proto\x1a\x1dtrackwire/v1/rpc_policy.proto\",\n\x0eLoggedModelTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"2\n\x14LoggedModelParameter\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"<\n\x1bLoggedModelRegistrationInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x96\x03\n\x0fLoggedModelInfo\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63reation_timestamp_ms\x18\x04 \x01(\x03\x12!\n\x19last_updated_timestamp_ms\x18\x05 \x01(\x03\x12\x14\n\x0c\x61rtifact_uri\x18\x06 \x01(\t\x12/\n\x06status\x18\x07 \x01(\x0e\x32\x1f.trackwire.v1.LoggedModelStatus\x12\x12\n\ncreator_id\x18\x08 \x01(\x03\x12\x12\n\nmodel_type\x18\t \x01(\t\x12\x15\n\rsource_run_id\x18\n \x01(\t\x12\x16\n\x0estatus_message\x18\x0b \x01(\t\x12*\n\x04tags\x18\x0c \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\x12@\n\rregistrations\x18\r \x03(\x0b\x32).trackwire.v1.LoggedModelRegistrationInfo\"l\n\x0fLoggedModelData\x12\x32\n\x06params\x18\x01 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\x12%\n\x07metrics\x18\x02 \x03(\x0b\x32\x14.trackwire.v1.Metric\"g\n\x0bLoggedModel\x12+\n\x04info\x18\x01 \x01(\x0b\x32\x1d.trackwire.v1.LoggedModelInfo\x12+\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x1d.trackwire.v1.LoggedModelData\"\xca\x01\n\x18\x43reateLoggedModelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nmodel_type\x18\x03 \x01(\t\x12\x15\n\rsource_run_id\x18\x04 \x01(\t\x12\x32\n\x06params\x18\x05 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\x12*\n\x04tags\x18\x06 \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\"E\n\x19\x43reateLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\"_\n\x1a\x46inalizeLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.trackwire.v1.LoggedModelStatus\"G\n\x1b\x46inalizeLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\")\n\x15GetLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"B\n\x16GetLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\",\n\x18\x44\x65leteLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteLoggedModelResponse\"\x9e\x03\n\x19SearchLoggedModelsRequest\x12\x16\n\x0e\x65xperiment_ids\x18\x01 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x13\n\x0bmax_results\x18\x03 \x01(\x05\x12\x41\n\x08order_by\x18\x04 \x03(\x0b\x32/.trackwire.v1.SearchLoggedModelsRequest.OrderBy\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x41\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32/.trackwire.v1.SearchLoggedModelsRequest.Dataset\x1a\x37\n\x07\x44\x61taset\x12\x14\n\x0c\x64\x61taset_name\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x02 \x01(\t\x1aq\n\x07OrderBy\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12\x16\n\tascending\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0c\x64\x61taset_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x04 \x01(\tB\x0c\n\n_ascending\"`\n\x1aSearchLoggedModelsResponse\x12)\n\x06models\x18\x01 \x03(\x0b\x32\x19.trackwire.v1.LoggedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x19SetLoggedModelTagsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x04tags\x18\x02 \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\"F\n\x1aSetLoggedModelTagsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\"@\n\x1b\x44\x65leteLoggedModelTagRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0f\n\x07tag_key\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteLoggedModelTagResponse\"c\n\x1bLogLoggedModelParamsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x32\n\x06params\x18\x02 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\"\x1e\n\x1cLogLoggedModelParamsResponse\"h\n\x1fListLoggedModelArtifactsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x1f\n\x17\x61rtifact_directory_path\x18\x02 \x01(\t\x12\x12\n\npage_token\x18\x03 \x01(\t\"t\n ListLoggedModelArtifactsResponse\x12\x10\n\x08root_uri\x18\x01 \x01(\t\x12%\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x16.trackwire.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"N\n\x11LogOutputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12)\n\x06models\x18\x02 \x03(\x0b\x32\x19.trackwire.v1.ModelOutput\"\x14\n\x12LogOutputsResponse*\xc6\x01\n\x11LoggedModelStatus\x12#\n\x1fLOGGED_MODEL_STATUS_UNSPECIFIED\x10\x00\x12,\n(LOGGED_MODEL_STATUS_LOGGED_MODEL_PENDING\x10\x01\x12*\n&LOGGED_MODEL_STATUS_LOGGED_MODEL_READY\x10\x02\x12\x32\n.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED\x10\x03\x32\xaf\r\n\x12LoggedModelService\x12\x98\x01\n\x11\x43reateLoggedModel\x12&.trackwire.v1.CreateLoggedModelRequest\x1a\'.trackwire.v1.CreateLoggedModelResponse\"2\x92\xb5\x18\x06\x08\x02\x10\x01 \x01\x82\xd3\xe4\x93\x02\"\"\x1d/api/2.0/mlflow/logged-models:\x01*\x12\xa9\x01\n\x13\x46inalizeLoggedModel\x12(.trackwire.v1.FinalizeLoggedModelRequest\x1a).trackwire.v1.FinalizeLoggedModelResponse\"=\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02-2(/api/2.0/mlflow/logged-models/{model_id}:\x01*\x12\x97\x01\n\x0eGetLoggedModel\x12#.trackwire.v1.GetLoggedModelRequest\x1a$.trackwire.v1.GetLoggedModelResponse\":\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02*\x12(/api/2.0/mlflow/logged-models/{model_id}\x12\xa0\x01\n\x11\x44\x65leteLoggedModel\x12&.trackwire.v1.DeleteLoggedModelRequest\x1a\'.trackwire.v1.DeleteLoggedModelResponse\":\x92\xb5\x18\x06\x08\x03\x10\x01 \x01\x82\xd3\xe4\x93\x02**(/api/2.0/mlflow/logged-models/{model_id}\x12\xa2\x01\n\x12SearchLoggedModels\x12\'.trackwire.v1.SearchLoggedModelsRequest\x1a(.trackwire.v1.SearchLoggedModelsResponse\"9\x92\xb5\x18\x06\x08\x01\x10\x02 \x04\x82\xd3\xe4\x93\x02)\"$/api/2.0/mlflow/logged-models/search:\x01*\x12\xab\x01\n\x12SetLoggedModelTags\x12\'.trackwire.v1.SetLoggedModelTagsRequest\x1a(.trackwire.v1.SetLoggedModelTagsResponse\"B\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x32\x32-/api/2.0/mlflow/logged-models/{model_id}/tags:\x01*\x12\xb8\x01\n\x14\x44\x65leteLoggedModelTag\x12).trackwire.v1.DeleteLoggedModelTagRequest\x1a*.trackwire.v1.DeleteLoggedModelTagResponse\"I\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x39*7/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}\x12\xb3\x01\n\x14LogLoggedModelParams\x12).trackwire.v1.LogLoggedModelParamsRequest\x1a*.trackwire.v1.LogLoggedModelParamsResponse\"D\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x34\"//api/2.0/mlflow/logged-models/{model_id}/params:\x01*\x12\xcb\x01\n\x18ListLoggedModelArtifacts\x12-.trackwire.v1.ListLoggedModelArtifactsRequest\x1a..trackwire.v1.ListLoggedModelArtifactsResponse\"P\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02@\x12>/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories\x12\x82\x01\n\nLogOutputs\x12\x1f.trackwire.v1.LogOutputsRequest\x1a .trackwire.v1.LogOutputsResponse\"1\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02!\"\x1c/api/2.0/mlflow/runs/outputs:\x01*B,\n\x0fio.trackwire.v1B\x17LoggedModelServiceProtoP\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'trackwire/v1/logged_model_service.proto\x12\x0ctrackwire.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1btrackwire/v1/entities.proto\x1a\x1dtrackwire/v1/rpc_policy.proto\",\n\x0eLoggedModelTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"2\n\x14LoggedModelParameter\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"<\n\x1bLoggedModelRegistrationInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x96\x03\n\x0fLoggedModelInfo\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63reation_timestamp_ms\x18\x04 \x01(\x03\x12!\n\x19last_updated_timestamp_ms\x18\x05 \x01(\x03\x12\x14\n\x0c\x61rtifact_uri\x18\x06 \x01(\t\x12/\n\x06status\x18\x07 \x01(\x0e\x32\x1f.trackwire.v1.LoggedModelStatus\x12\x12\n\ncreator_id\x18\x08 \x01(\x03\x12\x12\n\nmodel_type\x18\t \x01(\t\x12\x15\n\rsource_run_id\x18\n \x01(\t\x12\x16\n\x0estatus_message\x18\x0b \x01(\t\x12*\n\x04tags\x18\x0c \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\x12@\n\rregistrations\x18\r \x03(\x0b\x32).trackwire.v1.LoggedModelRegistrationInfo\"l\n\x0fLoggedModelData\x12\x32\n\x06params\x18\x01 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\x12%\n\x07metrics\x18\x02 \x03(\x0b\x32\x14.trackwire.v1.Metric\"g\n\x0bLoggedModel\x12+\n\x04info\x18\x01 \x01(\x0b\x32\x1d.trackwire.v1.LoggedModelInfo\x12+\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x1d.trackwire.v1.LoggedModelData\"\xca\x01\n\x18\x43reateLoggedModelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nmodel_type\x18\x03 \x01(\t\x12\x15\n\rsource_run_id\x18\x04 \x01(\t\x12\x32\n\x06params\x18\x05 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\x12*\n\x04tags\x18\x06 \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\"E\n\x19\x43reateLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\"_\n\x1a\x46inalizeLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.trackwire.v1.LoggedModelStatus\"G\n\x1b\x46inalizeLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\")\n\x15GetLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"B\n\x16GetLoggedModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\",\n\x18\x44\x65leteLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteLoggedModelResponse\"\xa4\x03\n\x19SearchLoggedModelsRequest\x12\x1c\n\x0e\x65xperiment_ids\x18\x01 \x03(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x13\n\x0bmax_results\x18\x03 \x01(\x05\x12\x41\n\x08order_by\x18\x04 \x03(\x0b\x32/.trackwire.v1.SearchLoggedModelsRequest.OrderBy\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x41\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32/.trackwire.v1.SearchLoggedModelsRequest.Dataset\x1a\x37\n\x07\x44\x61taset\x12\x14\n\x0c\x64\x61taset_name\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x02 \x01(\t\x1aq\n\x07OrderBy\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12\x16\n\tascending\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0c\x64\x61taset_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x04 \x01(\tB\x0c\n\n_ascending\"`\n\x1aSearchLoggedModelsResponse\x12)\n\x06models\x18\x01 \x03(\x0b\x32\x19.trackwire.v1.LoggedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x19SetLoggedModelTagsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12*\n\x04tags\x18\x02 \x03(\x0b\x32\x1c.trackwire.v1.LoggedModelTag\"F\n\x1aSetLoggedModelTagsResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.trackwire.v1.LoggedModel\"@\n\x1b\x44\x65leteLoggedModelTagRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0f\n\x07tag_key\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteLoggedModelTagResponse\"c\n\x1bLogLoggedModelParamsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x32\n\x06params\x18\x02 \x03(\x0b\x32\".trackwire.v1.LoggedModelParameter\"\x1e\n\x1cLogLoggedModelParamsResponse\"h\n\x1fListLoggedModelArtifactsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x1f\n\x17\x61rtifact_directory_path\x18\x02 \x01(\t\x12\x12\n\npage_token\x18\x03 \x01(\t\"t\n ListLoggedModelArtifactsResponse\x12\x10\n\x08root_uri\x18\x01 \x01(\t\x12%\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x16.trackwire.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"N\n\x11LogOutputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12)\n\x06models\x18\x02 \x03(\x0b\x32\x19.trackwire.v1.ModelOutput\"\x14\n\x12LogOutputsResponse*\xc6\x01\n\x11LoggedModelStatus\x12#\n\x1fLOGGED_MODEL_STATUS_UNSPECIFIED\x10\x00\x12,\n(LOGGED_MODEL_STATUS_LOGGED_MODEL_PENDING\x10\x01\x12*\n&LOGGED_MODEL_STATUS_LOGGED_MODEL_READY\x10\x02\x12\x32\n.LOGGED_MODEL_STATUS_LOGGED_MODEL_UPLOAD_FAILED\x10\x03\x32\xaf\r\n\x12LoggedModelService\x12\x98\x01\n\x11\x43reateLoggedModel\x12&.trackwire.v1.CreateLoggedModelRequest\x1a\'.trackwire.v1.CreateLoggedModelResponse\"2\x92\xb5\x18\x06\x08\x02\x10\x01 \x01\x82\xd3\xe4\x93\x02\"\"\x1d/api/2.0/mlflow/logged-models:\x01*\x12\xa9\x01\n\x13\x46inalizeLoggedModel\x12(.trackwire.v1.FinalizeLoggedModelRequest\x1a).trackwire.v1.FinalizeLoggedModelResponse\"=\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02-2(/api/2.0/mlflow/logged-models/{model_id}:\x01*\x12\x97\x01\n\x0eGetLoggedModel\x12#.trackwire.v1.GetLoggedModelRequest\x1a$.trackwire.v1.GetLoggedModelResponse\":\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02*\x12(/api/2.0/mlflow/logged-models/{model_id}\x12\xa0\x01\n\x11\x44\x65leteLoggedModel\x12&.trackwire.v1.DeleteLoggedModelRequest\x1a\'.trackwire.v1.DeleteLoggedModelResponse\":\x92\xb5\x18\x06\x08\x03\x10\x01 \x01\x82\xd3\xe4\x93\x02**(/api/2.0/mlflow/logged-models/{model_id}\x12\xa2\x01\n\x12SearchLoggedModels\x12\'.trackwire.v1.SearchLoggedModelsRequest\x1a(.trackwire.v1.SearchLoggedModelsResponse\"9\x92\xb5\x18\x06\x08\x01\x10\x02 \x04\x82\xd3\xe4\x93\x02)\"$/api/2.0/mlflow/logged-models/search:\x01*\x12\xab\x01\n\x12SetLoggedModelTags\x12\'.trackwire.v1.SetLoggedModelTagsRequest\x1a(.trackwire.v1.SetLoggedModelTagsResponse\"B\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x32\x32-/api/2.0/mlflow/logged-models/{model_id}/tags:\x01*\x12\xb8\x01\n\x14\x44\x65leteLoggedModelTag\x12).trackwire.v1.DeleteLoggedModelTagRequest\x1a*.trackwire.v1.DeleteLoggedModelTagResponse\"I\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x39*7/api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}\x12\xb3\x01\n\x14LogLoggedModelParams\x12).trackwire.v1.LogLoggedModelParamsRequest\x1a*.trackwire.v1.LogLoggedModelParamsResponse\"D\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02\x34\"//api/2.0/mlflow/logged-models/{model_id}/params:\x01*\x12\xcb\x01\n\x18ListLoggedModelArtifacts\x12-.trackwire.v1.ListLoggedModelArtifactsRequest\x1a..trackwire.v1.ListLoggedModelArtifactsResponse\"P\x92\xb5\x18\x06\x08\x01\x10\x02 \x01\x82\xd3\xe4\x93\x02@\x12>/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories\x12\x82\x01\n\nLogOutputs\x12\x1f.trackwire.v1.LogOutputsRequest\x1a .trackwire.v1.LogOutputsResponse\"1\x92\xb5\x18\x06\x08\x02\x10\x02 \x01\x82\xd3\xe4\x93\x02!\"\x1c/api/2.0/mlflow/runs/outputs:\x01*B,\n\x0fio.trackwire.v1B\x17LoggedModelServiceProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +36,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackwire.v1.logged_model_s
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017io.trackwire.v1B\027LoggedModelServiceProtoP\001'
+  _globals['_SEARCHLOGGEDMODELSREQUEST'].fields_by_name['experiment_ids']._loaded_options = None
+  _globals['_SEARCHLOGGEDMODELSREQUEST'].fields_by_name['experiment_ids']._serialized_options = b'\342A\001\002'
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['CreateLoggedModel']._loaded_options = None
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['CreateLoggedModel']._serialized_options = b'\222\265\030\006\010\002\020\001 \001\202\323\344\223\002\"\"\035/api/2.0/mlflow/logged-models:\001*'
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['FinalizeLoggedModel']._loaded_options = None
@@ -55,64 +58,64 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['ListLoggedModelArtifacts']._serialized_options = b'\222\265\030\006\010\001\020\002 \001\202\323\344\223\002@\022>/api/2.0/mlflow/logged-models/{model_id}/artifacts/directories'
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['LogOutputs']._loaded_options = None
   _globals['_LOGGEDMODELSERVICE'].methods_by_name['LogOutputs']._serialized_options = b'\222\265\030\006\010\002\020\002 \001\202\323\344\223\002!\"\034/api/2.0/mlflow/runs/outputs:\001*'
-  _globals['_LOGGEDMODELSTATUS']._serialized_start=2799
-  _globals['_LOGGEDMODELSTATUS']._serialized_end=2997
-  _globals['_LOGGEDMODELTAG']._serialized_start=147
-  _globals['_LOGGEDMODELTAG']._serialized_end=191
-  _globals['_LOGGEDMODELPARAMETER']._serialized_start=193
-  _globals['_LOGGEDMODELPARAMETER']._serialized_end=243
-  _globals['_LOGGEDMODELREGISTRATIONINFO']._serialized_start=245
-  _globals['_LOGGEDMODELREGISTRATIONINFO']._serialized_end=305
-  _globals['_LOGGEDMODELINFO']._serialized_start=308
-  _globals['_LOGGEDMODELINFO']._serialized_end=714
-  _globals['_LOGGEDMODELDATA']._serialized_start=716
-  _globals['_LOGGEDMODELDATA']._serialized_end=824
-  _globals['_LOGGEDMODEL']._serialized_start=826
-  _globals['_LOGGEDMODEL']._serialized_end=929
-  _globals['_CREATELOGGEDMODELREQUEST']._serialized_start=932
-  _globals['_CREATELOGGEDMODELREQUEST']._serialized_end=1134
-  _globals['_CREATELOGGEDMODELRESPONSE']._serialized_start=1136
-  _globals['_CREATELOGGEDMODELRESPONSE']._serialized_end=1205
-  _globals['_FINALIZELOGGEDMODELREQUEST']._serialized_start=1207
-  _globals['_FINALIZELOGGEDMODELREQUEST']._serialized_end=1302
-  _globals['_FINALIZELOGGEDMODELRESPONSE']._serialized_start=1304
-  _globals['_FINALIZELOGGEDMODELRESPONSE']._serialized_end=1375
-  _globals['_GETLOGGEDMODELREQUEST']._serialized_start=1377
-  _globals['_GETLOGGEDMODELREQUEST']._serialized_end=1418
-  _globals['_GETLOGGEDMODELRESPONSE']._serialized_start=1420
-  _globals['_GETLOGGEDMODELRESPONSE']._serialized_end=1486
-  _globals['_DELETELOGGEDMODELREQUEST']._serialized_start=1488
-  _globals['_DELETELOGGEDMODELREQUEST']._serialized_end=1532
-  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_start=1534
-  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_end=1561
-  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_start=1564
-  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_end=1978
-  _globals['_SEARCHLOGGEDMODELSREQUEST_DATASET']._serialized_start=1808
-  _globals['_SEARCHLOGGEDMODELSREQUEST_DATASET']._serialized_end=1863
-  _globals['_SEARCHLOGGEDMODELSREQUEST_ORDERBY']._serialized_start=1865
-  _globals['_SEARCHLOGGEDMODELSREQUEST_ORDERBY']._serialized_end=1978
-  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_start=1980
-  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_end=2076
-  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_start=2078
-  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_end=2167
-  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_start=2169
-  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_end=2239
-  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_start=2241
-  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_end=2305
-  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_start=2307
-  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_end=2337
-  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_start=2339
-  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_end=2438
-  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_start=2440
-  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_end=2470
-  _globals['_LISTLOGGEDMODELARTIFACTSREQUEST']._serialized_start=2472
-  _globals['_LISTLOGGEDMODELARTIFACTSREQUEST']._serialized_end=2576
-  _globals['_LISTLOGGEDMODELARTIFACTSRESPONSE']._serialized_start=2578
-  _globals['_LISTLOGGEDMODELARTIFACTSRESPONSE']._serialized_end=2694
-  _globals['_LOGOUTPUTSREQUEST']._serialized_start=2696
-  _globals['_LOGOUTPUTSREQUEST']._serialized_end=2774
-  _globals['_LOGOUTPUTSRESPONSE']._serialized_start=2776
-  _globals['_LOGOUTPUTSRESPONSE']._serialized_end=2796
-  _globals['_LOGGEDMODELSERVICE']._serialized_start=3000
-  _globals['_LOGGEDMODELSERVICE']._serialized_end=4711
+  _globals['_LOGGEDMODELSTATUS']._serialized_start=2838
+  _globals['_LOGGEDMODELSTATUS']._serialized_end=3036
+  _globals['_LOGGEDMODELTAG']._serialized_start=180
+  _globals['_LOGGEDMODELTAG']._serialized_end=224
+  _globals['_LOGGEDMODELPARAMETER']._serialized_start=226
+  _globals['_LOGGEDMODELPARAMETER']._serialized_end=276
+  _globals['_LOGGEDMODELREGISTRATIONINFO']._serialized_start=278
+  _globals['_LOGGEDMODELREGISTRATIONINFO']._serialized_end=338
+  _globals['_LOGGEDMODELINFO']._serialized_start=341
+  _globals['_LOGGEDMODELINFO']._serialized_end=747
+  _globals['_LOGGEDMODELDATA']._serialized_start=749
+  _globals['_LOGGEDMODELDATA']._serialized_end=857
+  _globals['_LOGGEDMODEL']._serialized_start=859
+  _globals['_LOGGEDMODEL']._serialized_end=962
+  _globals['_CREATELOGGEDMODELREQUEST']._serialized_start=965
+  _globals['_CREATELOGGEDMODELREQUEST']._serialized_end=1167
+  _globals['_CREATELOGGEDMODELRESPONSE']._serialized_start=1169
+  _globals['_CREATELOGGEDMODELRESPONSE']._serialized_end=1238
+  _globals['_FINALIZELOGGEDMODELREQUEST']._serialized_start=1240
+  _globals['_FINALIZELOGGEDMODELREQUEST']._serialized_end=1335
+  _globals['_FINALIZELOGGEDMODELRESPONSE']._serialized_start=1337
+  _globals['_FINALIZELOGGEDMODELRESPONSE']._serialized_end=1408
+  _globals['_GETLOGGEDMODELREQUEST']._serialized_start=1410
+  _globals['_GETLOGGEDMODELREQUEST']._serialized_end=1451
+  _globals['_GETLOGGEDMODELRESPONSE']._serialized_start=1453
+  _globals['_GETLOGGEDMODELRESPONSE']._serialized_end=1519
+  _globals['_DELETELOGGEDMODELREQUEST']._serialized_start=1521
+  _globals['_DELETELOGGEDMODELREQUEST']._serialized_end=1565
+  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_start=1567
+  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_end=1594
+  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_start=1597
+  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_end=2017
+  _globals['_SEARCHLOGGEDMODELSREQUEST_DATASET']._serialized_start=1847
+  _globals['_SEARCHLOGGEDMODELSREQUEST_DATASET']._serialized_end=1902
+  _globals['_SEARCHLOGGEDMODELSREQUEST_ORDERBY']._serialized_start=1904
+  _globals['_SEARCHLOGGEDMODELSREQUEST_ORDERBY']._serialized_end=2017
+  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_start=2019
+  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_end=2115
+  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_start=2117
+  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_end=2206
+  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_start=2208
+  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_end=2278
+  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_start=2280
+  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_end=2344
+  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_start=2346
+  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_end=2376
+  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_start=2378
+  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_end=2477
+  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_start=2479
+  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_end=2509
+  _globals['_LISTLOGGEDMODELARTIFACTSREQUEST']._serialized_start=2511
+  _globals['_LISTLOGGEDMODELARTIFACTSREQUEST']._serialized_end=2615
+  _globals['_LISTLOGGEDMODELARTIFACTSRESPONSE']._serialized_start=2617
+  _globals['_LISTLOGGEDMODELARTIFACTSRESPONSE']._serialized_end=2733
+  _globals['_LOGOUTPUTSREQUEST']._serialized_start=2735
+  _globals['_LOGOUTPUTSREQUEST']._serialized_end=2813
+  _globals['_LOGOUTPUTSRESPONSE']._serialized_start=2815
+  _globals['_LOGOUTPUTSRESPONSE']._serialized_end=2835
+  _globals['_LOGGEDMODELSERVICE']._serialized_start=3039
+  _globals['_LOGGEDMODELSERVICE']._serialized_end=4750
 # @@protoc_insertion_point(module_scope)

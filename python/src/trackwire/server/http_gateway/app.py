@@ -153,7 +153,7 @@ def create_app(services) -> Starlette:
             services.store.db.write_lock,
         ),
         *mlflow_artifact_routes(services.artifacts),
-        *web_ui_routes(),
+        *web_ui_routes(services.guard),
     ]
     middleware = []
     if services.tokens is not None:

@@ -7,7 +7,9 @@ This module walks precompiled per-message field tables instead:
 - field names are the proto (snake_case) names; camelCase json names are accepted on input;
 - int64 values are JSON numbers; numeric strings are accepted on input, as protobuf allows;
 - enum values are written without their type prefix (RunStatus RUN_STATUS_RUNNING -> "RUNNING",
-  ViewType VIEW_TYPE_ALL -> "ALL"), and both forms (and numbers) are accepted on input;
+  ViewType VIEW_TYPE_ALL -> "ALL"), and both forms (and numbers) are accepted on input; as in
+  MLflow's server, a string naming no value leaves the field unset (or drops the item of a
+  repeated field), and a number naming no value is refused;
 - NaN and +/-Infinity doubles are written "NaN", "Infinity", "-Infinity" (what MLflow's own
   server writes and its clients parse); on input the strings and the bare JSON literals that
   Python's json module emits are both accepted;
@@ -445,9 +447,12 @@ class MessageCodec:
             if f.repeated:
                 if not isinstance(value, list):
                     raise InvalidArgument(invalid_type(name, value))
-                kwargs[f.name] = [self._in_value(f, v, f"{name}[{i}]") for i, v in enumerate(value)]
+                items = (self._in_value(f, v, f"{name}[{i}]") for i, v in enumerate(value))
+                kwargs[f.name] = [item for item in items if item is not _UNKNOWN_ENUM_NAME]
             else:
-                kwargs[f.name] = self._in_value(f, value, name)
+                item = self._in_value(f, value, name)
+                if item is not _UNKNOWN_ENUM_NAME:
+                    kwargs[f.name] = item
         return kwargs
 
     def _in_value(self, f: _Field, value: Any, name: str) -> Any:
@@ -477,11 +482,14 @@ class MessageCodec:
             if isinstance(value, bool):
                 return value
         elif kind == _ENUM:
-            enum = f.enum
-            if isinstance(value, str) and value in enum.number_of:  # type: ignore[union-attr]
-                return enum.number_of[value]  # type: ignore[union-attr]
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value  # proto3 enums are open: unknown numbers are kept
+            enum: _Enum = f.enum  # type: ignore[assignment]
+            if isinstance(value, str):
+                number = enum.number_of.get(value)
+                if number is None:  # a number written as a string, or no value's name
+                    number = _as_int(value)
+                return number if number in enum.name_of else _UNKNOWN_ENUM_NAME
+            if isinstance(value, int) and not isinstance(value, bool) and value in enum.name_of:
+                return value
         elif kind == _BYTES and isinstance(value, str):
             try:
                 return base64.b64decode(value, validate=True)
@@ -504,6 +512,10 @@ class MessageCodec:
             else:
                 data.setdefault(f.name, value)  # the first occurrence wins, as in MLflow
         return self.from_dict(data)
+
+
+# What _in_value answers for an enum string that names no value: the field stays unset.
+_UNKNOWN_ENUM_NAME = object()
 
 
 def _as_int(value: Any) -> int | None:

@@ -2,7 +2,8 @@
 
 `index.html` is never cached (it names the current bundle); the bundle's files carry a content
 hash in their names and are cached for a year. `/ui/session` tells the UI who its token
-belongs to, so it can show what the caller may not do as disabled.
+belongs to and what it may do on each experiment, so that the UI shows what the caller may
+not do as disabled instead of failing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from trackwire.rpc_policy import SERVICES
+from trackwire.server.auth.guard import Guard, is_read, required_permission
 from trackwire.server.auth.identity import current_identity
+from trackwire.server.auth.permissions import MANAGE
 
 ASSETS = resources.files("trackwire.server") / "ui_assets"
 # Paths the UI needs before it has a token: the page itself and its bundle.
@@ -42,11 +46,35 @@ async def _index(request: Request) -> Response:
     return FileResponse(str(index), headers={"Cache-Control": "no-cache"})
 
 
-async def _session(request: Request) -> Response:
-    identity = current_identity.get()
-    if identity is None:
-        return JSONResponse({"auth": False})
-    return JSONResponse({"auth": True, "user": identity.user, "scope": identity.scope})
+# What each RPC needs, from its policy option: a write token (`write`) and a permission on
+# the experiment it touches. The UI asks this of the calls behind its buttons.
+_NEEDS = {
+    method.name: {"write": not is_read(method), "permission": required_permission(method)}
+    for service in SERVICES
+    for method in service.methods
+}
+
+
+def _session_of(guard: Guard | None):
+    async def session(request: Request) -> Response:
+        """The caller: user, token scope, and permissions (their grants by experiment id, and
+        the permission on any other experiment), with what each RPC needs."""
+        identity = current_identity.get()
+        if guard is None or identity is None:
+            return JSONResponse({"auth": False})
+        grants = {} if identity.is_admin else guard.permissions.grants_of(identity.user)
+        return JSONResponse(
+            {
+                "auth": True,
+                "user": identity.user,
+                "scope": identity.scope,
+                "default_permission": MANAGE if identity.is_admin else guard.default_permission,
+                "grants": {str(experiment): name for experiment, name in grants.items()},
+                "needs": _NEEDS,
+            }
+        )
+
+    return session
 
 
 def is_open(path: str) -> bool:
@@ -54,10 +82,11 @@ def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
 
 
-def web_ui_routes() -> list[Route]:
+def web_ui_routes(guard: Guard | None) -> list[Route]:
+    """The UI's routes; `guard` decides the caller's permissions (None without --auth)."""
     return [
         Route("/", _index, methods=["GET"]),
         Route("/index.html", _index, methods=["GET"]),
-        Route("/ui/session", _session, methods=["GET"]),
+        Route("/ui/session", _session_of(guard), methods=["GET"]),
         Route("/assets/{name:path}", _asset, methods=["GET"]),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -16,6 +16,7 @@ from trackwire.server.store.database import Database
 from trackwire.server.store.lookups import active_run, experiment_key
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.rows import ACTIVE, DELETED, metric_value, now_millis
+from trackwire.server.store.search_logged_models import Dataset, plan_logged_model_search
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import logged_model_service_pb2 as lm
 
@@ -55,13 +56,11 @@ class LoggedModels:
                 )
             ).first()
             if experiment is None:
-                raise NotFound(f"No Experiment with id={experiment_id} exists.")
+                raise NotFound(f"No Experiment with id={experiment_id} exists")
             if experiment.lifecycle_stage != ACTIVE:
                 raise InvalidArgument(
                     f"The experiment {experiment_id} must be in the 'active' state."
                 )
-            if source_run_id:
-                active_run(conn, source_run_id)
             location = experiment.artifact_location.rstrip("/")
             conn.execute(
                 t.logged_models.insert().values(
@@ -132,7 +131,7 @@ class LoggedModels:
                 )
             ).rowcount
             if not deleted:
-                raise NotFound(f"No tag with key {key!r} on logged model '{model_id}'.")
+                raise NotFound(f"No tag with key '{key}' found for model with ID '{model_id}'.")
             self._touch(conn, model_id)
 
     def log_params(self, model_id: str, params: Sequence[lm.LoggedModelParameter]) -> None:
@@ -141,18 +140,28 @@ class LoggedModels:
             self._log_params(conn, model_id, params)
             self._touch(conn, model_id)
 
-    def in_experiments(self, experiment_ids: Iterable[int]) -> list[lm.LoggedModel]:
-        """Every active model of the experiments, oldest first."""
+    def search(
+        self,
+        experiment_keys: Sequence[int],
+        filter_string: str,
+        datasets: Sequence[Dataset],
+        order_by: Sequence[lm.SearchLoggedModelsRequest.OrderBy],
+        max_results: int,
+        page_token: str,
+    ) -> tuple[list[lm.LoggedModel], str]:
+        """A page of the active models of the experiments, and the next page's token."""
+        plan = plan_logged_model_search(
+            experiment_keys=experiment_keys,
+            filter_string=filter_string,
+            datasets=datasets,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            page_tokens=self.page_tokens,
+        )
         with self.db.read() as conn:
-            ids = conn.execute(
-                select(t.logged_models.c.model_id)
-                .where(
-                    t.logged_models.c.experiment_id.in_(list(experiment_ids)),
-                    t.logged_models.c.lifecycle_stage == ACTIVE,
-                )
-                .order_by(t.logged_models.c.creation_time, t.logged_models.c.model_id)
-            ).scalars()
-            return [self._model(conn, model_id) for model_id in ids]
+            rows, token = plan.page(conn.execute(plan.statement).all())
+            return [self._model(conn, row.model_id) for row in rows], token
 
     def log_outputs(self, run_id: str, outputs: Sequence[pb.ModelOutput]) -> None:
         with self.db.write() as conn:

@@ -1,7 +1,7 @@
-"""Purging deleted runs and experiments for good (`trackwire gc`).
+"""Purging deleted runs, logged models and experiments for good (`trackwire gc`).
 
-Runs are purged a chunk at a time, each chunk in one write transaction that re-reads which
-runs are still deleted, so a run restored meanwhile is left alone.
+Runs and models are purged a chunk at a time, each chunk in one write transaction that re-reads
+which are still deleted, so one restored meanwhile is left alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,23 @@ from trackwire.server.store.rows import DEFAULT_EXPERIMENT_ID, DELETED
 CHUNK = 100
 # Tables holding rows of a run (the foreign keys cascade too; being explicit keeps purging
 # independent of whether the database enforces them).
-_RUN_CHILDREN = (t.metrics, t.metric_blocks, t.latest_metrics, t.params, t.tags, t.applied_requests)
+_RUN_CHILDREN = (
+    t.metrics,
+    t.metric_blocks,
+    t.latest_metrics,
+    t.params,
+    t.tags,
+    t.applied_requests,
+    t.run_model_inputs,
+    t.run_model_outputs,
+)
+_MODEL_CHILDREN = (
+    t.logged_model_tags,
+    t.logged_model_params,
+    t.logged_model_metrics,
+    t.run_model_inputs,
+    t.run_model_outputs,
+)
 
 
 class Purge:
@@ -75,6 +91,29 @@ class Purge:
                 )
             return len(runs)
 
+    def logged_models(
+        self, cutoff: int, experiments: list[int], delete_artifacts: Callable[[str], None]
+    ) -> int:
+        """Purges up to CHUNK logged models deleted at or before `cutoff` (a deleted model's
+        last update is its deletion) or belonging to `experiments` (deleting an experiment leaves
+        its models active, as in MLflow), calling `delete_artifacts(artifact_uri)` for each; how
+        many."""
+        m = t.logged_models.c
+        doomed = (m.lifecycle_stage == DELETED) & (m.last_updated_time <= cutoff)
+        if experiments:
+            doomed = doomed | m.experiment_id.in_(experiments)
+        with self.db.write() as conn:
+            models = conn.execute(
+                select(m.model_id, m.artifact_uri).where(doomed).limit(CHUNK)
+            ).all()
+            for model in models:
+                delete_artifacts(model.artifact_uri)
+            ids = [model.model_id for model in models]
+            for table in _MODEL_CHILDREN:
+                conn.execute(delete(table).where(table.c.model_id.in_(ids)))
+            conn.execute(delete(t.logged_models).where(m.model_id.in_(ids)))
+            return len(models)
+
     def experiment(self, experiment_id: int) -> bool:
         """Deletes a still-deleted experiment that has no runs left; whether it did."""
         e = t.experiments.c
@@ -85,7 +124,12 @@ class Purge:
             runs_left = conn.execute(
                 select(t.runs.c.run_id).where(t.runs.c.experiment_id == experiment_id).limit(1)
             ).first()
-            if stage != DELETED or runs_left:
+            models_left = conn.execute(
+                select(t.logged_models.c.model_id)
+                .where(t.logged_models.c.experiment_id == experiment_id)
+                .limit(1)
+            ).first()
+            if stage != DELETED or runs_left or models_left:
                 return False  # restored meanwhile
             datasets = select(t.datasets.c.dataset_id).where(
                 t.datasets.c.experiment_id == experiment_id

@@ -55,11 +55,16 @@ def canonical_stage(stage: str) -> str:
     return found
 
 
-def _version_number(version: str) -> int:
-    """A version as stored: a positive integer within the column's (32-bit) range."""
-    if not version.isdecimal() or not 0 < int(version) <= _MAX_VERSION:
-        raise InvalidArgument(f"Model version must be a positive integer, got '{version}'")
-    return int(version)
+def _version_number(name: str, version: str) -> int:
+    """A version as stored: an integer (or MLflow's words), and one the column's (32-bit)
+    range can hold (or no such version)."""
+    try:
+        number = int(version)
+    except ValueError:
+        raise InvalidArgument(f"Parameter 'version' must be an integer, got '{version}'.") from None
+    if not 0 < number <= _MAX_VERSION:
+        raise _version_missing(name, version)
+    return number
 
 
 def _model_missing(name: str) -> NotFound:
@@ -226,7 +231,7 @@ class Registry:
             return _version(conn, request.name, version)
 
     def update_version(self, name: str, version: str, description: str) -> pb.ModelVersion:
-        number = _version_number(version)
+        number = _version_number(name, version)
         with self.db.write() as conn:
             _require_version(conn, name, number)
             conn.execute(
@@ -239,7 +244,7 @@ class Registry:
     def transition_stage(
         self, name: str, version: str, stage: str, archive_existing: bool
     ) -> pb.ModelVersion:
-        number = _version_number(version)
+        number = _version_number(name, version)
         stage = canonical_stage(stage)
         now = now_millis()
         with self.db.write() as conn:
@@ -261,7 +266,7 @@ class Registry:
             return _version(conn, name, number)
 
     def delete_version(self, name: str, version: str) -> None:
-        number = _version_number(version)
+        number = _version_number(name, version)
         with self.db.write() as conn:
             _require_version(conn, name, number)
             for table in (model_version_tags, registered_model_aliases, model_versions):
@@ -273,7 +278,7 @@ class Registry:
             )
 
     def get_version(self, name: str, version: str) -> pb.ModelVersion:
-        number = _version_number(version)
+        number = _version_number(name, version)
         with self.db.read() as conn:
             _require_version(conn, name, number)
             return _version(conn, name, number)
@@ -329,16 +334,15 @@ class Registry:
     def delete_model_tag(self, name: str, key: str) -> None:
         with self.db.write() as conn:
             _require_model(conn, name)
-            deleted = conn.execute(
+            # Deleting a tag that is not there does nothing, as in MLflow.
+            conn.execute(
                 delete(registered_model_tags).where(
                     registered_model_tags.c.name == name, registered_model_tags.c.key == key
                 )
-            ).rowcount
-            if not deleted:
-                raise NotFound(f"No tag with name: {key} in registered model {name}.")
+            )
 
     def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
-        number = _version_number(version)
+        number = _version_number(name, version)
         c = model_version_tags.c
         with self.db.write() as conn:
             _require_version(conn, name, number)
@@ -350,18 +354,16 @@ class Registry:
             )
 
     def delete_version_tag(self, name: str, version: str, key: str) -> None:
-        number = _version_number(version)
+        number = _version_number(name, version)
         c = model_version_tags.c
         with self.db.write() as conn:
             _require_version(conn, name, number)
-            deleted = conn.execute(
+            conn.execute(
                 delete(model_version_tags).where(c.name == name, c.version == number, c.key == key)
-            ).rowcount
-            if not deleted:
-                raise NotFound(f"No tag with name: {key} in model version {name} {version}.")
+            )
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        number = _version_number(version)
+        number = _version_number(name, version)
         c = registered_model_aliases.c
         with self.db.write() as conn:
             _require_version(conn, name, number)
@@ -384,7 +386,8 @@ class Registry:
                 select(c.version).where(c.name == name, c.alias == alias)
             ).scalar()
             if number is None:
-                raise NotFound(f"Registered model alias {alias} not found.")
+                # MLflow answers an unknown alias with INVALID_PARAMETER_VALUE, not a 404.
+                raise InvalidArgument(f"Registered model alias {alias} not found.")
             return _version(conn, name, number)
 
     # -- grants (--auth) --------------------------------------------------------------

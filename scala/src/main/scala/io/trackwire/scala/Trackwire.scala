@@ -258,6 +258,24 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
   def metricHistory(runId: String, key: String): Vector[Metric] =
     underlying.getMetricHistory(runId, key).asScala.map(Metric.fromProto).toVector
 
+  /**
+   * A metric of several runs (at most 100) summarised for a chart: the step range (the runs'
+   * whole range by default) cut into `buckets` equal buckets (the server's default, 1000, when
+   * empty), each keeping its extremes so that no spike is lost.
+   */
+  def metricBuckets(
+      runIds: Seq[String],
+      key: String,
+      startStep: Option[Long] = None,
+      endStep: Option[Long] = None,
+      buckets: Option[Int] = None): MetricBuckets = {
+    val request = pb.GetMetricBucketsRequest.newBuilder().addAllRunIds(runIds.asJava).setMetricKey(key)
+    startStep.foreach(request.setStartStep)
+    endStep.foreach(request.setEndStep)
+    buckets.foreach(request.setBuckets)
+    MetricBuckets.fromProto(underlying.getMetricBuckets(request.build()))
+  }
+
   // ---- artifacts
 
   /** Uploads a file into a directory of the run's artifacts (the root by default). */

@@ -56,6 +56,46 @@ object Metric {
   private[scala] def fromProto(m: pb.Metric): Metric = Metric(m.getKey, m.getValue, m.getTimestamp, m.getStep)
 }
 
+/**
+ * The points of one run's metric whose steps fall in one bucket: first and last step and
+ * timestamp, the value at the last step, the extremes (NaN points aside) and the count.
+ */
+final case class MetricBucket(
+    firstStep: Long,
+    lastStep: Long,
+    firstTimestamp: Long,
+    lastTimestamp: Long,
+    lastValue: Double,
+    minValue: Double,
+    maxValue: Double,
+    count: Long)
+
+object MetricBucket {
+  private[scala] def fromProto(b: pb.MetricBucket): MetricBucket =
+    MetricBucket(b.getFirstStep, b.getLastStep, b.getFirstTimestamp, b.getLastTimestamp,
+      b.getLastValue, b.getMinValue, b.getMaxValue, b.getCount)
+}
+
+/** The non-empty buckets of one run, in step order. */
+final case class RunMetricBuckets(runId: String, buckets: Vector[MetricBucket])
+
+/**
+ * A metric of several runs summarised per bucket of steps: the step range `startStep` to
+ * `endStep` cut into buckets of `bucketWidth` steps; `runs` in the order they were asked for.
+ */
+final case class MetricBuckets(
+    startStep: Long,
+    endStep: Long,
+    bucketWidth: Long,
+    runs: Vector[RunMetricBuckets])
+
+object MetricBuckets {
+  private[scala] def fromProto(r: pb.GetMetricBucketsResponse): MetricBuckets =
+    MetricBuckets(r.getStartStep, r.getEndStep, r.getBucketWidth,
+      r.getRunsList.asScala.map(run =>
+        RunMetricBuckets(run.getRunId, run.getBucketsList.asScala.map(MetricBucket.fromProto).toVector)).toVector)
+}
+
 /** Metadata of a run; `endTime` is empty while it is active. */
 final case class RunInfo(
     runId: String,

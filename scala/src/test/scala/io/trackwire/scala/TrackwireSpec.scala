@@ -117,6 +117,27 @@ abstract class TrackwireSpec(http: Boolean) extends AnyFunSuite with BeforeAndAf
     assert(all.map(_.runId).toVector == (first.items ++ second.items).map(_.runId))
   }
 
+  test("metric buckets keep a spike, zoom in, and name every run asked for") {
+    val experimentId = tw.createExperiment(unique("buckets"))
+    val runId = tw.createRun(experimentId).runId
+    val emptyRunId = tw.createRun(experimentId).runId
+    val points = (0 until 1000).map(i =>
+      Metric("loss", if (i == 737) 1e6 else -i.toDouble, timestamp = 1000L + i, step = i.toLong))
+    tw.logBatch(runId, metrics = points)
+
+    val whole = tw.metricBuckets(Seq(runId, emptyRunId), "loss", buckets = Some(10))
+    assert((whole.startStep, whole.endStep, whole.bucketWidth) == ((0L, 999L, 100L)))
+    assert(whole.runs.map(_.runId) == Vector(runId, emptyRunId))
+    assert(whole.runs(0).buckets.size == 10 && whole.runs(1).buckets.isEmpty)
+    assert(whole.runs(0).buckets(7) ==
+      MetricBucket(700L, 799L, 1700L, 1799L, lastValue = -799.0, minValue = -799.0, maxValue = 1e6, 100L))
+
+    val zoomed = tw.metricBuckets(Seq(runId), "loss", startStep = Some(730L), endStep = Some(739L),
+      buckets = Some(100))
+    assert(zoomed.bucketWidth == 1L && zoomed.runs(0).buckets.map(_.lastValue)(7) == 1e6)
+    assertThrows[NotFoundException](tw.metricBuckets(Seq("no-such-run"), "loss"))
+  }
+
   test("artifacts upload, list and download") {
     val runId = tw.createRun(tw.createExperiment(unique("art"))).runId
     val dir = Files.createTempDirectory("trackwire-scala-")

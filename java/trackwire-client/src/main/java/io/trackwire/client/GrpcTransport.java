@@ -7,6 +7,7 @@ import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptors;
+import io.grpc.ConnectivityState;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -25,12 +26,19 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /** Calls over one gRPC channel (grpc:// plaintext, grpcs:// TLS). */
 final class GrpcTransport implements Transport {
+  /**
+   * How long a call waits for a channel that was failing to reconnect: a server that is up
+   * again on loopback or a LAN accepts well within it.
+   */
+  private static final long RECONNECT_WAIT_MILLIS = 200;
+
   private final ManagedChannel channel;
   private final Channel calls;
 
@@ -74,6 +82,7 @@ final class GrpcTransport implements Transport {
 
   @Override
   public <Q extends Message, R extends Message> R unary(MethodDescriptor<Q, R> method, Q request) {
+    reconnectIfFailing();
     try {
       return ClientCalls.blockingUnaryCall(calls, method, CallOptions.DEFAULT, request);
     } catch (StatusRuntimeException e) {
@@ -84,6 +93,7 @@ final class GrpcTransport implements Transport {
   @Override
   public <Q extends Message, R extends Message> Iterator<R> serverStream(
       MethodDescriptor<Q, R> method, Q request) {
+    reconnectIfFailing();
     Iterator<R> responses;
     try {
       responses = ClientCalls.blockingServerStreamingCall(calls, method, CallOptions.DEFAULT, request);
@@ -115,6 +125,7 @@ final class GrpcTransport implements Transport {
   @Override
   public <Q extends Message, R extends Message> R clientStream(
       MethodDescriptor<Q, R> method, Q head, InputStream data, Function<ByteString, Q> chunk) {
+    reconnectIfFailing();
     CompletableFuture<R> done = new CompletableFuture<>();
     Object readiness = new Object();
     ClientResponseObserver<Q, R> observer = new ClientResponseObserver<Q, R>() {
@@ -194,9 +205,39 @@ final class GrpcTransport implements Transport {
     }
   }
 
-  @Override
-  public void reconnect() {
+  /**
+   * While a server is down, grpc-java waits ever longer between reconnection attempts (up to two
+   * minutes, with no public setting), and a call made meanwhile fails at once without dialling,
+   * even when the server is back. So a call on a channel in TRANSIENT_FAILURE first cuts the
+   * backoff short and waits briefly for the connection: the first call after an outage goes
+   * through, retried or not.
+   */
+  private void reconnectIfFailing() {
+    if (channel.getState(false) != ConnectivityState.TRANSIENT_FAILURE) {
+      return;
+    }
     channel.resetConnectBackoff();
+    CountDownLatch ready = new CountDownLatch(1);
+    countDownWhenReady(ConnectivityState.TRANSIENT_FAILURE, ready);
+    try {
+      ready.await(RECONNECT_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      ready.countDown(); // ends the watch below if the connection is not there yet
+    }
+  }
+
+  /** Follows the channel's state changes from {@code from} until READY, or until the latch is down. */
+  private void countDownWhenReady(ConnectivityState from, CountDownLatch ready) {
+    channel.notifyWhenStateChanged(from, () -> {
+      ConnectivityState now = channel.getState(false);
+      if (now == ConnectivityState.READY) {
+        ready.countDown();
+      } else if (now != ConnectivityState.SHUTDOWN && ready.getCount() > 0) {
+        countDownWhenReady(now, ready);
+      }
+    });
   }
 
   /** Shuts the channel down, waiting briefly for calls in flight. */

@@ -360,11 +360,6 @@ final class HttpTransport implements Transport {
   }
 
   @Override
-  public void reconnect() {
-    // Each attempt opens a connection if the pooled one is gone: nothing to reset.
-  }
-
-  @Override
   public void close() {
     // The JDK's client (before 21) has no close; its idle connections time out by themselves.
   }

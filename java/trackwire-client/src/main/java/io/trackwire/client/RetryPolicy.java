@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
+import java.util.stream.LongStream;
 
 /**
  * Which calls are sent again when their answer did not arrive, as the schema says: each RPC's
@@ -31,14 +32,19 @@ import java.util.function.Supplier;
  * idempotency key in their {@code request_id} field, and the very same request, key included,
  * is resent, so the server applies it once. RETRY_NEVER calls (creates, deletes) are sent once.
  *
- * <p>Unary calls are retried by {@link #call} on either transport, for about 6 s, enough to
+ * <p>Unary calls are retried by {@link #call} on either transport, for about 10 s, enough to
  * ride through a server restart. gRPC streams that may be retried are retried by the channel
  * ({@link #serviceConfig}), which resends only before the first response, so a stream is never
  * repeated half-way.
  */
 final class RetryPolicy {
-  /** Waits between attempts: about 6 s in all. */
-  static final long[] DELAYS_MILLIS = {100, 200, 400, 800, 1600, 3200};
+  /**
+   * Waits between attempts: short ones for a blip, then one attempt every half second, about
+   * 10 s in all. The cap keeps recovery fast: once the server is back, the next attempt comes
+   * within half a second.
+   */
+  static final long[] DELAYS_MILLIS = LongStream.concat(
+      LongStream.of(50, 100, 200, 400), LongStream.generate(() -> 500).limit(19)).toArray();
   private static final Set<Status.Code> TRANSIENT =
       Collections.unmodifiableSet(EnumSet.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED));
   private static final String REQUEST_ID = "request_id";
@@ -98,11 +104,10 @@ final class RetryPolicy {
 
   /**
    * Runs one unary call: once when its method may not be retried, else again after each delay
-   * while it fails with UNAVAILABLE or DEADLINE_EXCEEDED; {@code reconnect} runs before each
-   * retry so that the attempt dials the server at once instead of waiting out a backoff of the
-   * transport's own. The caller resends the same request each time.
+   * while it fails with UNAVAILABLE or DEADLINE_EXCEEDED. The caller resends the same request
+   * each time.
    */
-  static <T> T call(String fullMethodName, Supplier<T> attempt, Sleeper sleeper, Runnable reconnect) {
+  static <T> T call(String fullMethodName, Supplier<T> attempt, Sleeper sleeper) {
     if (!isRetryable(fullMethodName)) {
       return attempt.get();
     }
@@ -119,7 +124,6 @@ final class RetryPolicy {
           Thread.currentThread().interrupt();
           throw e;
         }
-        reconnect.run();
       }
     }
   }
@@ -141,8 +145,8 @@ final class RetryPolicy {
     // The service-config format wants JSON numbers as doubles.
     Map<String, Object> retry = new HashMap<>();
     retry.put("maxAttempts", 5.0);
-    retry.put("initialBackoff", "0.2s");
-    retry.put("maxBackoff", "2s");
+    retry.put("initialBackoff", "0.1s");
+    retry.put("maxBackoff", "0.5s"); // as DELAYS_MILLIS: a stream starts soon after the server is back
     retry.put("backoffMultiplier", 2.0);
     retry.put("retryableStatusCodes", Collections.singletonList("UNAVAILABLE"));
     Map<String, Object> methodConfig = new HashMap<>();

@@ -32,6 +32,8 @@ import io.trackwire.v1.GetModelVersionByAliasRequest;
 import io.trackwire.v1.GetModelVersionRequest;
 import io.trackwire.v1.GetRegisteredModelRequest;
 import io.trackwire.v1.GetLoggedModelRequest;
+import io.trackwire.v1.GetMetricBucketsRequest;
+import io.trackwire.v1.GetMetricBucketsResponse;
 import io.trackwire.v1.GetRunRequest;
 import io.trackwire.v1.ListArtifactsRequest;
 import io.trackwire.v1.ListArtifactsResponse;
@@ -533,6 +535,21 @@ public final class TrackwireClient implements AutoCloseable {
     return points;
   }
 
+  /**
+   * A metric of several runs (at most 100) summarised for a chart: the runs' whole step range
+   * cut into {@code buckets} equal buckets (0: the server's default, 1000), each with its first
+   * and last step, last value, minimum, maximum and count, so no spike is lost.
+   */
+  public GetMetricBucketsResponse getMetricBuckets(List<String> runIds, String key, int buckets) {
+    return getMetricBuckets(GetMetricBucketsRequest.newBuilder()
+        .addAllRunIds(runIds).setMetricKey(key).setBuckets(buckets).build());
+  }
+
+  /** As {@link #getMetricBuckets(List, String, int)}, for the step range the request sets (a zoom). */
+  public GetMetricBucketsResponse getMetricBuckets(GetMetricBucketsRequest request) {
+    return call(TrackingServiceGrpc.getGetMetricBucketsMethod(), request);
+  }
+
   // ---- artifacts ---------------------------------------------------------------------------
 
   /** Uploads a file to the run's artifact root under its own name. */
@@ -844,12 +861,12 @@ public final class TrackwireClient implements AutoCloseable {
   private <Q extends Message, R extends Message> R call(MethodDescriptor<Q, R> method, Q request) {
     String name = method.getFullMethodName();
     Q sent = RetryPolicy.withRequestId(name, request);
-    return RetryPolicy.call(name, () -> transport.unary(method, sent), sleeper, transport::reconnect);
+    return RetryPolicy.call(name, () -> transport.unary(method, sent), sleeper);
   }
 
   /** A server-streaming call; starting it is retried as its policy allows, reading it is not. */
   private <Q extends Message, R extends Message> Iterator<R> stream(MethodDescriptor<Q, R> method, Q request) {
     String name = method.getFullMethodName();
-    return RetryPolicy.call(name, () -> transport.serverStream(method, request), sleeper, transport::reconnect);
+    return RetryPolicy.call(name, () -> transport.serverStream(method, request), sleeper);
   }
 }

@@ -2,6 +2,7 @@ package io.trackwire.client;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.nio.channels.ClosedChannelException;
 
 /**
  * Base of every error the client raises. Subclasses mirror the gRPC status codes the server
@@ -41,6 +42,13 @@ public class TrackwireException extends RuntimeException {
         return new PermissionDeniedException(message, e);
       case UNAVAILABLE:
         return new UnavailableException(message, e);
+      case UNKNOWN:
+        // grpc-java reports a connection that closed under a call (a server that went away just
+        // then) as UNKNOWN; it is an outage like any other, and retried as one.
+        if (status.getCause() instanceof ClosedChannelException) {
+          return new UnavailableException(message, e);
+        }
+        return new TrackwireException(status.getCode(), message, e);
       default:
         return new TrackwireException(status.getCode(), message, e);
     }

@@ -27,9 +27,6 @@ interface Transport extends AutoCloseable {
   <Q extends Message, R extends Message> R clientStream(
       MethodDescriptor<Q, R> method, Q head, InputStream data, Function<ByteString, Q> chunk);
 
-  /** Lets the next call dial the server at once (called before a retry). */
-  void reconnect();
-
   @Override
   void close();
 }

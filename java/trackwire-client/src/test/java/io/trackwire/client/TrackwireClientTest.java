@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.GetMetricBucketsRequest;
+import io.trackwire.v1.GetMetricBucketsResponse;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.MetricBucket;
 import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.ModelVersionStatus;
 import io.trackwire.v1.Param;
@@ -237,6 +240,46 @@ abstract class TrackwireClientTest {
     assertEquals(points, history.size());
     assertEquals(IntStream.range(0, points).asLongStream().boxed().toList(),
         history.stream().map(Metric::getStep).toList());
+  }
+
+  @Test
+  void metricBucketsKeepASpikeAndZoomIn() {
+    String experimentId = client.createExperiment(unique("buckets"));
+    String runId = client.createRun(experimentId).getInfo().getRunId();
+    String otherRunId = client.createRun(experimentId).getInfo().getRunId();
+    List<Metric> points = new ArrayList<>();
+    for (int step = 0; step < 1000; step++) {
+      double value = step == 737 ? 1e6 : -step; // one spike among a thousand points
+      points.add(Metric.newBuilder().setKey("loss").setValue(value).setTimestamp(1000L + step)
+          .setStep(step).build());
+    }
+    client.logBatch(runId, points, List.of(), List.of());
+
+    GetMetricBucketsResponse whole = client.getMetricBuckets(List.of(runId, otherRunId), "loss", 10);
+    assertEquals(0, whole.getStartStep());
+    assertEquals(999, whole.getEndStep());
+    assertEquals(100, whole.getBucketWidth());
+    assertEquals(List.of(runId, otherRunId), whole.getRunsList().stream().map(r -> r.getRunId()).toList());
+    List<MetricBucket> buckets = whole.getRuns(0).getBucketsList();
+    assertEquals(10, buckets.size());
+    MetricBucket spiked = buckets.get(7);
+    assertEquals(700, spiked.getFirstStep());
+    assertEquals(799, spiked.getLastStep());
+    assertEquals(1e6, spiked.getMaxValue());
+    assertEquals(-799, spiked.getMinValue());
+    assertEquals(-799, spiked.getLastValue());
+    assertEquals(100, spiked.getCount());
+    assertEquals(1799, spiked.getLastTimestamp());
+    assertEquals(0, whole.getRuns(1).getBucketsCount(), "a run without the metric has no buckets");
+
+    GetMetricBucketsResponse zoomed = client.getMetricBuckets(GetMetricBucketsRequest.newBuilder()
+        .addRunIds(runId).setMetricKey("loss").setStartStep(730).setEndStep(739).setBuckets(100).build());
+    assertEquals(1, zoomed.getBucketWidth());
+    assertEquals(10, zoomed.getRuns(0).getBucketsCount());
+    assertEquals(1e6, zoomed.getRuns(0).getBuckets(7).getLastValue());
+
+    assertThrows(NotFoundException.class,
+        () -> client.getMetricBuckets(List.of("no-such-run"), "loss", 0));
   }
 
   @Test

@@ -63,7 +63,12 @@ public final class TrackwireServer implements AutoCloseable {
     }
   }
 
-  /** Starts the stopped server again on the same ports and store. */
+  /** Kills the process with SIGKILL, as a crash would, keeping its store for a {@link #restart()}. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor();
+  }
+
+  /** Starts the stopped server again on the same ports and store; returns once it listens. */
   public void restart() {
     launch();
   }

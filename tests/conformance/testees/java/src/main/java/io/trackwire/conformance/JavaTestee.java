@@ -7,15 +7,19 @@ import io.trackwire.v1.Dataset;
 import io.trackwire.v1.DatasetInput;
 import io.trackwire.v1.Experiment;
 import io.trackwire.v1.FileInfo;
+import io.trackwire.v1.GetMetricBucketsRequest;
+import io.trackwire.v1.GetMetricBucketsResponse;
 import io.trackwire.v1.InputTag;
 import io.trackwire.v1.LoggedModel;
 import io.trackwire.v1.LoggedModelInfo;
 import io.trackwire.v1.Metric;
+import io.trackwire.v1.MetricBucket;
 import io.trackwire.v1.ModelVersion;
 import io.trackwire.v1.Param;
 import io.trackwire.v1.RegisteredModel;
 import io.trackwire.v1.Run;
 import io.trackwire.v1.RunInfo;
+import io.trackwire.v1.RunMetricBuckets;
 import io.trackwire.v1.RunStatus;
 import io.trackwire.v1.RunTag;
 import io.trackwire.v1.SearchExperimentsRequest;
@@ -133,6 +137,20 @@ public final class JavaTestee {
       case "get_metric_history":
         return Map.of("metrics",
             client.getMetricHistory(a.str("run_id"), a.str("key")).stream().map(JavaTestee::point).toList());
+      case "get_metric_buckets": {
+        GetMetricBucketsRequest.Builder request = GetMetricBucketsRequest.newBuilder()
+            .addAllRunIds(a.strList("run_ids")).setMetricKey(a.str("key"));
+        if (a.has("start_step")) {
+          request.setStartStep(a.optLong("start_step"));
+        }
+        if (a.has("end_step")) {
+          request.setEndStep(a.optLong("end_step"));
+        }
+        if (a.has("buckets")) {
+          request.setBuckets(Math.toIntExact(a.optLong("buckets")));
+        }
+        return metricBuckets(client.getMetricBuckets(request.build()));
+      }
       case "search_runs": {
         SearchRunsRequest.Builder request = SearchRunsRequest.newBuilder()
             .addAllExperimentIds(a.strList("experiment_ids")).addAllOrderBy(a.strList("order_by"))
@@ -373,6 +391,33 @@ public final class JavaTestee {
     shape.put("value", m.getValue());
     shape.put("step", m.getStep());
     shape.put("timestamp", m.getTimestamp());
+    return shape;
+  }
+
+  private static Map<String, Object> metricBuckets(GetMetricBucketsResponse response) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("start_step", response.getStartStep());
+    shape.put("end_step", response.getEndStep());
+    shape.put("bucket_width", response.getBucketWidth());
+    List<Map<String, Object>> runs = new ArrayList<>();
+    for (RunMetricBuckets run : response.getRunsList()) {
+      runs.add(Map.of("run_id", run.getRunId(),
+          "buckets", run.getBucketsList().stream().map(JavaTestee::bucket).toList()));
+    }
+    shape.put("runs", runs);
+    return shape;
+  }
+
+  private static Map<String, Object> bucket(MetricBucket b) {
+    Map<String, Object> shape = new LinkedHashMap<>();
+    shape.put("first_step", b.getFirstStep());
+    shape.put("last_step", b.getLastStep());
+    shape.put("first_timestamp", b.getFirstTimestamp());
+    shape.put("last_timestamp", b.getLastTimestamp());
+    shape.put("last_value", b.getLastValue());
+    shape.put("min_value", b.getMinValue());
+    shape.put("max_value", b.getMaxValue());
+    shape.put("count", b.getCount());
     return shape;
   }
 

@@ -59,6 +59,12 @@ object ScalaTestee {
       done(tw.logInputs(a.str("run_id"), datasets))
     case "get_metric_history" =>
       obj("metrics" -> tw.metricHistory(a.str("run_id"), a.str("key")).map(point).asJava)
+    case "get_metric_buckets" =>
+      val found = tw.metricBuckets(strList(a, "run_ids"), a.str("key"), long(a, "start_step"),
+        long(a, "end_step"), long(a, "buckets").map(_.toInt))
+      obj("start_step" -> box(found.startStep), "end_step" -> box(found.endStep),
+        "bucket_width" -> box(found.bucketWidth),
+        "runs" -> found.runs.map(r => obj("run_id" -> r.runId, "buckets" -> r.buckets.map(bucket).asJava)).asJava)
     case "search_runs" =>
       val page = tw.searchRunsPage(strList(a, "experiment_ids"), opt(a, "filter"), strList(a, "order_by"),
         viewType(a), long(a, "max_results").map(_.toInt), opt(a, "page_token"))
@@ -174,6 +180,12 @@ object ScalaTestee {
 
   private def point(m: Metric): AnyRef = obj(
     "key" -> m.key, "value" -> Double.box(m.value), "step" -> box(m.step), "timestamp" -> box(m.timestamp))
+
+  private def bucket(b: MetricBucket): AnyRef = obj(
+    "first_step" -> box(b.firstStep), "last_step" -> box(b.lastStep),
+    "first_timestamp" -> box(b.firstTimestamp), "last_timestamp" -> box(b.lastTimestamp),
+    "last_value" -> Double.box(b.lastValue), "min_value" -> Double.box(b.minValue),
+    "max_value" -> Double.box(b.maxValue), "count" -> box(b.count))
 
   private def fileInfo(f: FileInfo): AnyRef = {
     val shape = obj("path" -> f.path, "is_dir" -> Boolean.box(f.isDir))
