@@ -37,11 +37,13 @@ _SEND_LIMIT = limits.MAX_REQUEST_BYTES + 64 * 1024
 
 # grpcio waits 1 s after a failed connection and then 1.6 times longer each time, up to two
 # minutes: a server back after a 10 s outage was reached only seconds later. Reconnecting every
-# 100 ms to 500 ms makes the first call after the server is back succeed within half a second.
+# 100 ms to 250 ms makes the first call after the server is back succeed within a quarter of a
+# second, and a call already retrying within its next wait (at most half a second, _retry.py)
+# plus one reconnect.
 _RECONNECT_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 250),
 ]
 
 
