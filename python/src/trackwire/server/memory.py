@@ -4,10 +4,10 @@ glibc's malloc serves a block from its heaps, rather than from a mapping of its 
 block that large has been freed (its mmap threshold rises to the largest freed block, up to
 32 MiB), and memory freed inside a heap mostly stays with the process. So a few 15 MB
 requests (gRPC's receive buffers, the decoded message, its strings) left the server some
-hundred MB larger for good. A fixed threshold keeps every block from 128 KiB up in a mapping
+hundred MB larger for good. A fixed threshold keeps every block from 64 KiB up in a mapping
 that is unmapped when freed; smaller blocks, the bulk of a request's work, are unaffected.
-Not lower: every REST call allocates and frees blocks of 64 to 90 KiB, and mapping and
-unmapping those on each call (64 KiB was tried) cost as much CPU again as a small write.
+(128 KiB let gRPC's receive buffers pin memory again.) The hot path must then avoid SQLite
+statements that allocate such blocks per call: UPDATE ... RETURNING does (store/quotas.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ctypes
 
 # mallopt's parameter number for the mmap threshold (glibc's malloc.h).
 _M_MMAP_THRESHOLD = -3
-LARGE_BLOCK_BYTES = 128 * 1024
+LARGE_BLOCK_BYTES = 64 * 1024
 
 
 def return_large_blocks_to_the_system() -> None:

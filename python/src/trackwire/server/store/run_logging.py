@@ -73,8 +73,7 @@ class RunLogging:
                 run_id=bindparam("run_id"),
                 applied_time=bindparam("applied_time"),
             )
-            .on_conflict_do_nothing()
-            .returning(t.applied_requests.c.request_id)
+            .on_conflict_do_nothing()  # no RETURNING: the row count says (see quotas.py)
         )
         tag = insert(t.tags).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
         self._upsert_tag = tag.on_conflict_do_update(
@@ -140,8 +139,8 @@ class RunLogging:
         claimed = conn.execute(
             self._claim,
             {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()},
-        ).fetchone()
-        return claimed is not None
+        ).rowcount
+        return claimed == 1
 
     def _insert_params(self, conn: DriverConnection, run_id: str, params: dict[str, str]) -> None:
         # A run has at most a few thousand params (a quota): reading them all is cheap.
