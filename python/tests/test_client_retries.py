@@ -46,8 +46,8 @@ def test_the_retried_rpcs_are_the_schemas():
     safe = {Retry.RETRY_SAFE, Retry.RETRY_WITH_REQUEST_ID}
     expected = {m.name for s in SERVICES for m in s.methods if policy_of(m).retry in safe}
     assert set(retried_rpcs()) == expected
-    assert {"GetRun", "LogBatch", "LogMetric"} <= expected
-    assert "CreateRun" not in expected
+    assert {"GetRun", "LogBatch", "LogMetric", "CreateRun"} <= expected
+    assert "CreateExperiment" not in expected
 
 
 @pytest.mark.parametrize("wire", ["grpc", "http"])
@@ -92,6 +92,19 @@ def test_a_write_whose_answer_was_cut_short_is_stored_once(server, relay, sleeps
         # with its idempotency key, on a new connection.
         assert sleeps == [_retry.RETRY_DELAYS_SECONDS[0]] * 2
         assert [m.step for m in client.get_metric_history(run_id, "m")] == [1, 2]
+
+
+def test_a_run_whose_creation_answer_was_lost_is_created_once(server, relay, sleeps):
+    with TrackingClient(server.tracking_uri) as setup:
+        experiment_id = setup.create_experiment("created-once")
+    with TrackingClient(f"http://127.0.0.1:{relay.port}") as client:
+        relay.answers_to_cut = 1
+        run = client.create_run(experiment_id, run_name="once")
+        # Stored, answer lost, sent again with its key: the retry answers the same run.
+        assert sleeps == [_retry.RETRY_DELAYS_SECONDS[0]]
+        runs = list(client.search_runs([experiment_id]))
+        assert [r.info.run_id for r in runs] == [run.info.run_id]
+        assert run.info.run_name == "once"
 
 
 @pytest.mark.parametrize("wire", ["grpc", "http"])

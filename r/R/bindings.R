@@ -17,7 +17,7 @@ rpc_retry <- c(
   UpdateExperiment = "never",
   SetExperimentTag = "safe",
   DeleteExperimentTag = "never",
-  CreateRun = "never",
+  CreateRun = "request_id",
   UpdateRun = "safe",
   DeleteRun = "never",
   RestoreRun = "never",
@@ -148,11 +148,13 @@ rpc_delete_experiment_tag <- function(client, experiment_id = NULL, key = NULL) 
 }
 
 # TrackingService.CreateRun: POST /api/2.0/mlflow/runs/create
+# `request_id`: the idempotency key; a new one when NULL.
 rpc_create_run <- function(client, experiment_id = NULL, user_id = NULL, run_name = NULL,
-                           start_time = NULL, tags = NULL) {
+                           start_time = NULL, tags = NULL, request_id = NULL) {
+  request_id <- or_default(request_id, new_request_id())
   tw_request(client, "POST", "/api/2.0/mlflow/runs/create",
     body = list(experiment_id = experiment_id, user_id = user_id, run_name = run_name,
-                start_time = start_time, tags = tags),
+                start_time = start_time, tags = tags, request_id = request_id),
     retry = rpc_retry[["CreateRun"]])
 }
 

@@ -152,6 +152,7 @@ class TrackingService:
             run_name,
             request.start_time or now_millis(),
             tags,
+            validation.request_id(request.request_id),
         )
         return rpc.CreateRunResponse(run=run)
 

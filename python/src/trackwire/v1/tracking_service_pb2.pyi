@@ -399,12 +399,17 @@ class CreateRunRequest(_message.Message):
     RUN_NAME_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     """Defaults to the "Default" experiment "0" when empty."""
     user_id: _builtins.str
     run_name: _builtins.str
     start_time: _builtins.int
     """Milliseconds since the Unix epoch; the server's clock when 0."""
+    request_id: _builtins.str
+    """Idempotency key chosen by the client (e.g. a UUID): a retry carrying the same id
+    answers the run the first attempt created instead of creating another. Optional.
+    """
     @_builtins.property
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[_entities_pb2.RunTag]: ...
     def __init__(
@@ -415,10 +420,11 @@ class CreateRunRequest(_message.Message):
         run_name: _builtins.str = ...,
         start_time: _builtins.int = ...,
         tags: _abc.Iterable[_entities_pb2.RunTag] | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "run_name", b"run_name", "start_time", b"start_time", "tags", b"tags", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_id", b"experiment_id", "request_id", b"request_id", "run_name", b"run_name", "start_time", b"start_time", "tags", b"tags", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from trackwire.errors import InvalidArgument, NotFound
 from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
+from trackwire.server.store.driver import DriverConnection
 from trackwire.server.store.inputs import read_inputs
 from trackwire.server.store.lookups import (
     active_run,
@@ -48,6 +49,14 @@ _EXPERIMENT_FOR_RUN = select(
 ).where(t.experiments.c.experiment_id == bindparam("experiment_id"))
 _INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS})
 _INSERT_TAG = t.tags.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+_APPLIED_RUN = select(t.applied_requests.c.run_id).where(
+    t.applied_requests.c.request_id == bindparam("request_id")
+)
+_CLAIM = t.applied_requests.insert().values(
+    request_id=bindparam("request_id"),
+    run_id=bindparam("run_id"),
+    applied_time=bindparam("applied_time"),
+)
 
 
 def _entity_reads(table: Table, *columns) -> tuple[Any, Any]:
@@ -62,6 +71,19 @@ _LATEST_METRICS = _entity_reads(
     t.latest_metrics,
     *(t.latest_metrics.c[name] for name in ("run_id", "key", "value", "timestamp", "step")),
 )
+
+
+class _AppliedBefore(Exception):  # noqa: N818 - a signal, not an error
+    """A CreateRun whose request id created a run before: that run is the answer."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+
+def _raise_if_applied(conn: DriverConnection, request_id: str) -> None:
+    applied = conn.execute(_APPLIED_RUN, {"request_id": request_id}).fetchone()
+    if applied is not None:
+        raise _AppliedBefore(applied[0])
 
 
 def _generated_run_name(run_id: str) -> str:
@@ -85,8 +107,11 @@ class Runs:
         run_name: str,
         start_time: int,
         tags: Sequence[pb.RunTag],
+        request_id: str = "",
     ) -> pb.Run:
-        """Creates a RUNNING run below its experiment's artifact location."""
+        """Creates a RUNNING run below its experiment's artifact location. A non-empty
+        `request_id` that created a run before (a client retry after a lost answer) answers
+        that run instead."""
         eid = experiment_key(experiment_id)
         run_id = uuid.uuid4().hex
         tag_values = {tag.key: tag.value for tag in tags}
@@ -94,37 +119,71 @@ class Runs:
         tag_values[RUN_NAME_TAG] = run_name
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
-        with self.db.write_statements() as conn:
-            experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
-            if experiment is None:
-                raise NotFound(f"No Experiment with id={experiment_id} exists.")
-            artifact_location, stage = experiment
-            if stage != ACTIVE:
-                raise InvalidArgument(
-                    f"Cannot create a run in experiment {experiment_id}: it is deleted."
+        try:
+            with self.db.write_statements() as conn:
+                if request_id:
+                    _raise_if_applied(conn, request_id)
+                row = self._insert(
+                    conn,
+                    experiment_id,
+                    eid,
+                    run_id,
+                    run_name,
+                    user_id,
+                    start_time,
+                    tag_values,
+                    request_id,
                 )
-            row = RunRow(
-                run_id=run_id,
-                experiment_id=eid,
-                run_name=run_name,
-                user_id=user_id,
-                status="RUNNING",
-                start_time=start_time,
-                end_time=None,
-                artifact_uri=f"{artifact_location}/{run_id}/artifacts",
-                lifecycle_stage=ACTIVE,
-            )
-            conn.execute(_INSERT_RUN, row._asdict())
-            conn.executemany(
-                _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
-            )
-            self.quotas.add_run(conn, eid)
-            self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
+        except _AppliedBefore as applied:
+            return self.get(applied.run_id)
         # The new run holds exactly what was just written: no need to read it back.
         return pb.Run(
             info=run_info(row),
             data=pb.RunData(tags=[pb.RunTag(key=k, value=v) for k, v in tag_values.items()]),
         )
+
+    def _insert(
+        self,
+        conn: DriverConnection,
+        experiment_id: str,
+        eid: int,
+        run_id: str,
+        run_name: str,
+        user_id: str,
+        start_time: int,
+        tag_values: dict[str, str],
+        request_id: str,
+    ) -> RunRow:
+        """The new run's rows, its request id's claim and its quota checks."""
+        experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
+        if experiment is None:
+            raise NotFound(f"No Experiment with id={experiment_id} exists.")
+        artifact_location, stage = experiment
+        if stage != ACTIVE:
+            raise InvalidArgument(
+                f"Cannot create a run in experiment {experiment_id}: it is deleted."
+            )
+        row = RunRow(
+            run_id=run_id,
+            experiment_id=eid,
+            run_name=run_name,
+            user_id=user_id,
+            status="RUNNING",
+            start_time=start_time,
+            end_time=None,
+            artifact_uri=f"{artifact_location}/{run_id}/artifacts",
+            lifecycle_stage=ACTIVE,
+        )
+        conn.execute(_INSERT_RUN, row._asdict())
+        conn.executemany(
+            _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
+        )
+        if request_id:
+            claim = {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()}
+            conn.execute(_CLAIM, claim)
+        self.quotas.add_run(conn, eid)
+        self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
+        return row
 
     def get(self, run_id: str) -> pb.Run:
         with self.db.read() as conn:
