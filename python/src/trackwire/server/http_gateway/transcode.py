@@ -269,7 +269,12 @@ class MessageCodec:
         field not set: values already right are left alone. The entries of a repeated
         message field are converted inline, in one loop (a call per entry would cost as
         much as the conversion)."""
-        env: dict[str, Any] = {"_INF": _INF, "non_finite": non_finite, "_b64": _b64}
+        env: dict[str, Any] = {
+            "_INF": _INF,
+            "non_finite": non_finite,
+            "_b64": _b64,
+            "_MISSING": object(),
+        }
         body = self._json_statements("m", env, "", inline_entries=True)
         lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
         source = f"<fields_as_json {self.descriptor.full_name}>"
@@ -319,8 +324,16 @@ class MessageCodec:
                     lines += ["else:", f"    {m}[{key}] = [{each} for x in x]"]
                 continue
             if f.presence or f.kind in (_STRING, _BYTES, _ENUM):
+                # A field left out costs one lookup: most entries of a large page leave most
+                # of the optional fields out, and a pop of each would cost a fifth of the page.
                 absent = "x is None" if f.presence else "not x"
-                lines += [get, f"if {absent}:", f"    {m}.pop({key}, None)"]
+                lines += [
+                    f"x = {m}.get({key}, _MISSING)",
+                    "if x is _MISSING:",
+                    "    pass",
+                    f"elif {absent}:",
+                    f"    del {m}[{key}]",
+                ]
             else:  # numbers and booleans are always written
                 default = {_FLOAT: "0.0", _BOOL: "False"}.get(f.kind, "0")
                 lines += [get, "if x is None:", f"    {m}[{key}] = {default}"]
