@@ -12,8 +12,6 @@ the steps. A chart bucket then reads one row per whole block it covers instead o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import groupby
-from operator import itemgetter
 
 from sqlalchemy import bindparam, case
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,36 +24,35 @@ BLOCK_STEPS = 32
 _BLOCK_SHIFT = BLOCK_STEPS.bit_length() - 1
 
 COLUMNS = tuple(column.name for column in t.metric_blocks.columns)
-_BY_KEY_AND_STEP = itemgetter(1, 2)
 
 
 def batch_blocks(rows: Sequence[tuple]) -> list[tuple]:
     """The block rows of a batch of history rows (run_id, key, step, timestamp, value), in
-    COLUMNS order: what the batch alone would put in each block it touches."""
-    summaries = []
-    for (run_id, key, block), group in groupby(
-        sorted(rows, key=_BY_KEY_AND_STEP),
+    COLUMNS order: what the batch alone would put in each block it touches. One pass over
+    the batch: this runs on every write of points."""
+    blocks: dict[tuple, list] = {}
+    for run_id, key, step, timestamp, value in rows:
         # A shift is the floor division, negative steps included.
-        key=lambda row: (row[0], row[1], row[2] >> _BLOCK_SHIFT),
-    ):
-        points = list(group)
-        timestamps = [point[3] for point in points]
-        values = [point[4] for point in points if point[4] is not None]
-        summaries.append(
-            (
-                run_id,
-                key,
-                block,
-                len(points),
-                points[0][2],
-                points[-1][2],
-                min(timestamps),
-                max(timestamps),
-                min(values, default=None),
-                max(values, default=None),
-            )
-        )
-    return summaries
+        block = (run_id, key, step >> _BLOCK_SHIFT)
+        summary = blocks.get(block)
+        if summary is None:
+            blocks[block] = [1, step, step, timestamp, timestamp, value, value]
+            continue
+        summary[0] += 1
+        if step < summary[1]:
+            summary[1] = step
+        elif step > summary[2]:
+            summary[2] = step
+        if timestamp < summary[3]:
+            summary[3] = timestamp
+        elif timestamp > summary[4]:
+            summary[4] = timestamp
+        if value is not None:  # NaN (None) counts but is neither the minimum nor the maximum
+            if summary[5] is None or value < summary[5]:
+                summary[5] = value
+            if summary[6] is None or value > summary[6]:
+                summary[6] = value
+    return [(*block, *summary) for block, summary in blocks.items()]
 
 
 def _extreme(stored: ColumnElement, new: ColumnElement, lowest: bool) -> ColumnElement:
