@@ -20,6 +20,7 @@ from server_process import LiveServer
 
 import trackwire as tw
 from trackwire.client import TrackingClient, journal
+from trackwire.client._retry import RETRY_DELAYS_SECONDS
 from trackwire.v1 import entities_pb2 as ent
 
 POINTS = 200_000
@@ -96,8 +97,12 @@ def test_no_point_is_lost_to_a_server_outage(own_server, spool_dir, caplog, outa
         history = client.get_metric_history_columns(run.info.run_id, "loss")
     assert history.steps == list(range(POINTS))  # every point, exactly once
     _wait_for(lambda: not _journals(spool_dir), "the journal was sent and deleted")
-    [warning] = _warnings(caplog)
-    assert own_server.tracking_uri in warning and "trackwire sync" in warning
+    # One warning when writes went to the journal: always past the retries' budget; a 10 s
+    # outage is about as long as that budget, and the retries may ride it out.
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1 if outage_seconds > sum(RETRY_DELAYS_SECONDS) else len(warnings) <= 1
+    for warning in warnings:
+        assert own_server.tracking_uri in warning and "trackwire sync" in warning
 
 
 @pytest.mark.parametrize("wire", ["grpc", "http"])
