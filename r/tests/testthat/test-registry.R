@@ -18,5 +18,6 @@ test_that("registered models and versions are created, fetched and searched", {
   versions <- tw_search_model_versions(filter = paste0("name = '", name, "'"), max_results = 1)
   expect_equal(nrow(versions), 1)
   expect_equal(nrow(tw_search_model_versions(filter = paste0("name = '", name, "'"))), 2)
-  expect_error(tw_get_model_version_by_alias(name, "champion"), class = "trackwire_error_not_found")
+  # MLflow answers INVALID_PARAMETER_VALUE for an alias that names no version.
+  expect_error(tw_get_model_version_by_alias(name, "champion"), class = "trackwire_error_invalid_argument")
 })

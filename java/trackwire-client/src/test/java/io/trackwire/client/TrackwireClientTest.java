@@ -85,7 +85,8 @@ abstract class TrackwireClientTest {
         .map(RegisteredModel::getName).collect(Collectors.toList()));
     assertEquals(2, client.searchModelVersions("name = '" + name + "'").count());
     assertThrows(NotFoundException.class, () -> client.getModelVersion(name, "3"));
-    assertThrows(NotFoundException.class, () -> client.getModelVersionByAlias(name, "champion"));
+    // MLflow answers INVALID_PARAMETER_VALUE for an alias that names no version.
+    assertThrows(InvalidArgumentException.class, () -> client.getModelVersionByAlias(name, "champion"));
   }
 
   @Test
