@@ -44,8 +44,14 @@ final class Trackwire private (val underlying: TrackwireClient) extends AutoClos
 
   /** The version an alias points at; None when the model has no such alias. */
   def getModelVersionByAlias(name: String, alias: String): Option[ModelVersion] =
-    try Some(ModelVersion.fromProto(underlying.getModelVersionByAlias(name, alias)))
-    catch { case _: io.trackwire.client.NotFoundException => None }
+    // The model's aliases say whether it has this one: for an alias that names no version the
+    // server answers as MLflow's does, with INVALID_PARAMETER_VALUE, not NOT_FOUND.
+    try {
+      val aliases = underlying.getRegisteredModel(name).getAliasesList.asScala
+      if (aliases.exists(_.getAlias == alias))
+        Some(ModelVersion.fromProto(underlying.getModelVersionByAlias(name, alias)))
+      else None
+    } catch { case _: io.trackwire.client.NotFoundException => None }
 
   /** Every model version matching the filter, fetched page by page as the iterator is read. */
   def searchModelVersions(filter: Option[String] = None): Iterator[ModelVersion] =
