@@ -26,3 +26,12 @@ def test_a_missing_framework_names_its_extra(module, libraries, extra):
         pytest.skip(f"{libraries[0]} is installed here")
     with pytest.raises(ImportError, match=rf"pip install 'trackwire\[{extra}\]'"):
         importlib.import_module(module)
+
+
+def test_framework_modules_load_on_first_use_as_mlflows_do():
+    import trackwire as mlflow
+
+    assert mlflow.sklearn is importlib.import_module("trackwire.sklearn")
+    assert callable(mlflow.sklearn.autolog)
+    with pytest.raises(AttributeError):
+        mlflow.no_such_flavour  # noqa: B018

@@ -6,6 +6,8 @@ script working), `tw.MlflowClient` (MLflow's client class) and the protobuf-leve
 `tw.TrackingClient`.
 """
 
+import importlib
+
 from trackwire import artifacts, data, entities
 from trackwire._version import __version__
 from trackwire.autologging import autolog
@@ -117,3 +119,15 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+# The framework integrations load on first use, as `mlflow.sklearn` or `mlflow.pytorch` do
+# after `import mlflow`; loading them here would import every installed framework.
+_FRAMEWORK_MODULES = frozenset(
+    {"sklearn", "xgboost", "lightgbm", "keras", "transformers", "pytorch"}
+)
+
+
+def __getattr__(name: str):
+    if name in _FRAMEWORK_MODULES:
+        return importlib.import_module(f"trackwire.{name}")
+    raise AttributeError(f"module 'trackwire' has no attribute {name!r}")
