@@ -73,17 +73,10 @@ _LATEST_METRICS = _entity_reads(
 )
 
 
-class _AppliedBefore(Exception):  # noqa: N818 - a signal, not an error
-    """A CreateRun whose request id created a run before: that run is the answer."""
-
-    def __init__(self, run_id: str):
-        self.run_id = run_id
-
-
-def _raise_if_applied(conn: DriverConnection, request_id: str) -> None:
+def _run_created_by(conn: DriverConnection, request_id: str) -> str | None:
+    """The run an earlier CreateRun with this request id created, if any."""
     applied = conn.execute(_APPLIED_RUN, {"request_id": request_id}).fetchone()
-    if applied is not None:
-        raise _AppliedBefore(applied[0])
+    return applied[0] if applied is not None else None
 
 
 def _generated_run_name(run_id: str) -> str:
@@ -119,71 +112,48 @@ class Runs:
         tag_values[RUN_NAME_TAG] = run_name
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
-        try:
-            with self.db.write_statements() as conn:
-                if request_id:
-                    _raise_if_applied(conn, request_id)
-                row = self._insert(
-                    conn,
-                    experiment_id,
-                    eid,
-                    run_id,
-                    run_name,
-                    user_id,
-                    start_time,
-                    tag_values,
-                    request_id,
+        with self.db.write_statements() as conn:
+            created_before = _run_created_by(conn, request_id) if request_id else None
+            if created_before is None:
+                experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
+                if experiment is None:
+                    raise NotFound(f"No Experiment with id={experiment_id} exists.")
+                artifact_location, stage = experiment
+                if stage != ACTIVE:
+                    raise InvalidArgument(
+                        f"Cannot create a run in experiment {experiment_id}: it is deleted."
+                    )
+                row = RunRow(
+                    run_id=run_id,
+                    experiment_id=eid,
+                    run_name=run_name,
+                    user_id=user_id,
+                    status="RUNNING",
+                    start_time=start_time,
+                    end_time=None,
+                    artifact_uri=f"{artifact_location}/{run_id}/artifacts",
+                    lifecycle_stage=ACTIVE,
                 )
-        except _AppliedBefore as applied:
-            return self.get(applied.run_id)
+                conn.execute(_INSERT_RUN, row._asdict())
+                conn.executemany(
+                    _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
+                )
+                if request_id:
+                    claim = {
+                        "request_id": request_id,
+                        "run_id": run_id,
+                        "applied_time": now_millis(),
+                    }
+                    conn.execute(_CLAIM, claim)
+                self.quotas.add_run(conn, eid)
+                self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
+        if created_before is not None:
+            return self.get(created_before)  # the retry of a CreateRun whose answer was lost
         # The new run holds exactly what was just written: no need to read it back.
         return pb.Run(
             info=run_info(row),
             data=pb.RunData(tags=[pb.RunTag(key=k, value=v) for k, v in tag_values.items()]),
         )
-
-    def _insert(
-        self,
-        conn: DriverConnection,
-        experiment_id: str,
-        eid: int,
-        run_id: str,
-        run_name: str,
-        user_id: str,
-        start_time: int,
-        tag_values: dict[str, str],
-        request_id: str,
-    ) -> RunRow:
-        """The new run's rows, its request id's claim and its quota checks."""
-        experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
-        if experiment is None:
-            raise NotFound(f"No Experiment with id={experiment_id} exists.")
-        artifact_location, stage = experiment
-        if stage != ACTIVE:
-            raise InvalidArgument(
-                f"Cannot create a run in experiment {experiment_id}: it is deleted."
-            )
-        row = RunRow(
-            run_id=run_id,
-            experiment_id=eid,
-            run_name=run_name,
-            user_id=user_id,
-            status="RUNNING",
-            start_time=start_time,
-            end_time=None,
-            artifact_uri=f"{artifact_location}/{run_id}/artifacts",
-            lifecycle_stage=ACTIVE,
-        )
-        conn.execute(_INSERT_RUN, row._asdict())
-        conn.executemany(
-            _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
-        )
-        if request_id:
-            claim = {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()}
-            conn.execute(_CLAIM, claim)
-        self.quotas.add_run(conn, eid)
-        self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
-        return row
 
     def get(self, run_id: str) -> pb.Run:
         with self.db.read() as conn:
