@@ -38,7 +38,7 @@ from trackwire.server.store.rows import (
     run_info,
     status_name,
 )
-from trackwire.server.store.search_runs import plan_run_search
+from trackwire.server.store.search_runs import plan_run_search, read_run_counts
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1.tracking_service_pb2 import RunColumns
 
@@ -246,17 +246,18 @@ class Runs:
                 raise InvalidArgument(
                     f"Invalid experiment id {experiment_id!r}: experiment ids are integers."
                 ) from None
-        plan = plan_run_search(
-            experiment_ids=ids,
-            filter_string=filter_string,
-            order_by=order_by,
-            view_type=view_type,
-            max_results=max_results,
-            page_token=page_token,
-            page_tokens=self.page_tokens,
-        )
         with self.db.read() as conn:
-            rows, next_token = plan.page(conn.execute(plan.statement).all())
+            plan = plan_run_search(
+                experiment_ids=ids,
+                filter_string=filter_string,
+                order_by=order_by,
+                view_type=view_type,
+                max_results=max_results,
+                page_token=page_token,
+                page_tokens=self.page_tokens,
+                run_counts=read_run_counts(conn, ids),
+            )
+            rows, next_token = plan.fetch(conn)
             return _hydrate(conn, rows, columns), next_token
 
     def _runs(self, conn: Connection, run_ids: Sequence[str]) -> list[Fields]:

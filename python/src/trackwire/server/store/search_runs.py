@@ -26,6 +26,15 @@ EXISTS until the page is full. With the rank (a CASE expression) first, both
 SQLite and PostgreSQL joined and sorted every matching run of the experiment
 before returning the first one: 8.9 s vs 0.018 s on SQLite at 212k runs, 2.3 s
 vs 36 ms on PostgreSQL at 117k (BENCHMARKS.md).
+
+An order led by a metric that no filter bounds has runs of all three ranks. In a large
+experiment it is read rank by rank (keyset.RankedSearchPlan), each rank a statement of its
+own that stops at a page: the runs with a number, walking the metric's (key, value) index
+in the order's direction; those with NaN; those without the metric, walking the runs by
+start time. The index holds every experiment's runs, so the walk is chosen only when the
+searched experiments hold enough of the store's runs to fill a page soon (RunCounts);
+otherwise the experiments' runs are joined and sorted as above. Pages and page tokens are
+the same either way.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, select
+from sqlalchemy import Connection, and_, case, exists, func, null, select
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -53,13 +62,15 @@ from trackwire.server.search.grammar import (
 from trackwire.server.search.page_token import query_fingerprint
 from trackwire.server.store import patterns
 from trackwire.server.store.keyset import (
+    RankedPart,
+    RankedSearchPlan,
     SearchPlan,
     SortColumn,
     check_max_results,
     lifecycle_stages,
 )
 from trackwire.server.store.page_tokens import PageTokens
-from trackwire.server.store.schema import latest_metrics, params, runs, tags
+from trackwire.server.store.schema import experiments, latest_metrics, params, runs, tags
 from trackwire.validation import invalid_type
 
 NUMERIC_COMPARATORS: dict[str, Callable] = {
@@ -94,10 +105,6 @@ _ENTITY_TABLES = {PARAM: params, TAG: tags}
 _ENTITY_NAMES = {METRIC: "metrics", PARAM: "params", TAG: "tags", ATTRIBUTE: "attributes"}
 
 
-class RunSearchPlan(SearchPlan):
-    """One page of SearchRuns: `.statement` selects `runs.c.*` then sort-key columns."""
-
-
 def plan_run_search(
     *,
     experiment_ids: list[int],
@@ -107,7 +114,12 @@ def plan_run_search(
     max_results: int,
     page_token: str,
     page_tokens: PageTokens,
-) -> RunSearchPlan:
+    run_counts: RunCounts | None = None,
+) -> SearchPlan | RankedSearchPlan:
+    """One page of SearchRuns: its statements select `runs.c.*` then sort-key columns.
+
+    `run_counts` (see `read_run_counts`) lets an order led by a metric no filter bounds walk
+    the metric's index when the searched experiments hold enough of the store's runs."""
     page_size = check_max_results(
         max_results,
         default=limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS,
@@ -118,28 +130,65 @@ def plan_run_search(
     stages = lifecycle_stages(view_type)
     context = FilterContext("filter", filter_string)
     comparisons = parse_filter(filter_string)
-    from_clause, sort_columns, driver = _order(order_by, _driving_metric(comparisons, order_by))
-    conditions = [_condition(context, comparison, driver) for comparison in comparisons]
-    base = (
-        select(*runs.c)
-        .select_from(from_clause)
-        .where(
-            runs.c.experiment_id.in_([int(experiment_id) for experiment_id in experiment_ids]),
-            runs.c.lifecycle_stage.in_(stages),
-            *conditions,
-        )
+    driving_metric = _driving_metric(comparisons, order_by)
+    ranked = (
+        driving_metric is None
+        and run_counts is not None
+        and run_counts.worth_walking(page_size)
+        and _leading_metric(order_by) is not None
+    )
+    order = _order(order_by, driving_metric, ranked)
+    conditions = [_condition(context, comparison, order.driver) for comparison in comparisons]
+    where = (
+        runs.c.experiment_id.in_([int(experiment_id) for experiment_id in experiment_ids]),
+        runs.c.lifecycle_stage.in_(stages),
+        *conditions,
     )
     fingerprint = query_fingerprint(
         "runs", sorted(int(e) for e in experiment_ids), filter_string, list(order_by), stages
     )
-    return RunSearchPlan(
-        base=base,
-        sort_columns=sort_columns,
+    if order.leading is None:
+        return SearchPlan(
+            base=select(*runs.c).select_from(order.from_clause()).where(*where),
+            sort_columns=order.sort_columns,
+            max_results=page_size,
+            fingerprint=fingerprint,
+            page_token_text=page_token,
+            page_tokens=page_tokens,
+        )
+    return RankedSearchPlan(
+        parts=_ranked_parts(order, where),
         max_results=page_size,
         fingerprint=fingerprint,
         page_token_text=page_token,
         page_tokens=page_tokens,
     )
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """Runs in the searched experiments and in the whole store (deleted ones included)."""
+
+    searched: int
+    stored: int
+
+    def worth_walking(self, page_size: int) -> bool:
+        """Whether walking a metric's (key, value) index, which holds every experiment's
+        runs, likely finds a page sooner than sorting the searched experiments' runs.
+
+        With the searched runs spread through the index, a page takes about
+        page × stored / searched index entries; the sort reads every searched run."""
+        return self.searched * self.searched >= (page_size + 1) * self.stored
+
+
+def read_run_counts(conn: Connection, experiment_ids: Sequence[int]) -> RunCounts:
+    """The experiments' run counters (kept by the quotas: no count of the runs table)."""
+    counter = experiments.c.run_count
+    searched = select(func.coalesce(func.sum(counter), 0)).where(
+        experiments.c.experiment_id.in_(list(experiment_ids))
+    )
+    stored = select(func.coalesce(func.sum(counter), 0))
+    return RunCounts(conn.execute(searched).scalar_one(), conn.execute(stored).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -272,14 +321,58 @@ def _attribute(context: FilterContext, identifier: Identifier, valid: Sequence[s
     return name
 
 
-def _order(
-    order_by: Sequence[str], driving_metric: str | None
-) -> tuple[FromClause, list[SortColumn], _Driver | None]:
+@dataclass(frozen=True)
+class _Leading:
+    """The metric leading a ranked order: its joined alias, the join's condition, and the
+    direction of its values."""
+
+    joined: FromClause
+    on: ColumnElement
+    ascending: bool
+
+
+@dataclass(frozen=True)
+class _Join:
+    table: FromClause
+    on: ColumnElement
+    outer: bool
+
+
+@dataclass(frozen=True)
+class _Order:
+    joins: list[_Join]  # one per entity sort key but a ranked order's leading one
+    sort_columns: list[SortColumn]  # the total order (after the leading metric's, if any)
+    driver: _Driver | None
+    leading: _Leading | None  # a ranked order: the metric whose rank parts the search
+
+    def from_clause(self, *first: _Join) -> FromClause:
+        """runs joined to the sort keys' tables, `first` before the others."""
+        joined: FromClause = runs
+        for join in (*first, *self.joins):
+            if join.outer:
+                joined = joined.outerjoin(join.table, join.on)
+            else:
+                joined = joined.join(join.table, join.on)
+        return joined
+
+
+def _leading_metric(order_by: Sequence[str]) -> str | None:
+    if not order_by:
+        return None
+    leading = parse_order_by(order_by[0]).identifier
+    return leading.key if leading.entity == METRIC else None
+
+
+def _order(order_by: Sequence[str], driving_metric: str | None, ranked: bool) -> _Order:
     """The FROM clause (runs plus one LEFT JOIN per entity sort key, or an inner join for
-    the driving metric), the total order, and the driving metric's joined value."""
-    from_clause: FromClause = runs
+    the driving metric), the total order, and the driving or leading metric.
+
+    `ranked`: the leading metric's missing rank parts the search (see `_ranked_parts`)
+    instead of being computed per run; its join and columns are left to the parts."""
+    joins: list[_Join] = []
     sort_columns: list[SortColumn] = []
     driver: _Driver | None = None
+    leading: _Leading | None = None
     seen: set[tuple[str, str]] = set()
     for index, clause in enumerate(order_by):
         term = parse_order_by(clause)
@@ -302,12 +395,15 @@ def _order(
         table = latest_metrics if identifier.entity == METRIC else _ENTITY_TABLES[identifier.entity]
         joined = table.alias(f"order_{index}")
         on = and_(joined.c.run_id == runs.c.run_id, joined.c.key == identifier.key)
+        if index == 0 and ranked:
+            leading = _Leading(joined, on, term.ascending)
+            continue
         if identifier.entity == METRIC and identifier.key == driving_metric:
-            from_clause = from_clause.join(joined, on)
+            joins.append(_Join(joined, on, outer=False))
             driver = _Driver(identifier.key, joined.c.value)
             sort_columns.append(SortColumn(joined.c.value, term.ascending))
             continue
-        from_clause = from_clause.outerjoin(joined, on)
+        joins.append(_Join(joined, on, outer=True))
         if identifier.entity == METRIC:
             missing = case((joined.c.run_id.is_(None), 2), (joined.c.value.is_(None), 1), else_=0)
         else:
@@ -319,4 +415,29 @@ def _order(
         sort_columns.append(SortColumn(runs.c.start_time, False))
     if (ATTRIBUTE, "run_id") not in seen:
         sort_columns.append(SortColumn(runs.c.run_id, True))
-    return from_clause, sort_columns, driver
+    return _Order(joins, sort_columns, driver, leading)
+
+
+def _ranked_parts(order: _Order, where: Sequence[ColumnElement]) -> list[RankedPart]:
+    """The three ranks of an order led by a metric, in MLflow's order whatever the
+    direction: runs with a number for it, by value; runs whose latest value is NaN (NULL);
+    runs without it. The first walks the metric's (key, value) index in the order's
+    direction and stops at a page; the second reads the NULL entries of that index; the
+    third walks the experiments' runs by start time, probing the metric's primary key."""
+    assert order.leading is not None
+    joined, on, ascending = order.leading.joined, order.leading.on, order.leading.ascending
+    value = joined.c.value
+    # The leading metric's join first, so that its index can drive the rest.
+    with_metric = order.from_clause(_Join(joined, on, outer=False))
+    rest = order.sort_columns
+
+    def part(rank: int, from_clause: FromClause, *criteria: ColumnElement, sort_value):
+        base = select(*runs.c).select_from(from_clause).where(*where, *criteria)
+        return RankedPart(rank, base, [sort_value, *rest])
+
+    no_value = SortColumn(null(), ascending, constant=True)
+    return [
+        part(0, with_metric, value.is_not(None), sort_value=SortColumn(value, ascending)),
+        part(1, with_metric, value.is_(None), sort_value=no_value),
+        part(2, order.from_clause(), ~exists().where(on), sort_value=no_value),
+    ]
