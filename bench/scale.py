@@ -38,6 +38,14 @@ from postgres import Cluster
 from run import machine, versions
 from servers import MLFLOW_BIN, ROOT, TRACKWIRE_BIN, start_mlflow, start_trackwire
 
+from trackwire.server.services import open_services
+from trackwire.server.store.database import Database
+from trackwire.server.store.engine import create_store_engine
+from trackwire.server.store.keyset import RankedSearchPlan
+from trackwire.server.store.page_tokens import PageTokens
+from trackwire.server.store.quotas import Quotas
+from trackwire.server.store.search_runs import plan_run_search, read_run_counts
+from trackwire.v1 import entities_pb2 as ent
 from trackwire.v1 import tracking_service_pb2 as ts
 
 PAGE = 100  # the runs table's page
@@ -45,7 +53,7 @@ DEEP_STEP = 10_000  # the deep page is reached by pages of this many runs
 CHART_RUNS, CHART_STEPS, CHART_POINTS = 10, 1_000_000, 1000
 KEYS, STEPS = 10, 10_000  # the filler runs of the points store
 BATCH = 1000  # points per LogBatch (MLflow's limit, and trackwire's default)
-SEEDERS = 4  # writer processes
+SEEDERS = 4  # writer processes of the points store
 
 
 def median_time(fn, repeats: int = 5) -> float:
@@ -62,17 +70,43 @@ def median_time(fn, repeats: int = 5) -> float:
 # --- seeding (in writer processes) -------------------------------------------------------
 
 
-def _seed_runs(port: int, experiment_id: str, first: int, stride: int, n: int, deadline, out):
-    client, done = GrpcClient(port), 0
+def _run_requests(experiment_id: str, i: int) -> tuple[ts.CreateRunRequest, ts.LogBatchRequest]:
+    """Run i of the search workload: CreateRun with its 2 tags, LogBatch of 5 params and 5
+    metrics (the run id filled in once created)."""
+    params, tags, metrics = wl._run_data(i)
+    create = ts.CreateRunRequest(
+        experiment_id=experiment_id,
+        start_time=now_ms(),
+        tags=[ent.RunTag(key=k, value=v) for k, v in tags.items()],
+    )
+    batch = GrpcClient.batch_payload("", metrics, params)
+    return create, batch
+
+
+def _seed_runs(target: str, experiment_id: str, first: int, stride: int, n: int, deadline, out):
+    """Runs first, first + stride, ... below n through `target`: a gRPC port, or a store URI
+    whose services run in this process (the embedded client's path, as `sqlite:///` gives;
+    opened as a server with --max-runs-per-experiment above n would be)."""
+    if target.isdigit():
+        client = GrpcClient(int(target))
+        tracking, close = client.stub, client.close
+    else:
+        services = open_services(
+            target,
+            tempfile.mkdtemp(prefix="trackwire-scale-artifacts-"),
+            quotas=Quotas(max_runs_per_experiment=2 * n),
+        )
+        tracking, close = services.tracking, services.close
+    done, cpu = 0, time.process_time()
     for i in range(first, n, stride):
         if time.time() > deadline:
             break
-        params, tags, metrics = wl._run_data(i)
-        run_id = client.create_run(experiment_id)
-        client.log_batch(run_id, metrics, params, tags)
+        create, batch = _run_requests(experiment_id, i)
+        batch.run_id = tracking.CreateRun(create).run.info.run_id
+        tracking.LogBatch(batch)
         done += 1
-    client.close()
-    out.put(done)
+    close()
+    out.put((done, time.process_time() - cpu))
 
 
 def _seed_points(port: int, experiment_id: str, runs: list[tuple[list[str], int]], deadline, out):
@@ -97,16 +131,22 @@ def _seed_points(port: int, experiment_id: str, runs: list[tuple[list[str], int]
 
 def parallel(target, jobs: list[tuple]) -> tuple[int, float]:
     """Runs target(*job, out) in one process per job; returns (sum of results, seconds)."""
+    results, seconds = parallel_results(target, jobs)
+    return sum(results), seconds
+
+
+def parallel_results(target, jobs: list[tuple]) -> tuple[list, float]:
+    """Runs target(*job, out) in one process per job; returns (their results, seconds)."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=target, args=(*job, out)) for job in jobs]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
-    total = sum(out.get() for _ in procs)
+    results = [out.get() for _ in procs]
     for p in procs:
         p.join()
-    return total, time.perf_counter() - t0
+    return results, time.perf_counter() - t0
 
 
 # --- the store -----------------------------------------------------------------------------
@@ -122,7 +162,10 @@ class Store:
         self.start()
 
     def start(self) -> float:
-        self.server = start_trackwire(self.tmp, "trackwire", store_uri=self.uri)
+        # A million runs in one experiment: above the default quota (500,000).
+        self.server = start_trackwire(
+            self.tmp, "trackwire", "--max-runs-per-experiment", "10000000", store_uri=self.uri
+        )
         try:
             self.server.wait_ready(timeout=1800)
         except BaseException:
@@ -185,22 +228,65 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
 # --- a million runs ------------------------------------------------------------------------
 
 
-def runs_part(store: Store, n: int, budget: float) -> dict:
-    experiment = store.grpc.create_experiment("scale-runs")
+def seed_runs(store: Store, experiment: str, n: int, budget: float, path: str, writers: int):
+    """Seeds up to n runs within `budget` seconds; returns the figures of the seeding."""
+    target = store.uri if path == "in-process" else str(store.server.grpc_port)
     deadline = time.time() + budget
-    jobs = [(store.server.grpc_port, experiment, i, SEEDERS, n, deadline) for i in range(SEEDERS)]
-    seeded, seconds = parallel(_seed_runs, jobs)
+    jobs = [(target, experiment, i, writers, n, deadline) for i in range(writers)]
+    server_cpu = store.server.cpu_seconds()
+    results, seconds = parallel_results(_seed_runs, jobs)
+    seeded = sum(done for done, _ in results)
+    writer_cpu = sum(cpu for _, cpu in results)
+    server_cpu = store.server.cpu_seconds() - server_cpu
     print(f"  seeded {seeded:,} runs in {seconds:.0f} s ({seeded / seconds:,.0f} runs/s)")
-    found = {"runs": seeded, "seed_s": seconds, "seed_runs_per_s": seeded / seconds}
+    return {
+        "runs": seeded,
+        "seed_path": f"{path}, {writers} writer process(es)",
+        "seed_s": seconds,
+        "seed_runs_per_s": seeded / seconds,
+        "seed_writer_cpu_us_per_run": 1e6 * writer_cpu / max(1, seeded),
+        "seed_server_cpu_us_per_run": 1e6 * server_cpu / max(1, seeded),
+        "load_after_seeding": os.getloadavg(),
+    }
 
-    def first_page(client):
-        return lambda: client.search(experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE)
 
-    def no_columns(token: str | None, size: int, order_by=()) -> ts.SearchRunsResponse:
+def explain_search(store: Store, experiment: str, filter: str, order_by, token) -> list[str]:
+    """The database's plan of a search page's (first) statement, as the server plans it."""
+    engine = create_store_engine(store.uri)
+    try:
+        with engine.connect() as conn:
+            plan = plan_run_search(
+                experiment_ids=[int(experiment)],
+                filter_string=filter,
+                order_by=list(order_by),
+                view_type=0,
+                max_results=PAGE,
+                page_token=token or "",
+                page_tokens=PageTokens(Database(engine)),
+                run_counts=read_run_counts(conn, [int(experiment)]),
+            )
+            statement = plan.statements[0] if isinstance(plan, RankedSearchPlan) else plan.statement
+            sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+            if store.cluster:
+                return store.cluster.explain("scale", sql).splitlines()
+            return [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    finally:
+        engine.dispose()
+
+
+def runs_part(store: Store, n: int, budget: float, path: str, writers: int) -> dict:
+    experiment = store.grpc.create_experiment("scale-runs")
+    found = seed_runs(store, experiment, n, budget, path, writers)
+    if store.cluster:
+        t0 = time.perf_counter()
+        store.cluster.analyze("scale")
+        found["analyze_s"] = time.perf_counter() - t0
+
+    def no_columns(filter: str, token: str | None, size: int, order_by=()):
         return store.grpc.stub.SearchRuns(
             ts.SearchRunsRequest(
                 experiment_ids=[experiment],
-                filter=wl.SEARCH_FILTER,
+                filter=filter,
                 order_by=order_by,
                 max_results=size,
                 page_token=token or "",
@@ -208,39 +294,54 @@ def runs_part(store: Store, n: int, budget: float) -> dict:
             )
         )
 
+    def deep_token(filter: str, order_by, matching: int) -> tuple[str | None, int]:
+        """The page token half-way down the order, reached by pages of DEEP_STEP runs."""
+        offset, token = 0, None
+        while offset + DEEP_STEP <= matching // 2:
+            token = no_columns(filter, token, DEEP_STEP, order_by).next_page_token
+            offset += DEEP_STEP
+        return token, offset
+
     # The count: every matching run, in the default order, paged with no columns.
     t0, count, token = time.perf_counter(), 0, None
     while True:
-        page = no_columns(token, 50_000)
+        page = no_columns(wl.SEARCH_FILTER, token, 50_000)
         count += len(page.runs)
         token = page.next_page_token
         if not token:
             break
     found["count_s"] = time.perf_counter() - t0
     found["matching"] = count
-    # The deep page: the table's order, reached through page tokens half-way down.
-    deep_at, deep = 0, None
-    while deep_at + DEEP_STEP <= count // 2:
-        deep = no_columns(deep, DEEP_STEP, wl.SEARCH_ORDER).next_page_token
-        deep_at += DEEP_STEP
-    found["deep_offset"] = deep_at
-    for wire, client in (("grpc", store.grpc), ("rest", store.rest)):
-        found[f"first_page_s_{wire}"] = median_time(first_page(client))
-        found[f"deep_page_s_{wire}"] = median_time(
-            lambda c=client: c.search(
-                experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE, page_token=deep
+    # Two searches: filtered and bounded by the order's metric, and ordered with no filter
+    # (runs with NaN or without the metric sort last: the web UI's sort by a metric column).
+    searches = {
+        "filtered": (wl.SEARCH_FILTER, wl.SEARCH_ORDER, count),
+        "unbounded": ("", wl.SEARCH_ORDER, found["runs"]),
+    }
+    for name, (filter, order_by, matching) in searches.items():
+        deep, found[f"{name}_deep_offset"] = deep_token(filter, order_by, matching)
+        for wire, client in (("grpc", store.grpc), ("rest", store.rest)):
+
+            def page(token=None, client=client, filter=filter, order_by=order_by):
+                return client.search(experiment, filter, order_by, PAGE, page_token=token)
+
+            found[f"{name}_first_page_s_{wire}"] = median_time(page)
+            if deep:
+                found[f"{name}_deep_page_s_{wire}"] = median_time(lambda p=page, d=deep: p(d))
+        if deep:
+            found[f"{name}_deep_over_first_rest"] = (
+                found[f"{name}_deep_page_s_rest"] / found[f"{name}_first_page_s_rest"]
             )
-        )
-    found["deep_over_first_rest"] = found["deep_page_s_rest"] / found["first_page_s_rest"]
+        found[f"plan_{name}_first_page"] = explain_search(store, experiment, filter, order_by, None)
+        if deep:
+            found[f"plan_{name}_deep_page"] = explain_search(
+                store, experiment, filter, order_by, deep
+            )
+        if found[f"{name}_first_page_s_rest"] > 0.5:
+            found[f"profile_{name}_first_page"] = store.profile(
+                lambda f=filter, o=order_by: store.rest.search(experiment, f, o, PAGE)
+            )
     print("  " + json.dumps(found))
-    if found["first_page_s_rest"] > 0.5:
-        found["profile_first_page"] = store.profile(first_page(store.rest))
-    if found["deep_over_first_rest"] > 2:
-        found["profile_deep_page"] = store.profile(
-            lambda: store.rest.search(
-                experiment, wl.SEARCH_FILTER, wl.SEARCH_ORDER, PAGE, page_token=deep
-            )
-        )
     return found
 
 
@@ -382,6 +483,16 @@ def main() -> int:
     parser.add_argument("--part", choices=("runs", "points", "all"), default="all")
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--runs-budget-s", type=float, default=3600)
+    parser.add_argument(
+        "--seed-path",
+        choices=("in-process", "grpc"),
+        default="in-process",
+        help="the runs' way in: the store's services in the writer processes (the embedded "
+        "client's path), or CreateRun and LogBatch over gRPC to the server",
+    )
+    parser.add_argument(
+        "--seed-writers", type=int, default=1, help="writer processes seeding the runs"
+    )
     parser.add_argument("--points", type=int, default=100_000_000)
     parser.add_argument("--points-budget-s", type=float, default=3600)
     parser.add_argument("--mlflow-points", type=int, default=50_000, help="0: MLflow not measured")
@@ -408,7 +519,9 @@ def main() -> int:
         report["startup_empty_s"] = store.server.startup_s
         if args.part in ("runs", "all"):
             print(f"runs ({args.backend}): up to {args.runs:,} in {args.runs_budget_s:.0f} s")
-            report["runs"] = runs_part(store, args.runs, args.runs_budget_s)
+            report["runs"] = runs_part(
+                store, args.runs, args.runs_budget_s, args.seed_path, args.seed_writers
+            )
             report["load_after_runs"] = os.getloadavg()
         if args.part in ("points", "all"):
             print(f"points ({args.backend}): up to {args.points:,} in {args.points_budget_s:.0f} s")

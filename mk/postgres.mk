@@ -6,7 +6,7 @@ PG_TESTS := tests/test_server_grpc.py tests/test_artifacts_grpc.py tests/test_re
             tests/test_crash_recovery.py tests/test_quotas.py tests/test_gc.py \
             tests/test_concurrent_writes.py tests/test_log_batch_stream.py \
             tests/test_client_mistakes.py tests/test_model_registry.py tests/test_logged_models.py \
-            tests/test_metric_buckets.py
+            tests/test_metric_buckets.py tests/test_search_runs_ranked.py
 
 CI_DEPS      += postgres-install
 TEST_TARGETS += test-python-postgres

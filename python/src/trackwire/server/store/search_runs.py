@@ -188,7 +188,10 @@ def read_run_counts(conn: Connection, experiment_ids: Sequence[int]) -> RunCount
         experiments.c.experiment_id.in_(list(experiment_ids))
     )
     stored = select(func.coalesce(func.sum(counter), 0))
-    return RunCounts(conn.execute(searched).scalar_one(), conn.execute(stored).scalar_one())
+    # int(): PostgreSQL's sum of a bigint is a numeric.
+    return RunCounts(
+        int(conn.execute(searched).scalar_one()), int(conn.execute(stored).scalar_one())
+    )
 
 
 @dataclass(frozen=True)
