@@ -313,7 +313,9 @@ class TrackingService:
         metrics, token = self.store.history.page(
             run_id, key, request.page_token, request.max_results
         )
-        return ResponseFields(rpc.GetMetricHistoryResponse, metrics=metrics, next_page_token=token)
+        return ResponseFields(
+            rpc.GetMetricHistoryResponse, set_only=True, metrics=metrics, next_page_token=token
+        )
 
     def StreamMetricHistory(
         self, request: rpc.StreamMetricHistoryRequest
@@ -358,7 +360,9 @@ class TrackingService:
             end,
             request.max_results or limits.DEFAULT_BULK_INTERVAL_STEPS,
         )
-        return ResponseFields(rpc.GetMetricHistoryBulkIntervalResponse, metrics=metrics)
+        return ResponseFields(
+            rpc.GetMetricHistoryBulkIntervalResponse, set_only=True, metrics=metrics
+        )
 
     def GetMetricBuckets(
         self, request: rpc.GetMetricBucketsRequest
