@@ -37,6 +37,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -123,6 +124,15 @@ class _Field:
 def _required(field: FieldDescriptor) -> bool:
     behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
     return field_behavior_pb2.REQUIRED in behaviors
+
+
+def _all_set(entries: list[dict[str, Any]], names: tuple[str, ...]) -> bool:
+    """Whether every entry holds every field of `names`, not empty: C-level passes."""
+    for name in names:
+        values = list(map(dict.get, entries, repeat(name)))
+        if None in values or "" in values:
+            return False
+    return True
 
 
 def _path(parent: str, name: str) -> str:
@@ -407,20 +417,57 @@ class MessageCodec:
     def check_required(self, kwargs: dict[str, Any], path: str) -> None:
         """Raises MLflow's "Missing value" for the first required field absent or empty, in
         field order, then looks into the sub-messages that have required fields."""
+        missing = self.first_missing(kwargs)
+        if missing is not None:
+            raise InvalidArgument(missing_value(_path(path, missing)))
+
+    def first_missing(self, kwargs: dict[str, Any]) -> str | None:
+        """The path below this message of the first required field absent or empty (see
+        check_required); None when there is none. Compiled on first use: it runs for every
+        entry of a batch."""
+        compiled = self.first_missing = self._compile_first_missing()  # type: ignore[method-assign,assignment]
+        return compiled(kwargs)
+
+    def _compile_first_missing(self) -> Callable[[dict[str, Any]], str | None]:
+        env: dict[str, Any] = {"_all_set": _all_set}
+        lines = ["def first_missing(m):"]
         for f in self.required:
-            value = kwargs.get(f.name)
-            if value is None or value == "":
-                raise InvalidArgument(missing_value(_path(path, f.name)))
-        for f in self.with_required:
-            value = kwargs.get(f.name)
-            if value is None:
-                continue
-            codec, name = self.sub(f), _path(path, f.name)
-            if f.repeated:
-                for i, item in enumerate(value):
-                    codec.check_required(item, f"{name}[{i}]")
+            lines += [f"    x = m.get({f.name!r})", "    if x is None or x == '':"]
+            lines.append(f"        return {f.name!r}")
+        for i, f in enumerate(self.with_required):
+            sub = env[f"c{i}"] = self.sub(f)
+            lines += [f"    x = m.get({f.name!r})", "    if x is not None:"]
+            if f.repeated and not sub.with_required:
+                # A pass a field over all the entries (a batch has thousands); they are
+                # walked, inline, only to name the first one wrong.
+                names = tuple(g.name for g in sub.required)
+                lines += [
+                    f"        if not _all_set(x, {names!r}):",
+                    "            for i, y in enumerate(x):",
+                ]
+                for g in sub.required:
+                    lines += [
+                        f"                z = y.get({g.name!r})",
+                        "                if z is None or z == '':",
+                    ]
+                    lines.append(f"                    return f'{f.name}[{{i}}].{g.name}'")
+            elif f.repeated:
+                lines += [
+                    "        for i, y in enumerate(x):",
+                    f"            below = c{i}.first_missing(y)",
+                    "            if below is not None:",
+                    f"                return f'{f.name}[{{i}}].{{below}}'",
+                ]
             else:
-                codec.check_required(value, name)
+                lines += [
+                    f"        below = c{i}.first_missing(x)",
+                    "        if below is not None:",
+                    f"            return f'{f.name}.{{below}}'",
+                ]
+        lines.append("    return None")
+        source = f"<first_missing {self.descriptor.full_name}>"
+        exec(compile("\n".join(lines), source, "exec"), env)
+        return env["first_missing"]
 
     def _build(self, kwargs: dict[str, Any]) -> Message:
         try:
