@@ -5,10 +5,12 @@
 Seeds (once; a second run reuses the file) one experiment of `--runs` runs (5 params, 5
 metrics each, 10% of metrics missing) and one run of `--steps` steps, then prints the best
 of three: the first page of 100 of `metrics.m0 > 0.5 and params.p1 = 'a'` ordered by
-`metrics.m0 DESC`, its 51st page through page tokens, the bulk-interval read of 1,000 of
-the long run's steps, and the chart's 1,000 buckets of them (GetMetricBuckets). To compare
-with another version of the store, run the same command with PYTHONPATH pointing at that
-version's `python/src` (seed with this one: it fills the block summaries too).
+`metrics.m0 DESC`, its 51st page through page tokens, the same pages with no filter (the
+experiment's runs sorted, and the metric's index walked rank by rank), the bulk-interval
+read of 1,000 of the long run's steps, and the chart's 1,000 buckets of them
+(GetMetricBuckets). To compare with another version of the store, run the same command with
+PYTHONPATH pointing at that version's `python/src` (the chart's first read builds its block
+summaries: the best of three leaves that out).
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from trackwire.server.store import metric_blocks, schema
+from trackwire.server.store import schema
 from trackwire.server.store.database import Database
 from trackwire.server.store.engine import create_store_engine
 from trackwire.server.store.history import MetricHistory
-from trackwire.server.store.metric_blocks import batch_blocks
 from trackwire.server.store.page_tokens import PageTokens
-from trackwire.server.store.search_runs import plan_run_search
+from trackwire.server.store.search_runs import RunCounts, plan_run_search
 
 LONG_RUN = "f" * 32
 _POINT = ("run_id", "key", "step", "timestamp", "value")
@@ -77,10 +78,6 @@ def seed(engine: sa.Engine, run_count: int, step_count: int) -> None:
                 sa.insert(schema.metrics),
                 [dict(zip(_POINT, row, strict=True)) | {"seq": 0} for row in rows],
             )
-            conn.execute(
-                sa.insert(schema.metric_blocks),
-                [dict(zip(metric_blocks.COLUMNS, b, strict=True)) for b in batch_blocks(rows)],
-            )
 
 
 def _run(run_id: str, rng: random.Random) -> dict:
@@ -117,29 +114,38 @@ def main() -> None:
     db = Database(engine)
     page_tokens = PageTokens(db)
 
-    def page(token: str) -> str:
+    def page(token: str, filter_string: str, run_counts: RunCounts | None = None) -> str:
         plan = plan_run_search(
             experiment_ids=[1],
-            filter_string="metrics.m0 > 0.5 and params.p1 = 'a'",
+            filter_string=filter_string,
             order_by=["metrics.m0 DESC"],
             view_type=0,
             max_results=100,
             page_token=token,
             page_tokens=page_tokens,
+            run_counts=run_counts,
         )
         with engine.connect() as conn:
-            return plan.page(conn.execute(plan.statement).all())[1]
+            return plan.fetch(conn)[1]
 
-    first = best_of_three(lambda: page(""))
-    token = page("")
-    for _ in range(49):
-        token = page(token)
-    deep = best_of_three(lambda: page(token))
+    def first_and_deep(filter_string: str, run_counts: RunCounts | None = None) -> str:
+        first = best_of_three(lambda: page("", filter_string, run_counts))
+        token = page("", filter_string, run_counts)
+        for _ in range(49):
+            token = page(token, filter_string, run_counts)
+        deep = best_of_three(lambda: page(token, filter_string, run_counts))
+        return f"first page {first * 1000:.1f} ms, page 51 {deep * 1000:.1f} ms"
+
+    bounded = first_and_deep("metrics.m0 > 0.5 and params.p1 = 'a'")
+    print(f"search, bounded: {bounded}")
+    # No filter: the experiment's runs sorted, or the metric's index walked rank by rank.
+    sort, walk = RunCounts(1, args.runs), RunCounts(args.runs, args.runs)
+    print(f"search, unbounded, sorted: {first_and_deep('', sort)}")
+    print(f"search, unbounded, walked: {first_and_deep('', walk)}")
     history = MetricHistory(db, page_tokens)
     bulk = best_of_three(lambda: history.bulk_interval([LONG_RUN], "loss", None, None, 1000))
     buckets = best_of_three(lambda: history.metric_buckets([LONG_RUN], "loss", None, None, 1000))
     print(
-        f"search: first page {first * 1000:.1f} ms, page 51 {deep * 1000:.1f} ms; "
         f"bulk interval, 1,000 of {args.steps:,} steps: {bulk * 1000:.1f} ms; "
         f"1,000 buckets of them: {buckets * 1000:.1f} ms"
     )
