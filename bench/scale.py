@@ -263,7 +263,7 @@ def explain_search(store: Store, experiment: str, filter: str, order_by, token) 
                 max_results=PAGE,
                 page_token=token or "",
                 page_tokens=PageTokens(Database(engine)),
-                run_counts=read_run_counts(conn, [int(experiment)]),
+                run_counts=lambda: read_run_counts(conn, [int(experiment)]),
             )
             statement = plan.statements[0] if isinstance(plan, RankedSearchPlan) else plan.statement
             sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))

@@ -115,6 +115,7 @@ def main() -> None:
     page_tokens = PageTokens(db)
 
     def page(token: str, filter_string: str, run_counts: RunCounts | None = None) -> str:
+        counts = None if run_counts is None else lambda: run_counts
         plan = plan_run_search(
             experiment_ids=[1],
             filter_string=filter_string,
@@ -123,7 +124,7 @@ def main() -> None:
             max_results=100,
             page_token=token,
             page_tokens=page_tokens,
-            run_counts=run_counts,
+            run_counts=counts,
         )
         with engine.connect() as conn:
             return plan.fetch(conn)[1]

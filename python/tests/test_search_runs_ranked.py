@@ -107,7 +107,7 @@ def pages(store, run_counts, page_size=7, **query):
                 max_results=page_size,
                 page_token=token,
                 page_tokens=page_tokens,
-                run_counts=run_counts,
+                run_counts=lambda: run_counts,
             )
             rows, token = plan.fetch(conn)
             found.append(([tuple(row) for row in rows], token))
@@ -171,7 +171,11 @@ def test_a_page_token_of_one_plan_continues_in_the_other(store):
         while True:
             for counts in (WALK, SORT):
                 plan = plan_run_search(
-                    **common, **query, page_token=token, page_tokens=page_tokens, run_counts=counts
+                    **common,
+                    **query,
+                    page_token=token,
+                    page_tokens=page_tokens,
+                    run_counts=lambda counts=counts: counts,
                 )
                 rows, next_token = plan.fetch(conn)
                 run_ids[counts].append([row.run_id for row in rows])
@@ -195,13 +199,17 @@ def test_the_planner_walks_only_experiments_that_hold_enough_of_the_store(store)
         counts = read_run_counts(conn, [1])
     assert counts == RunCounts(searched=RUNS, stored=RUNS + 40)
     assert isinstance(
-        plan_run_search(**query, max_results=100, run_counts=counts), RankedSearchPlan
+        plan_run_search(**query, max_results=100, run_counts=lambda: counts), RankedSearchPlan
     )
     # 400 of 440 runs: a page of 1,000 is found sooner by sorting 400 runs.
-    assert isinstance(plan_run_search(**query, max_results=1000, run_counts=counts), SearchPlan)
+    assert isinstance(
+        plan_run_search(**query, max_results=1000, run_counts=lambda: counts), SearchPlan
+    )
     # A bound on the metric walks its index in the one statement (search_runs.py).
     bounded = query | {"filter_string": "metrics.acc > 0"}
-    assert isinstance(plan_run_search(**bounded, max_results=100, run_counts=WALK), SearchPlan)
+    assert isinstance(
+        plan_run_search(**bounded, max_results=100, run_counts=lambda: WALK), SearchPlan
+    )
 
 
 def test_sqlite_walks_the_metric_index_for_the_first_rank(store):
@@ -218,7 +226,7 @@ def test_sqlite_walks_the_metric_index_for_the_first_rank(store):
             max_results=7,
             page_token=page_token,
             page_tokens=page_tokens,
-            run_counts=WALK,
+            run_counts=lambda: WALK,
         )
         assert isinstance(plan, RankedSearchPlan)
         numbers = plan.statements[0]

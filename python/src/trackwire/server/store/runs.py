@@ -238,7 +238,7 @@ class Runs:
                 max_results=max_results,
                 page_token=page_token,
                 page_tokens=self.page_tokens,
-                run_counts=read_run_counts(conn, ids),
+                run_counts=lambda: read_run_counts(conn, ids),
             )
             rows, next_token = plan.fetch(conn)
             return _hydrate(conn, rows, columns), next_token

@@ -114,12 +114,13 @@ def plan_run_search(
     max_results: int,
     page_token: str,
     page_tokens: PageTokens,
-    run_counts: RunCounts | None = None,
+    run_counts: Callable[[], RunCounts] | None = None,
 ) -> SearchPlan | RankedSearchPlan:
     """One page of SearchRuns: its statements select `runs.c.*` then sort-key columns.
 
-    `run_counts` (see `read_run_counts`) lets an order led by a metric no filter bounds walk
-    the metric's index when the searched experiments hold enough of the store's runs."""
+    `run_counts` (e.g. `read_run_counts` on the search's connection, called only for an
+    order led by a metric no filter bounds) lets such an order walk the metric's index when
+    the searched experiments hold enough of the store's runs."""
     page_size = check_max_results(
         max_results,
         default=limits.DEFAULT_SEARCH_RUNS_MAX_RESULTS,
@@ -133,9 +134,9 @@ def plan_run_search(
     driving_metric = _driving_metric(comparisons, order_by)
     ranked = (
         driving_metric is None
-        and run_counts is not None
-        and run_counts.worth_walking(page_size)
         and _leading_metric(order_by) is not None
+        and run_counts is not None
+        and run_counts().worth_walking(page_size)
     )
     order = _order(order_by, driving_metric, ranked)
     conditions = [_condition(context, comparison, order.driver) for comparison in comparisons]
