@@ -203,23 +203,27 @@ class _Driver:
     value: ColumnElement
 
 
+def _leading_metric(order_by: Sequence[str]) -> str | None:
+    """The metric that leads the order, if one does."""
+    if not order_by:
+        return None
+    leading = parse_order_by(order_by[0]).identifier
+    return leading.key if leading.entity == METRIC else None
+
+
 def _driving_metric(comparisons: Sequence[Comparison], order_by: Sequence[str]) -> str | None:
     """The metric leading the order when the filter compares it, else None.
 
     Any comparison of a metric excludes runs without it and its NaN (stored as NULL,
     which compares as unknown), so such a search has no run to sort as missing."""
-    if not order_by:
-        return None
-    leading = parse_order_by(order_by[0]).identifier
-    if leading.entity != METRIC:
-        return None
+    leading = _leading_metric(order_by)
     compared = any(
         comparison.identifier.entity == METRIC
-        and comparison.identifier.key == leading.key
+        and comparison.identifier.key == leading
         and comparison.comparator in NUMERIC_COMPARATORS
         for comparison in comparisons
     )
-    return leading.key if compared else None
+    return leading if compared else None
 
 
 def _condition(
@@ -358,13 +362,6 @@ class _Order:
             else:
                 joined = joined.join(join.table, join.on)
         return joined
-
-
-def _leading_metric(order_by: Sequence[str]) -> str | None:
-    if not order_by:
-        return None
-    leading = parse_order_by(order_by[0]).identifier
-    return leading.key if leading.entity == METRIC else None
 
 
 def _order(order_by: Sequence[str], driving_metric: str | None, ranked: bool) -> _Order:
