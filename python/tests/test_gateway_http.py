@@ -317,11 +317,11 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
     )
     assert "metrics[0].step" in message
     message = error(
-        http.post(f"{API}/runs/search", json={"run_view_type": 7}),
+        http.post(f"{API}/runs/update", json={"run_id": run["info"]["run_id"], "status": 7}),
         400,
         "INVALID_PARAMETER_VALUE",
     )
-    assert "'run_view_type'" in message
+    assert "'status'" in message
     message = error(
         http.get(f"{API}/metrics/get-history", params={"run_id": "r", "max_results": "many"}),
         400,

@@ -47,7 +47,16 @@ def test_an_enum_string_naming_no_value_leaves_the_field_unset(value):
 
 
 @pytest.mark.parametrize("value", [99, -1])
-def test_an_enum_number_naming_no_value_is_refused(value):
+def test_an_enum_number_naming_no_value_leaves_a_view_type_unset(value):
+    """MLflow's run and experiment searches ignore it too."""
+    request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
+    assert not request.run_view_type
+    request = from_json(json.dumps({"view_type": value}), t.SearchExperimentsRequest)
+    assert not request.view_type
+
+
+@pytest.mark.parametrize("value", [99, -1])
+def test_an_enum_number_naming_no_value_is_refused_where_unset_means_no_change(value):
     message = f"Invalid value {value} for parameter 'status' supplied"
     with pytest.raises(InvalidArgument, match=message):
         from_json(json.dumps({"run_id": "r", "status": value}), t.UpdateRunRequest)

@@ -12,6 +12,8 @@ import operator
 from collections.abc import Iterator
 
 from trackwire import limits, validation
+from trackwire.errors import InvalidArgument
+from trackwire.server import sent_fields
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import PermissionStore, permission_name
@@ -27,6 +29,15 @@ _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # stor
 _MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
 _MAX_DELETE_RUNS = 10_000
+
+
+def _no_zero_page_size(max_results: int) -> None:
+    """A search's max_results sent as 0 is refused, as MLflow's server refuses it; left out
+    (or 0 on gRPC, which cannot tell) it is the default page size."""
+    if max_results == 0 and sent_fields.sent("max_results"):
+        raise InvalidArgument(
+            "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"
+        )
 
 
 def _run_id(request) -> str:
@@ -69,6 +80,7 @@ class TrackingService:
     def SearchExperiments(
         self, request: rpc.SearchExperimentsRequest
     ) -> rpc.SearchExperimentsResponse:
+        _no_zero_page_size(request.max_results)
         experiments, token = self.store.experiments.search(
             request.filter,
             list(request.order_by),
@@ -202,6 +214,7 @@ class TrackingService:
         return rpc.GetRunResponse(run=run)
 
     def SearchRuns(self, request: rpc.SearchRunsRequest) -> ResponseFields[rpc.SearchRunsResponse]:
+        _no_zero_page_size(request.max_results)
         columns = request.columns
         for key in (*columns.param_keys, *columns.tag_keys, *columns.metric_keys):
             validation.text(key, "columns")

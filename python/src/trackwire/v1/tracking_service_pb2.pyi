@@ -80,7 +80,9 @@ class SearchExperimentsRequest(_message.Message):
     ORDER_BY_FIELD_NUMBER: _builtins.int
     VIEW_TYPE_FIELD_NUMBER: _builtins.int
     max_results: _builtins.int
-    """Defaults to the largest page when 0."""
+    """The largest page when 0. OPTIONAL: left out for the default, because MLflow's REST API
+    refuses a max_results it is sent as 0 (gRPC cannot tell 0 from none).
+    """
     page_token: _builtins.str
     filter: _builtins.str
     """E.g. "name LIKE 'demo%' and tags.team = 'ml'"."""
@@ -648,7 +650,9 @@ class SearchRunsRequest(_message.Message):
     run_view_type: _entities_pb2.ViewType.ValueType
     """Defaults to ACTIVE_ONLY."""
     max_results: _builtins.int
-    """Defaults to 1000 when 0; at most 50000."""
+    """1000 when 0; at most 50000. OPTIONAL: left out for the default, because MLflow's REST API
+    refuses a max_results it is sent as 0 (gRPC cannot tell 0 from none).
+    """
     page_token: _builtins.str
     @_builtins.property
     def experiment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...

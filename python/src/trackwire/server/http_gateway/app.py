@@ -24,9 +24,28 @@ from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, track
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
 
+# The `sqlstate` and `error_class` MLflow's server adds to an error of each code (its
+# error_classification module); codes it has none for get neither field.
+_ERROR_CLASSIFICATION = {
+    "INVALID_PARAMETER_VALUE": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "BAD_REQUEST": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "RESOURCE_DOES_NOT_EXIST": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "ENDPOINT_NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "RESOURCE_ALREADY_EXISTS": ("KAM00", "RESOURCE_ALREADY_EXISTS"),
+    "PERMISSION_DENIED": ("KAM00", "PERMISSION_DENIED"),
+    "INTERNAL_ERROR": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "TEMPORARILY_UNAVAILABLE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+}
+
 
 def _error(status: int, code: str, message: str) -> Response:
-    body = transcode.dumps({"error_code": code, "message": message})
+    """MLflow's error body: its code and message, and the classification it derives from the
+    code."""
+    error = {"error_code": code, "message": message}
+    classification = _ERROR_CLASSIFICATION.get(code)
+    if classification is not None:
+        error["sqlstate"], error["error_class"] = classification
+    body = transcode.dumps(error)
     return Response(body, status_code=status, media_type="application/json")
 
 

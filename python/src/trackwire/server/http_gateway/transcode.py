@@ -9,7 +9,8 @@ This module walks precompiled per-message field tables instead:
 - enum values are written without their type prefix (RunStatus RUN_STATUS_RUNNING -> "RUNNING",
   ViewType VIEW_TYPE_ALL -> "ALL"), and both forms (and numbers) are accepted on input; as in
   MLflow's server, a string naming no value leaves the field unset (or drops the item of a
-  repeated field), and a number naming no value is refused;
+  repeated field), and so does a number naming none, except in a field with explicit presence
+  (UpdateRun's status), where it is refused;
 - NaN and +/-Infinity doubles are written "NaN", "Infinity", "-Infinity" (what MLflow's own
   server writes and its clients parse); on input the strings and the bare JSON literals that
   Python's json module emits are both accepted;
@@ -120,9 +121,12 @@ class _Field:
         self.int_range = _INT_RANGES.get(field.type)
 
 
+def _behaves(field: FieldDescriptor, behavior: int) -> bool:
+    return behavior in field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+
+
 def _required(field: FieldDescriptor) -> bool:
-    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
-    return field_behavior_pb2.REQUIRED in behaviors
+    return _behaves(field, field_behavior_pb2.REQUIRED)
 
 
 def _path(parent: str, name: str) -> str:
@@ -195,6 +199,10 @@ class MessageCodec:
             self.by_name[field.desc.json_name] = field
             self.by_name[field.name] = field
         self.required = [f for f in self.fields if _required(f.desc)]
+        # Fields whose absence differs from their zero on this wire (server/sent_fields.py).
+        self.optional = tuple(
+            f.name for f in self.fields if _behaves(f.desc, field_behavior_pb2.OPTIONAL)
+        )
         # Message fields whose own fields include required ones: checked item by item.
         self.with_required = [
             f
@@ -345,15 +353,27 @@ class MessageCodec:
 
     def from_dict(self, data: Any) -> Message:
         """The message for a decoded JSON object; InvalidArgument names the offending field."""
+        return self.build(self.dict_fields(data))
+
+    def from_json(self, body: bytes) -> Message:
+        """The message for a JSON request body (see loads_body)."""
+        return self.build(self.json_fields(body))
+
+    def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
+        """The message for URL query parameters; repeated fields take every occurrence."""
+        return self.build(self.query_fields(items))
+
+    def dict_fields(self, data: Any) -> dict[str, Any]:
+        """The checked constructor arguments for a decoded JSON object: the fields it names."""
         try:
             kwargs = self.fast_kwargs(data)
         except _Slow:
             kwargs = self._kwargs(data, "")
         self.check_required(kwargs, "")
-        return self._build(kwargs)
+        return kwargs
 
-    def from_json(self, body: bytes) -> Message:
-        """The message for a JSON request body (see loads_body)."""
+    def json_fields(self, body: bytes) -> dict[str, Any]:
+        """The checked constructor arguments for a JSON request body (see loads_body)."""
         try:
             kwargs = self.fast_kwargs(_fast_loads(body))
         except (_Slow, ValueError):
@@ -361,7 +381,11 @@ class MessageCodec:
             # and walked by the generic path: its results and error messages are the reference.
             kwargs = self._kwargs(loads_body(body), "")
         self.check_required(kwargs, "")
-        return self._build(kwargs)
+        return kwargs
+
+    def sent_optional(self, kwargs: dict[str, Any]) -> tuple[str, ...]:
+        """The OPTIONAL fields among the constructor arguments (see server/sent_fields.py)."""
+        return tuple(name for name in self.optional if name in kwargs)
 
     def check_required(self, kwargs: dict[str, Any], path: str) -> None:
         """Raises MLflow's "Missing value" for the first required field absent or empty, in
@@ -381,7 +405,7 @@ class MessageCodec:
             else:
                 codec.check_required(value, name)
 
-    def _build(self, kwargs: dict[str, Any]) -> Message:
+    def build(self, kwargs: dict[str, Any]) -> Message:
         try:
             return self.message_class(**kwargs)
         except (TypeError, ValueError) as e:  # defensive: _kwargs validates types and ranges
@@ -501,8 +525,13 @@ class MessageCodec:
                 if number is None:  # a number written as a string, or no value's name
                     number = _as_int(value)
                 return number if number in enum.name_of else _UNKNOWN_ENUM_NAME
-            if isinstance(value, int) and not isinstance(value, bool) and value in enum.name_of:
-                return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                if value in enum.name_of:
+                    return value
+                # Where leaving the field unset means "no change" (a run's status), a number
+                # naming nothing is refused; elsewhere (a view type) it is the default.
+                if not f.presence:
+                    return _UNKNOWN_ENUM_NAME
         elif kind == _BYTES and isinstance(value, str):
             try:
                 return base64.b64decode(value, validate=True)
@@ -510,8 +539,9 @@ class MessageCodec:
                 pass
         raise InvalidArgument(invalid_type(name, value))
 
-    def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
-        """The message for URL query parameters; repeated fields take every occurrence."""
+    def query_fields(self, items: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """The checked constructor arguments for URL query parameters; repeated fields take
+        every occurrence."""
         data: dict[str, Any] = {}
         for key, raw in items:
             f = self.by_name.get(key)
@@ -524,7 +554,7 @@ class MessageCodec:
                 data.setdefault(f.name, []).append(value)
             else:
                 data.setdefault(f.name, value)  # the first occurrence wins, as in MLflow
-        return self.from_dict(data)
+        return self.dict_fields(data)
 
 
 # What _in_value answers for an enum string that names no value: the field stays unset.
