@@ -12,7 +12,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from trackwire._version import __version__
-from trackwire.errors import TrackwireError
+from trackwire.errors import TrackwireError, UnknownAttribute
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
@@ -38,11 +38,17 @@ _ERROR_CLASSIFICATION = {
 }
 
 
-def _error(status: int, code: str, message: str) -> Response:
+# An attribute lookup that failed is one of the few errors MLflow classifies by its kind.
+_UNKNOWN_ATTRIBUTE = ("KAM04", "ATTRIBUTE_NOT_FOUND")
+
+
+def _error(
+    status: int, code: str, message: str, classification: tuple[str, str] | None = None
+) -> Response:
     """MLflow's error body: its code and message, and the classification it derives from the
-    code."""
+    code unless given one."""
     error = {"error_code": code, "message": message}
-    classification = _ERROR_CLASSIFICATION.get(code)
+    classification = classification or _ERROR_CLASSIFICATION.get(code)
     if classification is not None:
         error["sqlstate"], error["error_class"] = classification
     body = transcode.dumps(error)
@@ -51,7 +57,8 @@ def _error(status: int, code: str, message: str) -> Response:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TrackwireError)
-    return _error(exc.http_status, exc.mlflow_code, exc.message)
+    classification = _UNKNOWN_ATTRIBUTE if isinstance(exc, UnknownAttribute) else None
+    return _error(exc.http_status, exc.mlflow_code, exc.message, classification)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -7,9 +7,10 @@ MLflow's filter grammar (search/grammar.py) and page by offset, as MLflow's regi
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +21,7 @@ from trackwire.server.search.grammar import (
     TAG,
     Comparison,
     FilterContext,
+    Identifier,
     parse_filter,
     parse_order_by,
 )
@@ -175,6 +177,7 @@ class Registry:
             },
             default=[_rm.name.asc()],
             tiebreak=[_rm.name.asc()],
+            unknown=_unknown_model_order,
         )
         offset = _offset(page_token, filter_string, order_by)
         with self.db.read() as conn:
@@ -305,6 +308,7 @@ class Registry:
             },
             default=[_mv.last_updated_time.desc()],
             tiebreak=[_mv.name.asc(), _mv.version.desc()],
+            unknown=_unknown_version_order,
         )
         offset = _offset(page_token, filter_string, order_by)
         with self.db.read() as conn:
@@ -577,10 +581,7 @@ def _model_condition(context: FilterContext, comparison: Comparison) -> ColumnEl
         return _rm.name.not_in(matching) if negated else _rm.name.in_(matching)
     if identifier.entity == ATTRIBUTE and identifier.key == "name":
         return _string_condition(context, comparison, _rm.name)
-    raise context.fail(
-        identifier.position,
-        f"registered models can be filtered on name and tags only, not {identifier.text}",
-    )
+    raise _unknown_key(identifier, ("name",))
 
 
 _VERSION_ATTRIBUTES = {"name": _mv.name, "run_id": _mv.run_id, "source_path": _mv.source}
@@ -625,24 +626,61 @@ def _version_condition(context: FilterContext, comparison: Comparison) -> Column
             ">": _mv.version > value,
             ">=": _mv.version >= value,
         }[comparison.comparator]
-    raise context.fail(
-        identifier.position,
-        "model versions can be filtered on name, run_id, source_path, version_number and tags, "
-        f"not {identifier.text}",
+    raise _unknown_key(identifier, tuple(_VERSION_ATTRIBUTES) + ("version_number",))
+
+
+# The entity prefixes MLflow's registry searches take.
+_REGISTRY_ENTITIES = ("attribute", "tag", "tags")
+
+
+def _unknown_key(identifier: Identifier, valid: Sequence[str]) -> InvalidArgument:
+    """An identifier a registry search does not know, refused in MLflow's words (whose set of
+    valid keys prints in an order that varies from process to process)."""
+    prefix, dot, _ = identifier.text.partition(".")
+    if dot and prefix not in _REGISTRY_ENTITIES:
+        return InvalidArgument(
+            f"Invalid entity type '{prefix}'. Valid entity types are {_REGISTRY_ENTITIES}"
+        )
+    return InvalidArgument(
+        f"Invalid attribute key '{identifier.key}' specified. Valid keys are "
+        f"'{_python_set(valid)}'"
     )
 
 
-def _order(order_by: Sequence[str], columns: dict, *, default: list, tiebreak: list) -> list:
+def _python_set(names: Sequence[str]) -> str:
+    return "{" + ", ".join(repr(name) for name in names) + "}"
+
+
+def _order(
+    order_by: Sequence[str],
+    columns: dict,
+    *,
+    default: list,
+    tiebreak: list,
+    unknown: Callable[[Identifier], InvalidArgument],
+) -> list:
     order = []
     for clause in order_by:
         term = parse_order_by(clause)
         column = columns.get(term.identifier.key)
         if term.identifier.entity != ATTRIBUTE or column is None:
-            raise InvalidArgument(
-                f"Invalid order_by clause '{clause}': order by one of {', '.join(columns)}"
-            )
+            raise unknown(term.identifier)
         order.append(column.asc() if term.ascending else column.desc())
     return [*(order or default), *tiebreak]
+
+
+def _unknown_model_order(identifier: Identifier) -> InvalidArgument:
+    """MLflow's words for a registered model search's order_by key it does not know."""
+    return InvalidArgument(
+        f"Invalid order by key '{identifier.text}' specified. Valid keys are "
+        f"'{_python_set(('name', 'timestamp'))}'"
+    )
+
+
+def _unknown_version_order(identifier: Identifier) -> InvalidArgument:
+    return _unknown_key(
+        identifier, ("name", "version_number", "creation_timestamp", "last_updated_timestamp")
+    )
 
 
 def _fingerprint(filter_string: str, order_by: Sequence[str]) -> str:
@@ -655,15 +693,24 @@ def _token(offset: int, filter_string: str, order_by: Sequence[str]) -> str:
 
 
 def _offset(token: str, filter_string: str, order_by: Sequence[str]) -> int:
-    """Where a page starts; a token of another query, or none issued, is refused."""
+    """Where a page starts; a token not issued, or issued for another query, is refused (in
+    MLflow's words, step by step as its registry decodes a token)."""
     if not token:
         return 0
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset = payload["offset"]
-        same_query = payload["query"] == _fingerprint(filter_string, order_by)
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument(f"Invalid page token '{token}'") from None
-    if not isinstance(offset, int) or not 0 <= offset <= _MAX_VERSION or not same_query:
-        raise InvalidArgument(f"Invalid page token '{token}'")
+        decoded = base64.urlsafe_b64decode(token.encode())
+    except (ValueError, binascii.Error):
+        raise InvalidArgument("Invalid page token, could not base64-decode") from None
+    try:
+        payload = json.loads(decoded)
+    except ValueError:
+        raise InvalidArgument(f"Invalid page token, decoded value={decoded!r}") from None
+    offset = payload.get("offset") if isinstance(payload, dict) else None
+    if not offset:
+        raise InvalidArgument(f"Invalid page token, parsed value={payload}")
+    if not isinstance(offset, int):
+        raise InvalidArgument(f"Invalid page token, not stringable {offset}")
+    same_query = payload.get("query") == _fingerprint(filter_string, order_by)
+    if not 0 < offset <= _MAX_VERSION or not same_query:
+        raise InvalidArgument(f"Invalid page token, parsed value={payload}")
     return offset

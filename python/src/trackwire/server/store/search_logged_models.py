@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, exists, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from trackwire.errors import InvalidArgument
+from trackwire.errors import InvalidArgument, UnknownAttribute
 from trackwire.server.search.grammar import ATTRIBUTE, METRIC, PARAM, TAG, Comparison, parse_filter
 from trackwire.server.search.page_token import query_fingerprint
 from trackwire.server.store.keyset import SearchPlan, SortColumn
@@ -219,5 +219,5 @@ def _sort_columns(term: lm.SearchLoggedModelsRequest.OrderBy) -> list[SortColumn
     if column is None:
         column = _TIME_ATTRIBUTES.get(field)
     if column is None:
-        raise InvalidArgument(f"Invalid order by field name: {term.field_name}")
+        raise UnknownAttribute(f"Invalid order by field name: {term.field_name}")
     return [SortColumn(column, ascending)]
