@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -145,8 +146,22 @@ BAD_REQUESTS = [
     ),
     # The registry's searches: page sizes, unknown keys and page tokens.
     ("GET", "registered-models/search", "max_results=1001"),
-    ("GET", "registered-models/search", "filter=foo%20%3D%20%27x%27"),
-    ("GET", "registered-models/search", "filter=metrics.x%20%3D%201"),
+    *(
+        ("GET", f"{search}/search", "filter=" + urllib.parse.quote(filter_))
+        for search in ("registered-models", "model-versions")
+        for filter_ in (
+            "foo = 'x'",
+            "metrics.x = 1",
+            "name > 'x'",
+            "name = 1",
+            "name LIKE 1.5",
+            "tags.x > 'a'",
+            "tags.x = 1",
+            "version_number = 'x'",
+            "version_number = 1.5",
+            "version_number LIKE 1",
+        )
+    ),
     ("GET", "registered-models/search", "order_by=foo"),
     ("GET", "registered-models/search", "page_token=garbage"),
     ("GET", "registered-models/search", "page_token=bm90IGpzb24="),  # "not json"
@@ -154,7 +169,6 @@ BAD_REQUESTS = [
     ("GET", "model-versions/search", "max_results=0"),
     ("GET", "model-versions/search", "max_results=-1"),
     ("GET", "model-versions/search", "max_results=200001"),
-    ("GET", "model-versions/search", "filter=foo%20%3D%20%27x%27"),
     ("GET", "model-versions/search", "order_by=foo"),
     ("GET", "model-versions/search", "order_by=params.x"),
     ("GET", "model-versions/search", "page_token=garbage"),
@@ -238,6 +252,7 @@ ACCEPTED_REQUESTS = [
     ("POST", "runs/search", {"experiment_ids": ["{exp}"]}),
     ("GET", "model-versions/search", ""),
     ("GET", "registered-models/search", ""),
+    ("GET", "model-versions/search", "filter=" + urllib.parse.quote("version_number = '1'")),
     ("POST", "experiments/search", {"view_type": "BOGUS", "max_results": 10}),
     ("GET", "experiments/search", "view_type=99&max_results=5"),
     ("POST", "runs/update", {"run_id": "{run}", "status": "BOGUS"}),
@@ -391,14 +406,16 @@ SERVER_ERRORS_IN_MLFLOW = [
     "request_", SERVER_ERRORS_IN_MLFLOW, ids=lambda r: f"{r[1]}:{str(r[2])[:60]}"
 )
 def test_what_mlflow_fails_on_is_a_client_error(servers, mlflow_server, request_):
+    """With MLflow's message where its failure has one."""
     method, path, payload = request_
+    answers = {}
     for base, names in servers.items():
-        response = _call(base, method, path, _fill(payload, names))
-        if base == mlflow_server:
-            assert response.status_code == 500
-        else:
-            assert response.status_code == 400
-            assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        answers[base == mlflow_server] = _call(base, method, path, _fill(payload, names))
+    mlflow, trackwire = answers[True], answers[False]
+    assert (mlflow.status_code, trackwire.status_code) == (500, 400)
+    assert trackwire.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    if mlflow.headers["content-type"] == "application/json":
+        assert trackwire.json()["message"] == mlflow.json()["message"]
 
 
 def _stored(base: str, names: dict[str, str]) -> dict[str, int]:

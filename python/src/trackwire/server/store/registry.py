@@ -20,7 +20,6 @@ from trackwire.server.search.grammar import (
     ATTRIBUTE,
     TAG,
     Comparison,
-    FilterContext,
     Identifier,
     parse_filter,
     parse_order_by,
@@ -165,8 +164,7 @@ class Registry:
     def search_models(
         self, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str
     ) -> tuple[list[pb.RegisteredModel], str]:
-        context = FilterContext("filter", filter_string)
-        conditions = [_model_condition(context, c) for c in parse_filter(filter_string)]
+        conditions = [_model_condition(c) for c in parse_filter(filter_string)]
         order = _order(
             order_by,
             {
@@ -295,8 +293,7 @@ class Registry:
     def search_versions(
         self, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str
     ) -> tuple[list[pb.ModelVersion], str]:
-        context = FilterContext("filter", filter_string)
-        conditions = [_version_condition(context, c) for c in parse_filter(filter_string)]
+        conditions = [_version_condition(c) for c in parse_filter(filter_string)]
         order = _order(
             order_by,
             {
@@ -550,83 +547,105 @@ _STRING_COMPARATORS = {
 }
 
 
-def _string_condition(context: FilterContext, comparison: Comparison, column) -> ColumnElement:
+def _string_condition(comparison: Comparison, column, number_refused: str) -> ColumnElement:
+    """A comparison of a string column, refused in MLflow's words: a number as value (in the
+    words the caller gives), then a comparator strings do not take."""
+    if comparison.value_is_number:
+        raise InvalidArgument(number_refused)
     if comparison.comparator in ("IN", "NOT IN"):
         values = comparison.value if isinstance(comparison.value, tuple) else ()
         return column.in_(values) if comparison.comparator == "IN" else column.not_in(values)
     compare = _STRING_COMPARATORS.get(comparison.comparator)
     if compare is None or not isinstance(comparison.value, str):
-        raise context.fail(
-            comparison.position,
-            f"{comparison.identifier.text} compares with =, !=, LIKE or ILIKE and a quoted string",
-        )
+        entity = "tag" if comparison.identifier.entity == TAG else "attribute"
+        raise InvalidArgument(f"Invalid comparator for {entity}: {comparison.comparator}")
     return compare(column, comparison.value)
 
 
-def _equality(comparison: Comparison) -> Comparison:
-    """`tags.k != 'v'` holds for what has no tag `k` too (MLflow 3's clients exclude prompts
-    with `tags.mlflow.prompt.is_prompt != 'true'`): it is the negation of `=`."""
-    return dataclasses.replace(comparison, comparator="=")
+def _tag_condition(comparison: Comparison, column) -> ColumnElement:
+    """A tag's value matches; `tags.k != 'v'` holds for what has no tag `k` too (MLflow 3's
+    clients exclude prompts with `tags.mlflow.prompt.is_prompt != 'true'`): the caller
+    negates `=`."""
+    if comparison.comparator == "!=":
+        comparison = dataclasses.replace(comparison, comparator="=")
+    return _string_condition(
+        comparison,
+        column,
+        f"Expected a quoted string value for tag (e.g. 'my-value'). Got value {comparison.value}",
+    )
 
 
-def _model_condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
+def _model_condition(comparison: Comparison) -> ColumnElement:
     identifier = comparison.identifier
     if identifier.entity == TAG:
         c = registered_model_tags.c
-        negated = comparison.comparator == "!="
-        matching = select(c.name).where(
-            c.key == identifier.key,
-            _string_condition(context, _equality(comparison) if negated else comparison, c.value),
-        )
-        return _rm.name.not_in(matching) if negated else _rm.name.in_(matching)
+        tagged = select(c.name).where(c.key == identifier.key, _tag_condition(comparison, c.value))
+        return _rm.name.not_in(tagged) if comparison.comparator == "!=" else _rm.name.in_(tagged)
     if identifier.entity == ATTRIBUTE and identifier.key == "name":
-        return _string_condition(context, comparison, _rm.name)
+        return _string_condition(
+            comparison,
+            _rm.name,
+            "Expected a quoted string value or a list of quoted string values for attributes. "
+            f"Got value {comparison.value}",
+        )
     raise _unknown_key(identifier, ("name",))
 
 
 _VERSION_ATTRIBUTES = {"name": _mv.name, "run_id": _mv.run_id, "source_path": _mv.source}
+_VERSION_NUMBER_COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
 
 
-def _version_condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
+def _version_condition(comparison: Comparison) -> ColumnElement:
     identifier = comparison.identifier
     if identifier.entity == TAG:
         c = model_version_tags.c
-        negated = comparison.comparator == "!="
         tagged = (
             select(c.key)
             .where(
                 c.name == _mv.name,
                 c.version == _mv.version,
                 c.key == identifier.key,
-                _string_condition(
-                    context, _equality(comparison) if negated else comparison, c.value
-                ),
+                _tag_condition(comparison, c.value),
             )
             .exists()
         )
-        return ~tagged if negated else tagged
+        return ~tagged if comparison.comparator == "!=" else tagged
     if identifier.entity == ATTRIBUTE and identifier.key in _VERSION_ATTRIBUTES:
-        return _string_condition(context, comparison, _VERSION_ATTRIBUTES[identifier.key])
+        numeric = ("creation_timestamp", "last_updated_timestamp", "version_number")
+        return _string_condition(
+            comparison,
+            _VERSION_ATTRIBUTES[identifier.key],
+            f"Only the '{_python_set(numeric)}' attributes support comparison with numeric values.",
+        )
     if identifier.entity == ATTRIBUTE and identifier.key == "version_number":
-        if not comparison.value_is_number or comparison.comparator not in (
-            "=",
-            "!=",
-            "<",
-            "<=",
-            ">",
-            ">=",
-        ):
-            raise context.fail(comparison.position, "version_number compares with a number")
-        value = int(comparison.value)  # type: ignore[arg-type]
+        if comparison.comparator not in _VERSION_NUMBER_COMPARATORS:
+            raise InvalidArgument(
+                f"Invalid comparator for attribute version_number: {comparison.comparator}"
+            )
+        value = comparison.value
+        if isinstance(value, float) or not _is_integer(value):
+            raise InvalidArgument(
+                f"Invalid value for numeric attribute 'version_number': {value!r}"
+            )
+        number = int(value)  # type: ignore[arg-type]
         return {
-            "=": _mv.version == value,
-            "!=": _mv.version != value,
-            "<": _mv.version < value,
-            "<=": _mv.version <= value,
-            ">": _mv.version > value,
-            ">=": _mv.version >= value,
+            "=": _mv.version == number,
+            "!=": _mv.version != number,
+            "<": _mv.version < number,
+            "<=": _mv.version <= number,
+            ">": _mv.version > number,
+            ">=": _mv.version >= number,
         }[comparison.comparator]
     raise _unknown_key(identifier, tuple(_VERSION_ATTRIBUTES) + ("version_number",))
+
+
+def _is_integer(value: object) -> bool:
+    """An int, or a string int() reads (MLflow compares `version_number = '3'` as 3)."""
+    try:
+        int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # The entity prefixes MLflow's registry searches take.
@@ -642,8 +661,7 @@ def _unknown_key(identifier: Identifier, valid: Sequence[str]) -> InvalidArgumen
             f"Invalid entity type '{prefix}'. Valid entity types are {_REGISTRY_ENTITIES}"
         )
     return InvalidArgument(
-        f"Invalid attribute key '{identifier.key}' specified. Valid keys are "
-        f"'{_python_set(valid)}'"
+        f"Invalid attribute key '{identifier.key}' specified. Valid keys are '{_python_set(valid)}'"
     )
 
 

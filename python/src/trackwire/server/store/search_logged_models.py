@@ -123,10 +123,9 @@ def _attribute_condition(comparison: Comparison) -> ColumnElement:
     if key in _TIME_ATTRIBUTES:
         return _number_test(comparison, _TIME_ATTRIBUTES[key])
     if key not in _TEXT_ATTRIBUTES:
-        raise InvalidArgument(
-            f"Invalid attribute {key!r} for logged models; use one of "
-            f"{', '.join((*_TEXT_ATTRIBUTES, *_TIME_ATTRIBUTES))}"
-        )
+        # MLflow's words: its server fails on the lookup (a 500), which trackwire answers as the
+        # client's mistake (400) with the same message.
+        raise UnknownAttribute(f"type object 'SqlLoggedModel' has no attribute '{key}'")
     if comparison.comparator == "IS NULL":
         return false()  # every model has every attribute
     if comparison.comparator == "IS NOT NULL":
