@@ -330,6 +330,43 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
     assert "max_results" in message
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "request_"),
+    [
+        ("POST", "runs/search", {"experiment_ids": ["0"]}),
+        ("POST", "experiments/search", {}),
+        ("GET", "model-versions/search", {}),
+    ],
+)
+def test_a_max_results_sent_as_0_is_refused_left_out_it_is_the_default(
+    http, method, path, request_
+):
+    """As MLflow's server answers; its clients always send a page size."""
+    sent = {**request_, "max_results": 0}
+    if method == "GET":
+        ok(http.get(f"{API}/{path}", params=request_))
+        refused = http.get(f"{API}/{path}", params=sent)
+    else:
+        ok(http.post(f"{API}/{path}", json=request_))
+        refused = http.post(f"{API}/{path}", json=sent)
+    assert "positive integer" in error(refused, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_max_results_of_0_on_grpc_is_the_default(tracking):
+    """proto3 cannot tell 0 from a field left out: the native clients' "default"."""
+    tracking.SearchRuns(rpc.SearchRunsRequest(experiment_ids=["0"], max_results=0))
+    tracking.SearchExperiments(rpc.SearchExperimentsRequest(max_results=0))
+
+
+def test_error_bodies_carry_mlflows_classification(http):
+    body = http.get(f"{API}/runs/get", params={"run_id": "no-such-run"}).json()
+    assert (body["error_code"], body["sqlstate"], body["error_class"]) == (
+        "RESOURCE_DOES_NOT_EXIST",
+        "KAM00",
+        "RESOURCE_NOT_FOUND",
+    )
+
+
 def test_unknown_paths_and_methods(http):
     error(http.get("/api/2.0/mlflow/no-such-thing"), 404, "ENDPOINT_NOT_FOUND")
     error(http.get(f"{API}/runs/log-batch"), 405, "INVALID_PARAMETER_VALUE")

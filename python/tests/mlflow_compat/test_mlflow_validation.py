@@ -84,6 +84,8 @@ BAD_REQUESTS = [
     ("GET", "experiments/search", "max_results=0"),
     ("GET", "metrics/get-history", "run_id={run}"),
     ("GET", "metrics/get-history", "metric_key=m"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=0"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=-1"),
     (
         "POST",
         "experiments/create",
@@ -248,7 +250,9 @@ ACCEPTED_REQUESTS = [
     ("POST", "runs/search", {"experiment_ids": ["{exp}"], "run_view_type": 99}),
     # (MLflow's parser stops at the unknown number: fields after it are lost.)
     ("POST", "experiments/search", {"max_results": 10, "view_type": 99}),
-    # max_results left out: the default page.
+    # max_results left out: the default page; a larger page than the largest: the largest.
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=30000"),
     ("POST", "runs/search", {"experiment_ids": ["{exp}"]}),
     ("GET", "model-versions/search", ""),
     ("GET", "registered-models/search", ""),

@@ -323,9 +323,15 @@ class TrackingService:
     ) -> ResponseFields[rpc.GetMetricHistoryResponse]:
         run_id = _run_id(request)
         key = validation.require(request.metric_key, "metric_key")
-        metrics, token = self.store.history.page(
-            run_id, key, request.page_token, request.max_results
-        )
+        max_results = request.max_results
+        if max_results < 0 or (max_results == 0 and sent_fields.sent("max_results")):
+            raise InvalidArgument(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "
+                "a positive integer."
+            )
+        # A larger page is served as the largest, as MLflow serves it; its token goes on.
+        page_size = min(max_results, limits.MAX_METRIC_HISTORY_PAGE_SIZE)
+        metrics, token = self.store.history.page(run_id, key, request.page_token, page_size)
         return ResponseFields(rpc.GetMetricHistoryResponse, metrics=metrics, next_page_token=token)
 
     def StreamMetricHistory(

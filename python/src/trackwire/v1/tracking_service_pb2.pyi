@@ -1097,7 +1097,10 @@ class GetMetricHistoryRequest(_message.Message):
     metric_key: _builtins.str
     page_token: _builtins.str
     max_results: _builtins.int
-    """Defaults to the largest page when 0."""
+    """The largest page (25000) when 0, and when larger. OPTIONAL: left out for the default,
+    because MLflow's REST API refuses a max_results it is sent as 0 (gRPC cannot tell 0 from
+    none).
+    """
     def __init__(
         self,
         *,
