@@ -314,3 +314,19 @@ def test_fields_as_json_writes_what_the_message_they_build_writes(
     message = t.SearchRunsResponse(**copy.deepcopy(fields))
     codec = transcode.codec_for(t.SearchRunsResponse.DESCRIPTOR)
     assert transcode.dumps(codec.fields_as_json(fields)) == transcode.message_to_json(message)
+
+
+@settings(max_examples=60)
+@given(
+    values=st.lists(st.floats(), max_size=5),
+    token=st.sampled_from(["", "next"]),
+)
+def test_set_only_entries_are_written_as_the_message_they_build_writes(values, token):
+    # What a history page holds (ResponseFields.set_only): each entry's set fields only.
+    entries = [{"key": "m", "value": v, "timestamp": 1, "step": i} for i, v in enumerate(values)]
+    entries.append({"key": "m", "value": 0.5, "timestamp": 0, "step": 0, "run_id": "r"})
+    fields = {"metrics": entries, "next_page_token": token}
+    message = t.GetMetricHistoryResponse(**copy.deepcopy(fields))
+    codec = transcode.codec_for(t.GetMetricHistoryResponse.DESCRIPTOR)
+    written = transcode.dumps(codec.fields_as_json(fields, set_only=True))
+    assert written == transcode.message_to_json(message)

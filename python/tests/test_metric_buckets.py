@@ -245,7 +245,8 @@ _VALUES = st.one_of(
 _POINTS = st.lists(
     st.tuples(st.integers(-70, 300), st.integers(0, 5), _VALUES), min_size=1, max_size=120
 )
-# How each batch goes in: LogBatch, LogBatchStream, or point by point through LogMetric.
+# How each batch goes in: LogBatch, LogBatchStream, or point by point through LogMetric; a
+# chart read follows each.
 _WRITES = st.lists(st.sampled_from(["batch", "stream", "metric"]), min_size=1, max_size=4)
 
 
@@ -289,6 +290,9 @@ def test_buckets_equal_a_brute_force_summary_of_the_points(
                         )
                     )
             points.extend((run_id, "m", s, ts, v) for s, ts, v in batch)
+            # A read between writes summarises the blocks written so far: the writes after
+            # it (out of order too) must make the summaries they touch stale.
+            _buckets(tracking, [run_id], "m", buckets=buckets)
     end = None if start is None or span is None else start + span
     fields = {"buckets": buckets}
     if end is not None:

@@ -86,6 +86,7 @@ def test_metric_blocks_are_built_from_the_history_of_a_store_without_them(tmp_pa
     engine = create_store_engine(uri)
     with engine.begin() as conn:  # the store as revision 0007 left it
         conn.execute(text("DROP TABLE metric_blocks"))
+        conn.execute(text("ALTER TABLE latest_metrics DROP COLUMN summarized_below"))  # 0009's
         conn.execute(text("UPDATE alembic_version SET version_num = '0007'"))
     engine.dispose()
 

@@ -23,10 +23,15 @@ T = TypeVar("T")
 
 
 class ResponseFields(Generic[M]):
-    __slots__ = ("fields", "message_type")
+    """A response's fields. `set_only`: they hold only the fields that are set, with strings
+    and bytes not empty and numbers present (as a metric history page's entries do), which
+    spares the gateway a check of every field of every entry."""
 
-    def __init__(self, message_type: type[M], **fields: Any):
+    __slots__ = ("fields", "message_type", "set_only")
+
+    def __init__(self, message_type: type[M], set_only: bool = False, **fields: Any):
         self.message_type = message_type
+        self.set_only = set_only
         self.fields = fields
 
     def message(self) -> M:

@@ -332,7 +332,9 @@ class TrackingService:
         # A larger page is served as the largest, as MLflow serves it; its token goes on.
         page_size = min(max_results, limits.MAX_METRIC_HISTORY_PAGE_SIZE)
         metrics, token = self.store.history.page(run_id, key, request.page_token, page_size)
-        return ResponseFields(rpc.GetMetricHistoryResponse, metrics=metrics, next_page_token=token)
+        return ResponseFields(
+            rpc.GetMetricHistoryResponse, set_only=True, metrics=metrics, next_page_token=token
+        )
 
     def StreamMetricHistory(
         self, request: rpc.StreamMetricHistoryRequest
@@ -377,7 +379,9 @@ class TrackingService:
             end,
             request.max_results or limits.DEFAULT_BULK_INTERVAL_STEPS,
         )
-        return ResponseFields(rpc.GetMetricHistoryBulkIntervalResponse, metrics=metrics)
+        return ResponseFields(
+            rpc.GetMetricHistoryBulkIntervalResponse, set_only=True, metrics=metrics
+        )
 
     def GetMetricBuckets(
         self, request: rpc.GetMetricBucketsRequest

@@ -168,7 +168,8 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
     def answer(message: Message, sent: tuple[str, ...] = ()) -> bytes:
         response = sent_fields.calling(call, message, sent)
         if type(response) is ResponseFields:  # the largest reads (see server/responses.py)
-            return transcode.dumps(response_codec.fields_as_json(response.fields))
+            fields = response_codec.fields_as_json(response.fields, response.set_only)
+            return transcode.dumps(fields)
         return transcode.dumps(response_codec.to_dict(response))
 
     def answer_fields(fields: dict, scope: Scope | None = None) -> bytes:

@@ -203,6 +203,8 @@ class MessageCodec:
         self.optional = tuple(
             f.name for f in self.fields if _behaves(f.desc, field_behavior_pb2.OPTIONAL)
         )
+        # fields_as_json compiled, by its set_only.
+        self._fields_as_json: dict[bool, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         # Message fields whose own fields include required ones: checked item by item.
         self.with_required = [
             f
@@ -262,17 +264,24 @@ class MessageCodec:
         exec(compile("\n".join(lines), f"<to_dict {self.descriptor.full_name}>", "exec"), env)
         return env["to_dict"]
 
-    def fields_as_json(self, fields: dict[str, Any]) -> dict[str, Any]:
+    def fields_as_json(self, fields: dict[str, Any], set_only: bool = False) -> dict[str, Any]:
         """Turns a message's constructor fields (field name -> value, messages as such dicts;
         see server/responses.py) into the JSON object `to_dict` writes for the message they
         build, in place: the fields are made for one answer, and most of them are JSON as
         they are, so converting in place spares a dict per entry of a large page (compiled
         on first use). The keys keep the fields' order: the store writes them in the
-        schema's order, which `to_dict` follows."""
-        compiled = self.fields_as_json = self._compile_fields_as_json()  # type: ignore[method-assign,assignment]
+        schema's order, which `to_dict` follows.
+
+        `set_only`: the entries of its repeated message fields hold only fields that are set,
+        strings and bytes not empty and numbers present (ResponseFields.set_only), so only
+        the values that JSON spells differently are converted in them: non-finite doubles,
+        enums and bytes."""
+        compiled = self._fields_as_json.get(set_only)
+        if compiled is None:
+            compiled = self._fields_as_json[set_only] = self._compile_fields_as_json(set_only)
         return compiled(fields)
 
-    def _compile_fields_as_json(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def _compile_fields_as_json(self, set_only: bool) -> Callable[[dict[str, Any]], dict[str, Any]]:
         """The rules of `to_dict` over a dict of fields, where a field left out or None is a
         field not set: values already right are left alone. The entries of a repeated
         message field are converted inline, in one loop (a call per entry would cost as
@@ -283,17 +292,28 @@ class MessageCodec:
             "_b64": _b64,
             "_MISSING": object(),
         }
-        body = self._json_statements("m", env, "", inline_entries=True)
+        body = self._json_statements(
+            "m", env, "", inline_entries=True, set_only=False, entries_set_only=set_only
+        )
         lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
         source = f"<fields_as_json {self.descriptor.full_name}>"
         exec(compile("\n".join(lines), source, "exec"), env)
         return env["fields_as_json"]
 
     def _json_statements(
-        self, m: str, env: dict[str, Any], prefix: str, *, inline_entries: bool
+        self,
+        m: str,
+        env: dict[str, Any],
+        prefix: str,
+        *,
+        inline_entries: bool,
+        set_only: bool,
+        entries_set_only: bool = False,
     ) -> list[str]:
         """Statements converting the fields dict named `m` in place (names in `env` start
-        with `prefix`)."""
+        with `prefix`); `set_only` for `m`, `entries_set_only` for the entries of its
+        repeated message fields (see fields_as_json)."""
+        entries_set_only = entries_set_only or set_only
         lines = []
         for i, f in enumerate(self.fields):
             key, name = repr(f.name), f"{prefix}{i}"
@@ -303,14 +323,22 @@ class MessageCodec:
                 env[f"c{name}"] = sub
                 if f.repeated and inline_entries:
                     entry = f"y{name}"
-                    inner = sub._json_statements(entry, env, f"{name}_", inline_entries=False)
+                    inner = sub._json_statements(
+                        entry, env, f"{name}_", inline_entries=False, set_only=entries_set_only
+                    )
                     loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
                     lines += [get, "if x:", *("    " + line for line in loop)]
                 elif f.repeated:
-                    lines += [get, "if x:", "    for y in x:", f"        c{name}.fields_as_json(y)"]
+                    each = f"c{name}.fields_as_json(y, {entries_set_only})"
+                    lines += [get, "if x:", "    for y in x:", f"        {each}"]
                 else:
-                    lines += [get, "if x is not None:", f"    c{name}.fields_as_json(x)"]
-                lines += ["else:", f"    {m}.pop({key}, None)"]
+                    lines += [
+                        get,
+                        "if x is not None:",
+                        f"    c{name}.fields_as_json(x, {set_only})",
+                    ]
+                if not set_only:
+                    lines += ["else:", f"    {m}.pop({key}, None)"]
                 continue
             if f.kind == _FLOAT:
                 convert, needed = "non_finite(x)", "not -_INF < x < _INF"
@@ -321,6 +349,19 @@ class MessageCodec:
                 convert, needed = "_b64(x)", "True"
             else:
                 convert, needed = "x", ""
+            if set_only:
+                if not needed:
+                    continue  # written as it is
+                if f.repeated:
+                    each = (
+                        "(x if -_INF < x < _INF else non_finite(x))"
+                        if f.kind == _FLOAT
+                        else convert
+                    )
+                    lines += [get, "if x:", f"    {m}[{key}] = [{each} for x in x]"]
+                else:
+                    lines += [get, f"if x is not None and {needed}:", f"    {m}[{key}] = {convert}"]
+                continue
             if f.repeated:
                 lines += [get, "if not x:", f"    {m}.pop({key}, None)"]
                 if needed:

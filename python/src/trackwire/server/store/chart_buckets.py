@@ -4,9 +4,10 @@ The step range is cut into buckets of equal width shared by every run, so the ru
 line up on a chart. Each bucket is one row of a GROUP BY: first and last step and timestamp,
 minimum, maximum and count, plus the value of the bucket's last point read by key. Keeping
 minimum and maximum means a spike of one point among millions still shows on a chart as wide
-as the number of buckets. The GROUP BY reads the summary of every block of steps that lies
-whole in a bucket (store/metric_blocks.py) and the points of the few blocks a bucket boundary
-cuts, so its cost follows the number of buckets and blocks, not of points.
+as the number of buckets. The GROUP BY reads the summary of every summarised block of steps
+that lies whole in a bucket (store/metric_blocks.py) and the points of the few blocks a bucket
+boundary cuts and of the blocks not summarised yet, so its cost follows the number of buckets
+and blocks, not of points.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import (
     BigInteger,
     Connection,
+    and_,
     bindparam,
     case,
     cast,
@@ -113,14 +115,20 @@ def _cut_blocks(origin: int, low: int, high: int, width: int):
     ).cte("edges")
 
 
-def _bucket_parts(run_ids: Sequence[str], origin: int, low: int, high: int, width: int):
-    """Rows that the buckets aggregate, each with its bucket ((step - origin) // width): the
-    summaries of the blocks in [low, high] that lie whole in one bucket, and the points of
-    the other blocks (the buckets' edges)."""
-    b = t.metric_blocks.c
+def _bucket_parts(origin: int, low: int, high: int, width: int):
+    """Rows of one run's metric that its buckets aggregate, each with its bucket
+    ((step - origin) // width): the summaries of the blocks in [low, high] below the
+    watermark that lie whole in one bucket, and the points of the other blocks (the buckets'
+    edges, and the blocks from the watermark on). Bound: run_id, key."""
+    b, latest = t.metric_blocks.c, t.latest_metrics.c
+    # One subquery, not a join: run once, its value bounds the index seeks.
+    watermark = (
+        select(latest.summarized_below)
+        .where(latest.run_id == bindparam("run_id"), latest.key == bindparam("key"))
+        .scalar_subquery()
+    )
     from_origin = b.block * BLOCK_STEPS - origin
     whole_blocks = select(
-        b.run_id,
         (from_origin // width).label("bucket"),
         b.first_step,
         b.last_step,
@@ -130,30 +138,38 @@ def _bucket_parts(run_ids: Sequence[str], origin: int, low: int, high: int, widt
         b.max_value,
         b.points,
     ).where(
-        b.run_id.in_(run_ids),
+        b.run_id == bindparam("run_id"),
         b.key == bindparam("key"),
         # The first and last whole block of [low, high] (// is the floor, as block is).
         b.block.between(-(-low // BLOCK_STEPS), (high + 1) // BLOCK_STEPS - 1),
+        b.block < watermark,
         from_origin // width == (from_origin + (BLOCK_STEPS - 1)) // width,
     )
+    points = select(
+        ((_m.step - origin) // width).label("bucket"),
+        _m.step.label("first_step"),
+        _m.step.label("last_step"),
+        _m.timestamp.label("first_timestamp"),
+        _m.timestamp.label("last_timestamp"),
+        _m.value.label("min_value"),
+        _m.value.label("max_value"),
+        literal_column("1").label("points"),
+    )
+    of_metric = and_(_m.run_id == bindparam("run_id"), _m.key == bindparam("key"))
+    watermark_step = watermark * BLOCK_STEPS
     ranges = _cut_blocks(origin, low, high, width)
     edge_points = (
-        select(
-            _m.run_id,
-            ((_m.step - origin) // width).label("bucket"),
-            _m.step.label("first_step"),
-            _m.step.label("last_step"),
-            _m.timestamp.label("first_timestamp"),
-            _m.timestamp.label("last_timestamp"),
-            _m.value.label("min_value"),
-            _m.value.label("max_value"),
-            literal_column("1").label("points"),
-        )
-        .select_from(ranges)
+        points.select_from(ranges)
         .join(t.metrics, _m.step.between(ranges.c.low, ranges.c.high))
-        .where(_m.run_id.in_(run_ids), _m.key == bindparam("key"))
+        .where(of_metric, _m.step < watermark_step)
     )
-    return union_all(whole_blocks, edge_points)
+    unsummarised_points = points.where(
+        of_metric,
+        # One lower bound, so that the index seek starts at the watermark, not at `low`.
+        _m.step >= case((watermark_step > low, watermark_step), else_=low),
+        _m.step <= high,
+    )
+    return union_all(whole_blocks, edge_points, unsummarised_points)
 
 
 def metric_buckets(
@@ -193,11 +209,10 @@ def metric_buckets(
     origin = start + (low - start) // width * width
     width = min(width, high - origin + 1)
 
-    points = _bucket_parts(run_ids, origin, low, high, width).subquery()
+    points = _bucket_parts(origin, low, high, width).subquery()
     p = points.c
     grouped = (
         select(
-            p.run_id,
             func.min(p.first_step).label("first_step"),
             func.max(p.last_step).label("last_step"),
             func.min(p.first_timestamp).label("first_timestamp"),
@@ -207,15 +222,13 @@ def metric_buckets(
             # PostgreSQL sums bigints as numeric: back to an integer.
             cast(func.sum(p.points), BigInteger).label("points"),
         )
-        .group_by(p.run_id, p.bucket)
-        .order_by(p.run_id, p.bucket)
+        .group_by(p.bucket)
+        .order_by(p.bucket)
     )
-    by_run: dict[str, list] = {run_id: [] for run_id in run_ids}
-    for row in conn.execute(grouped, {"key": key}):
-        by_run[row.run_id].append(row)
     nan = float("nan")
     for run in response.runs:
-        rows = by_run[run.run_id]
+        # A statement per run: each reads its run's watermark (see _bucket_parts).
+        rows = conn.execute(grouped, {"run_id": run.run_id, "key": key}).all()
         last_values = _last_values(conn, run.run_id, key, [row.last_step for row in rows])
         for row in rows:
             last_value = last_values[row.last_step]

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from trackwire import limits
 from trackwire.errors import InvalidArgument
 from trackwire.server.search.page_token import query_fingerprint
-from trackwire.server.store import chart_buckets
+from trackwire.server.store import chart_buckets, metric_blocks
 from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
 from trackwire.server.store.lookups import run_row
@@ -115,6 +115,7 @@ class MetricHistory:
         buckets: int,
     ) -> GetMetricBucketsResponse:
         """Per run, the metric summarised in `buckets` step buckets (see chart_buckets)."""
+        metric_blocks.summarise_whole_blocks(self.db, run_ids, key)
         with self.db.read() as conn:
             return chart_buckets.metric_buckets(conn, run_ids, key, start_step, end_step, buckets)
 

@@ -2,80 +2,114 @@
 
 A block is the steps [n * BLOCK_STEPS, (n + 1) * BLOCK_STEPS) of one metric of one run; its row
 holds the count of the block's points, their first and last step, earliest and latest
-timestamp, and minimum and maximum value (NaN, stored as NULL, counts but is neither). Every
-write of points merges its batch into the blocks it touches, in the same transaction
-(store/run_logging.py), so the rows always describe the history exactly, whatever the order of
-the steps. A chart bucket then reads one row per whole block it covers instead of every point
+timestamp, and minimum and maximum value (NaN, stored as NULL, counts but is neither). A chart
+bucket reads one row per whole block it covers instead of every point
 (store/chart_buckets.py).
+
+The summaries are built when a chart reads them, not on every write, which would cost the
+training loop's writes a sixth of their time. The metric's latest row holds the watermark:
+the rows of blocks below `summarized_below` describe the history exactly, and the blocks from
+it on are read point by point. A write only lowers the watermark to the first block it
+touches (in the statement that updates the latest row anyway, store/run_logging.py); a chart
+read first summarises the blocks between the watermark and the block of the latest step,
+which is still filling, and raises the watermark to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, case
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import and_, case, delete, func, literal, select, update
 
 from trackwire.server.store import schema as t
+from trackwire.server.store.database import Database
+from trackwire.server.store.quotas import LOCK_RUN
 
 # Small enough that a chart bucket's edges (read point by point) stay short, large enough that
 # a million steps are some 31,000 rows. A power of two: block numbers are a shift of the step.
 BLOCK_STEPS = 32
-_BLOCK_SHIFT = BLOCK_STEPS.bit_length() - 1
+BLOCK_SHIFT = BLOCK_STEPS.bit_length() - 1
+# Blocks summarised per write transaction: a long history unsummarised (a first chart of a
+# million steps) is built in steps of some 65,000 points, writers going in between.
+_BLOCKS_PER_TRANSACTION = 2048
 
-COLUMNS = tuple(column.name for column in t.metric_blocks.columns)
-
-
-def batch_blocks(rows: Sequence[tuple]) -> list[tuple]:
-    """The block rows of a batch of history rows (run_id, key, step, timestamp, value), in
-    COLUMNS order: what the batch alone would put in each block it touches. One pass over
-    the batch: this runs on every write of points."""
-    blocks: dict[tuple, list] = {}
-    for run_id, key, step, timestamp, value in rows:
-        # A shift is the floor division, negative steps included.
-        block = (run_id, key, step >> _BLOCK_SHIFT)
-        summary = blocks.get(block)
-        if summary is None:
-            blocks[block] = [1, step, step, timestamp, timestamp, value, value]
-            continue
-        summary[0] += 1
-        if step < summary[1]:
-            summary[1] = step
-        elif step > summary[2]:
-            summary[2] = step
-        if timestamp < summary[3]:
-            summary[3] = timestamp
-        elif timestamp > summary[4]:
-            summary[4] = timestamp
-        if value is not None:  # NaN (None) counts but is neither the minimum nor the maximum
-            if summary[5] is None or value < summary[5]:
-                summary[5] = value
-            if summary[6] is None or value > summary[6]:
-                summary[6] = value
-    return [(*block, *summary) for block, summary in blocks.items()]
+_m, _b, _latest = t.metrics.c, t.metric_blocks.c, t.latest_metrics.c
+# SQL's integer division truncates towards zero; a block is the floor, negative steps too.
+_BLOCK_OF_STEP = case(
+    (_m.step >= 0, _m.step // BLOCK_STEPS), else_=(_m.step + 1) // BLOCK_STEPS - 1
+)
 
 
-def _extreme(stored: ColumnElement, new: ColumnElement, lowest: bool) -> ColumnElement:
-    """The lower (or higher) of two values where NULL means none (SQLite's two-argument min()
-    and max() would answer NULL)."""
-    beats = new < stored if lowest else new > stored
-    return case((stored.is_(None), new), (new.is_(None), stored), (beats, new), else_=stored)
-
-
-def merge_statement(insert):
-    """The upsert that merges a batch's block row into the stored one (`insert` is the
-    dialect's insert construct, which has ON CONFLICT)."""
-    statement = insert(t.metric_blocks).values({c: bindparam(c) for c in COLUMNS})
-    stored, new = t.metric_blocks.c, statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=["run_id", "key", "block"],
-        set_={
-            "points": stored.points + new.points,
-            "first_step": _extreme(stored.first_step, new.first_step, lowest=True),
-            "last_step": _extreme(stored.last_step, new.last_step, lowest=False),
-            "first_timestamp": _extreme(stored.first_timestamp, new.first_timestamp, lowest=True),
-            "last_timestamp": _extreme(stored.last_timestamp, new.last_timestamp, lowest=False),
-            "min_value": _extreme(stored.min_value, new.min_value, lowest=True),
-            "max_value": _extreme(stored.max_value, new.max_value, lowest=False),
-        },
+def _summaries(run_id: str, key: str, first_block: int, end_block: int):
+    """The summary rows of the blocks [first_block, end_block) of a metric, from its points."""
+    return (
+        select(
+            literal(run_id),
+            literal(key),
+            _BLOCK_OF_STEP,
+            func.count(),
+            func.min(_m.step),
+            func.max(_m.step),
+            func.min(_m.timestamp),
+            func.max(_m.timestamp),
+            func.min(_m.value),
+            func.max(_m.value),
+        )
+        .where(
+            _m.run_id == run_id,
+            _m.key == key,
+            _m.step >= first_block * BLOCK_STEPS,
+            _m.step < end_block * BLOCK_STEPS,
+        )
+        .group_by(_BLOCK_OF_STEP)
     )
+
+
+def _stale(db: Database, run_ids: Sequence[str], key: str) -> list[str]:
+    """The runs whose metric has a whole block beyond its watermark."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_latest.run_id, _latest.step, _latest.summarized_below).where(
+                _latest.run_id.in_(run_ids), _latest.key == key
+            )
+        )
+        return [run_id for run_id, step, below in rows if below < step >> BLOCK_SHIFT]
+
+
+def summarise_whole_blocks(db: Database, run_ids: Sequence[str], key: str) -> None:
+    """Summarises the metric's blocks that lie between each run's watermark and the block of
+    its latest step, and raises the watermark past them."""
+    for run_id in _stale(db, run_ids, key):
+        while not _summarise_some(db, run_id, key):
+            pass
+
+
+def _summarise_some(db: Database, run_id: str, key: str) -> bool:
+    """Summarises up to _BLOCKS_PER_TRANSACTION blocks of one run's metric; True when none
+    are left to do."""
+    of_metric = and_(_latest.run_id == run_id, _latest.key == key)
+    with db.write() as conn:
+        # The run's row first, as its writers lock it: a writer waits for this transaction,
+        # and lowers the watermark again after it if it wrote below.
+        if conn.execute(LOCK_RUN, {"run_id": run_id}).first() is None:
+            return True  # deleted meanwhile
+        row = conn.execute(select(_latest.step, _latest.summarized_below).where(of_metric)).first()
+        if row is None:
+            return True
+        step, below = row
+        end = min(step >> BLOCK_SHIFT, below + _BLOCKS_PER_TRANSACTION)
+        if below >= end:
+            return True
+        # Rows from the watermark on may be stale (a write into a block summarised before).
+        conn.execute(
+            delete(t.metric_blocks).where(
+                _b.run_id == run_id, _b.key == key, _b.block >= below, _b.block < end
+            )
+        )
+        conn.execute(
+            t.metric_blocks.insert().from_select(
+                [c.name for c in t.metric_blocks.columns], _summaries(run_id, key, below, end)
+            )
+        )
+        conn.execute(update(t.latest_metrics).where(of_metric).values(summarized_below=end))
+        return end == step >> BLOCK_SHIFT

@@ -7,18 +7,32 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, literal_column, or_, select, text, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from trackwire.errors import InvalidArgument, NotFound
 from trackwire.server.store import metric_blocks
 from trackwire.server.store import schema as t
+from trackwire.server.store.applied_requests import AppliedRequests
 from trackwire.server.store.database import Database
 from trackwire.server.store.driver import DriverConnection
 from trackwire.server.store.lookups import active_run, require_active, run_not_found
 from trackwire.server.store.quotas import LOCK_RUN, Quotas
-from trackwire.server.store.rows import RUN_NAME_TAG, MetricPoint, now_millis
+from trackwire.server.store.rows import RUN_NAME_TAG, MetricPoint
 
 _METRIC_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
+_LATEST_COLUMNS = (*_METRIC_COLUMNS, "summarized_below")
+_STEP = operator.itemgetter(2)
 _ENTRY_COLUMNS = ("run_id", "key", "value")  # params and tags
 _INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
 _RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
@@ -41,40 +55,39 @@ _SET_RUN_NAME = (
 )
 
 
-def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list, list] | None:
-    """The rows of `metrics` for the history table, the newest row of each key, which
-    competes with the stored latest value, and the batch's block summaries; None when there
-    are no metrics."""
+def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, list] | None:
+    """The rows of `metrics` for the history table, and per key the newest row, which
+    competes with the stored latest value, with the first block the batch touches (the
+    summaries' watermark falls to it); None when there are no metrics."""
     if not metrics:
         return None
     rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
-    blocks = metric_blocks.batch_blocks(rows)
     newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
     keys = {row[1] for row in rows}
     if len(keys) == 1:
-        return rows, [max(reversed(rows), key=newest_first)], blocks  # ties: the last logged
+        newest = max(reversed(rows), key=newest_first)  # ties: the last logged
+        first_step = min(map(_STEP, rows))
+        return rows, [(*newest, first_step >> metric_blocks.BLOCK_SHIFT)]
     by_key: dict[str, tuple] = {}
+    first_steps: dict[str, int] = {}
     for row in rows:
-        best = by_key.get(row[1])
+        key, step = row[1], row[2]
+        best = by_key.get(key)
         if best is None or newest_first(row) >= newest_first(best):
-            by_key[row[1]] = row
-    return rows, list(by_key.values()), blocks
+            by_key[key] = row
+        if step < first_steps.get(key, step + 1):
+            first_steps[key] = step
+    return rows, [
+        (*row, first_steps[key] >> metric_blocks.BLOCK_SHIFT) for key, row in by_key.items()
+    ]
 
 
 class RunLogging:
     def __init__(self, db: Database, quotas: Quotas):
         self.db = db
         self.quotas = quotas
+        self.applied = AppliedRequests(db)
         insert = db.insert
-        self._claim = (
-            insert(t.applied_requests)
-            .values(
-                request_id=bindparam("request_id"),
-                run_id=bindparam("run_id"),
-                applied_time=bindparam("applied_time"),
-            )
-            .on_conflict_do_nothing()  # no RETURNING: the row count says (see quotas.py)
-        )
         tag = insert(t.tags).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
         self._upsert_tag = tag.on_conflict_do_update(
             index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
@@ -88,17 +101,25 @@ class RunLogging:
             .on_conflict_do_nothing()
             .inline()  # no RETURNING of the key: nothing reads it
         )
-        latest = insert(t.latest_metrics).values({c: bindparam(c) for c in _METRIC_COLUMNS})
+        # The newest point replaces the stored one; a point below the block summaries'
+        # watermark lowers it (store/metric_blocks.py), newer or not.
+        latest = insert(t.latest_metrics).values({c: bindparam(c) for c in _LATEST_COLUMNS})
         stored, excluded = t.latest_metrics.c, latest.excluded
+        newer = or_(
+            excluded.step > stored.step,
+            and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
+        )
+        lower = excluded.summarized_below < stored.summarized_below
         self._upsert_latest = latest.on_conflict_do_update(
             index_elements=["run_id", "key"],
-            set_={"step": excluded.step, "timestamp": excluded.timestamp, "value": excluded.value},
-            where=or_(
-                excluded.step > stored.step,
-                and_(excluded.step == stored.step, excluded.timestamp >= stored.timestamp),
-            ),
+            set_={
+                **{c: case((newer, excluded[c]), else_=stored[c]) for c in _METRIC_COLUMNS[2:]},
+                "summarized_below": case(
+                    (lower, excluded.summarized_below), else_=stored.summarized_below
+                ),
+            },
+            where=or_(newer, lower),
         )
-        self._merge_blocks = metric_blocks.merge_statement(insert)
 
     def log_batch(
         self,
@@ -123,7 +144,7 @@ class RunLogging:
             if stage is None:
                 raise run_not_found(run_id)
             require_active(run_id, stage[0])
-            if request_id and not self._claim_request(conn, run_id, request_id):
+            if request_id and not self.applied.claim(conn, request_id, run_id):
                 return
             before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
             if params:
@@ -133,14 +154,6 @@ class RunLogging:
             if rows:
                 self._insert_metrics(conn, *rows)
             self.quotas.check_run_entries(conn, run_id, before, len(metrics))
-
-    def _claim_request(self, conn: DriverConnection, run_id: str, request_id: str) -> bool:
-        """Records the request id in this transaction; False when it was applied already."""
-        claimed = conn.execute(
-            self._claim,
-            {"request_id": request_id, "run_id": run_id, "applied_time": now_millis()},
-        ).rowcount
-        return claimed == 1
 
     def _insert_params(self, conn: DriverConnection, run_id: str, params: dict[str, str]) -> None:
         # A run has at most a few thousand params (a quota): reading them all is cheap.
@@ -163,7 +176,7 @@ class RunLogging:
             conn.execute(_SET_RUN_NAME, {"run_id": run_id, "name": tags[RUN_NAME_TAG]})
 
     def _insert_metrics(
-        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple], blocks: list[tuple]
+        self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
     ) -> None:
         conn.execute(_SAVEPOINT)
         if conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) != len(rows):
@@ -171,8 +184,7 @@ class RunLogging:
             # point numbered after those before it (the statement sees its own inserts).
             conn.execute(_ROLLBACK_TO_SAVEPOINT)
             conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
-        conn.executemany(self._upsert_latest, _METRIC_COLUMNS, newest)
-        conn.executemany(self._merge_blocks, metric_blocks.COLUMNS, blocks)
+        conn.executemany(self._upsert_latest, _LATEST_COLUMNS, newest)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:

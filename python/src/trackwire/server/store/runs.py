@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
-from trackwire.errors import InvalidArgument, NotFound
+from trackwire.errors import InvalidArgument, NotFound, Unavailable
 from trackwire.server.store import schema as t
+from trackwire.server.store.applied_requests import AppliedRequests
 from trackwire.server.store.database import Database
-from trackwire.server.store.driver import DriverConnection
 from trackwire.server.store.inputs import read_inputs
 from trackwire.server.store.lookups import (
     active_run,
@@ -49,14 +49,6 @@ _EXPERIMENT_FOR_RUN = select(
 ).where(t.experiments.c.experiment_id == bindparam("experiment_id"))
 _INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS})
 _INSERT_TAG = t.tags.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
-_APPLIED_RUN = select(t.applied_requests.c.run_id).where(
-    t.applied_requests.c.request_id == bindparam("request_id")
-)
-_CLAIM = t.applied_requests.insert().values(
-    request_id=bindparam("request_id"),
-    run_id=bindparam("run_id"),
-    applied_time=bindparam("applied_time"),
-)
 
 
 def _entity_reads(table: Table, *columns) -> tuple[Any, Any]:
@@ -73,12 +65,6 @@ _LATEST_METRICS = _entity_reads(
 )
 
 
-def _run_created_by(conn: DriverConnection, request_id: str) -> str | None:
-    """The run an earlier CreateRun with this request id created, if any."""
-    applied = conn.execute(_APPLIED_RUN, {"request_id": request_id}).fetchone()
-    return applied[0] if applied is not None else None
-
-
 def _generated_run_name(run_id: str) -> str:
     return f"run-{run_id[:8]}"
 
@@ -88,6 +74,7 @@ class Runs:
         self.db = db
         self.quotas = quotas
         self.page_tokens = page_tokens
+        self.applied = AppliedRequests(db)
         tag = db.insert(t.tags).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
         self._upsert_tag = tag.on_conflict_do_update(
             index_elements=["run_id", "key"], set_={"value": tag.excluded.value}
@@ -113,7 +100,7 @@ class Runs:
         if user_id:
             tag_values.setdefault(USER_TAG, user_id)
         with self.db.write_statements() as conn:
-            created_before = _run_created_by(conn, request_id) if request_id else None
+            created_before = self.applied.run_of(conn, request_id) if request_id else None
             if created_before is None:
                 experiment = conn.execute(_EXPERIMENT_FOR_RUN, {"experiment_id": eid}).fetchone()
                 if experiment is None:
@@ -138,13 +125,9 @@ class Runs:
                 conn.executemany(
                     _INSERT_TAG, _ENTRY_COLUMNS, [(run_id, k, v) for k, v in tag_values.items()]
                 )
-                if request_id:
-                    claim = {
-                        "request_id": request_id,
-                        "run_id": run_id,
-                        "applied_time": now_millis(),
-                    }
-                    conn.execute(_CLAIM, claim)
+                if request_id and not self.applied.claim(conn, request_id, run_id):
+                    # A twin of this request (PostgreSQL's replicas) created its run first.
+                    raise Unavailable("A retry of this CreateRun was applied meanwhile; retry.")
                 self.quotas.add_run(conn, eid)
                 self.quotas.check_new_run_tags(conn, run_id, len(tag_values))
         if created_before is not None:

@@ -121,6 +121,9 @@ latest_metrics = Table(
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("value", Float(precision=53), nullable=True),  # NULL is NaN
+    # The metric's blocks numbered below this one have exact summaries in metric_blocks; the
+    # others are read point by point (store/metric_blocks.py).
+    Column("summarized_below", BigInteger, nullable=False),
     Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
