@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import posixpath
 import re
 from collections.abc import Iterable
@@ -17,6 +18,8 @@ from trackwire import limits
 from trackwire.errors import InvalidArgument
 
 _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
+_POINT_KEY = operator.itemgetter(0)  # of a (key, step, timestamp, value) point
+_POINT_TIMESTAMP = operator.itemgetter(2)
 _log = logging.getLogger(__name__)
 
 
@@ -125,8 +128,16 @@ def metric(point: tuple[str, int, int, float], path: str = "") -> None:
 
 
 def metrics(points: list[tuple[str, int, int, float]]) -> None:
-    """The points of a batch, each named by its index; a key is checked once (a batch has few
-    distinct keys), timestamps all."""
+    """The points of a batch, an error naming the first wrong one by its index. Checked in
+    passes over the batch, a key once (a batch has few distinct keys); a batch found wrong is
+    walked point by point to name it."""
+    try:
+        for key_ in set(map(_POINT_KEY, points)):
+            key(key_, "")
+        if not points or min(map(_POINT_TIMESTAMP, points)) >= 0:
+            return
+    except InvalidArgument:
+        pass
     seen: set[str] = set()
     for i, point in enumerate(points):
         if point[0] not in seen or point[2] < 0:

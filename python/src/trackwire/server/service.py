@@ -25,6 +25,7 @@ from trackwire.v1 import tracking_service_pb2 as rpc
 
 _HISTORY_CHUNK = 10_000
 _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # store's MetricPoint
+_MODEL_ID = operator.attrgetter("model_id")
 # The longest user name the store keeps (its user columns).
 _MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
@@ -285,8 +286,8 @@ class TrackingService:
         }
         request_id = validation.request_id(request.request_id)
         self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
-        model_metrics = [m for m in request.metrics if m.model_id]
-        if model_metrics:
+        if any(map(_MODEL_ID, request.metrics)):  # a C loop: most batches have none
+            model_metrics = [m for m in request.metrics if m.model_id]
             self.store.logged_models.record_metrics(run_id, model_metrics)
         return rpc.LogBatchResponse()
 

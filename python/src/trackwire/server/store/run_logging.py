@@ -5,7 +5,7 @@ on it), and tag deletion. The hot path: its statements run on the driver's curso
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
     and_,
@@ -21,18 +21,19 @@ from sqlalchemy import (
 )
 
 from trackwire.errors import InvalidArgument, NotFound
-from trackwire.server.store import metric_blocks
 from trackwire.server.store import schema as t
 from trackwire.server.store.applied_requests import AppliedRequests
 from trackwire.server.store.database import Database
 from trackwire.server.store.driver import DriverConnection
 from trackwire.server.store.lookups import active_run, require_active, run_not_found
+from trackwire.server.store.metric_blocks import BLOCK_SHIFT
 from trackwire.server.store.quotas import LOCK_RUN, Quotas
 from trackwire.server.store.rows import RUN_NAME_TAG, MetricPoint
 
 _METRIC_COLUMNS = ("run_id", "key", "step", "timestamp", "value")
 _LATEST_COLUMNS = (*_METRIC_COLUMNS, "summarized_below")
 _STEP = operator.itemgetter(2)
+_NEWEST_FIRST = operator.itemgetter(2, 3)  # (step, timestamp)
 _ENTRY_COLUMNS = ("run_id", "key", "value")  # params and tags
 _INSERT_PARAM = t.params.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
 _RUN_PARAMS = select(t.params.c.key, t.params.c.value).where(
@@ -62,23 +63,18 @@ def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, lis
     if not metrics:
         return None
     rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
-    newest_first = operator.itemgetter(2, 3)  # (step, timestamp)
     keys = {row[1] for row in rows}
     if len(keys) == 1:
-        newest = max(reversed(rows), key=newest_first)  # ties: the last logged
-        first_step = min(map(_STEP, rows))
-        return rows, [(*newest, first_step >> metric_blocks.BLOCK_SHIFT)]
-    by_key: dict[str, tuple] = {}
-    first_steps: dict[str, int] = {}
-    for row in rows:
-        key, step = row[1], row[2]
-        best = by_key.get(key)
-        if best is None or newest_first(row) >= newest_first(best):
-            by_key[key] = row
-        if step < first_steps.get(key, step + 1):
-            first_steps[key] = step
+        groups: Iterable[list[tuple]] = (rows,)
+    else:
+        by_key: dict[str, list[tuple]] = {key: [] for key in keys}
+        for row in rows:
+            by_key[row[1]].append(row)
+        groups = by_key.values()
     return rows, [
-        (*row, first_steps[key] >> metric_blocks.BLOCK_SHIFT) for key, row in by_key.items()
+        # max() keeps the first of equals: reversed, the last logged wins a tie.
+        (*max(reversed(group), key=_NEWEST_FIRST), min(map(_STEP, group)) >> BLOCK_SHIFT)
+        for group in groups
     ]
 
 

@@ -122,8 +122,9 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("value", Float(precision=53), nullable=True),  # NULL is NaN
     # The metric's blocks numbered below this one have exact summaries in metric_blocks; the
-    # others are read point by point (store/metric_blocks.py).
-    Column("summarized_below", BigInteger, nullable=False),
+    # others are read point by point (store/metric_blocks.py). The default, the block of the
+    # lowest step, claims none.
+    Column("summarized_below", BigInteger, nullable=False, server_default=str(-(2**58))),
     Index("ix_latest_metrics_key_value", "key", "value"),
 )
 

@@ -20,7 +20,12 @@ def upgrade() -> None:
     # which the next write may touch.
     with op.batch_alter_table("latest_metrics") as table:
         table.add_column(
-            sa.Column("summarized_below", sa.BigInteger, nullable=False, server_default="0")
+            sa.Column(
+                "summarized_below",
+                sa.BigInteger,
+                nullable=False,
+                server_default=str(-(2**58)),  # the block of the lowest step: none summarised
+            )
         )
     op.execute(
         "UPDATE latest_metrics SET summarized_below = CASE WHEN step >= 0 "
