@@ -274,10 +274,9 @@ class MessageCodec:
         on first use). The keys keep the fields' order: the store writes them in the
         schema's order, which `to_dict` follows.
 
-        `set_only`: the entries of its repeated message fields hold only fields that are set,
-        strings and bytes not empty and numbers present (ResponseFields.set_only), so only
-        the values that JSON spells differently are converted in them: non-finite doubles,
-        enums and bytes."""
+        `set_only`: the dicts hold only fields that are set, strings and bytes not empty and
+        numbers present (ResponseFields.set_only), so only the values that JSON spells
+        differently are converted: non-finite doubles, enums and bytes."""
         compiled = self._fields_as_json.get(set_only)
         if compiled is None:
             compiled = self._fields_as_json[set_only] = self._compile_fields_as_json(set_only)
@@ -294,28 +293,17 @@ class MessageCodec:
             "_b64": _b64,
             "_MISSING": object(),
         }
-        body = self._json_statements(
-            "m", env, "", inline_entries=True, set_only=False, entries_set_only=set_only
-        )
+        body = self._json_statements("m", env, "", inline_entries=True, set_only=set_only)
         lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
         source = f"<fields_as_json {self.descriptor.full_name}>"
         exec(compile("\n".join(lines), source, "exec"), env)
         return env["fields_as_json"]
 
     def _json_statements(
-        self,
-        m: str,
-        env: dict[str, Any],
-        prefix: str,
-        *,
-        inline_entries: bool,
-        set_only: bool,
-        entries_set_only: bool = False,
+        self, m: str, env: dict[str, Any], prefix: str, *, inline_entries: bool, set_only: bool
     ) -> list[str]:
         """Statements converting the fields dict named `m` in place (names in `env` start
-        with `prefix`); `set_only` for `m`, `entries_set_only` for the entries of its
-        repeated message fields (see fields_as_json)."""
-        entries_set_only = entries_set_only or set_only
+        with `prefix`; `set_only` as fields_as_json's)."""
         lines = []
         for i, f in enumerate(self.fields):
             key, name = repr(f.name), f"{prefix}{i}"
@@ -326,12 +314,12 @@ class MessageCodec:
                 if f.repeated and inline_entries:
                     entry = f"y{name}"
                     inner = sub._json_statements(
-                        entry, env, f"{name}_", inline_entries=False, set_only=entries_set_only
+                        entry, env, f"{name}_", inline_entries=False, set_only=set_only
                     )
                     loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
                     lines += [get, "if x:", *("    " + line for line in loop)]
                 elif f.repeated:
-                    each = f"c{name}.fields_as_json(y, {entries_set_only})"
+                    each = f"c{name}.fields_as_json(y, {set_only})"
                     lines += [get, "if x:", "    for y in x:", f"        {each}"]
                 else:
                     lines += [
