@@ -228,7 +228,9 @@ class TrackingService:
             request.page_token,
             request.columns if request.HasField("columns") else None,
         )
-        return ResponseFields(rpc.SearchRunsResponse, runs=runs, next_page_token=token)
+        return ResponseFields(
+            rpc.SearchRunsResponse, set_only=True, runs=runs, next_page_token=token
+        )
 
     # -- logging ---------------------------------------------------------------
 

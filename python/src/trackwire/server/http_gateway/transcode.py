@@ -38,6 +38,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -127,6 +128,15 @@ def _behaves(field: FieldDescriptor, behavior: int) -> bool:
 
 def _required(field: FieldDescriptor) -> bool:
     return _behaves(field, field_behavior_pb2.REQUIRED)
+
+
+def _all_set(entries: list[dict[str, Any]], names: tuple[str, ...]) -> bool:
+    """Whether every entry holds every field of `names`, not empty: C-level passes."""
+    for name in names:
+        values = list(map(dict.get, entries, repeat(name)))
+        if None in values or "" in values:
+            return False
+    return True
 
 
 def _path(parent: str, name: str) -> str:
@@ -272,10 +282,9 @@ class MessageCodec:
         on first use). The keys keep the fields' order: the store writes them in the
         schema's order, which `to_dict` follows.
 
-        `set_only`: the entries of its repeated message fields hold only fields that are set,
-        strings and bytes not empty and numbers present (ResponseFields.set_only), so only
-        the values that JSON spells differently are converted in them: non-finite doubles,
-        enums and bytes."""
+        `set_only`: the dicts hold only fields that are set, strings and bytes not empty and
+        numbers present (ResponseFields.set_only), so only the values that JSON spells
+        differently are converted: non-finite doubles, enums and bytes."""
         compiled = self._fields_as_json.get(set_only)
         if compiled is None:
             compiled = self._fields_as_json[set_only] = self._compile_fields_as_json(set_only)
@@ -292,28 +301,17 @@ class MessageCodec:
             "_b64": _b64,
             "_MISSING": object(),
         }
-        body = self._json_statements(
-            "m", env, "", inline_entries=True, set_only=False, entries_set_only=set_only
-        )
+        body = self._json_statements("m", env, "", inline_entries=True, set_only=set_only)
         lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
         source = f"<fields_as_json {self.descriptor.full_name}>"
         exec(compile("\n".join(lines), source, "exec"), env)
         return env["fields_as_json"]
 
     def _json_statements(
-        self,
-        m: str,
-        env: dict[str, Any],
-        prefix: str,
-        *,
-        inline_entries: bool,
-        set_only: bool,
-        entries_set_only: bool = False,
+        self, m: str, env: dict[str, Any], prefix: str, *, inline_entries: bool, set_only: bool
     ) -> list[str]:
         """Statements converting the fields dict named `m` in place (names in `env` start
-        with `prefix`); `set_only` for `m`, `entries_set_only` for the entries of its
-        repeated message fields (see fields_as_json)."""
-        entries_set_only = entries_set_only or set_only
+        with `prefix`; `set_only` as fields_as_json's)."""
         lines = []
         for i, f in enumerate(self.fields):
             key, name = repr(f.name), f"{prefix}{i}"
@@ -324,12 +322,12 @@ class MessageCodec:
                 if f.repeated and inline_entries:
                     entry = f"y{name}"
                     inner = sub._json_statements(
-                        entry, env, f"{name}_", inline_entries=False, set_only=entries_set_only
+                        entry, env, f"{name}_", inline_entries=False, set_only=set_only
                     )
                     loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
                     lines += [get, "if x:", *("    " + line for line in loop)]
                 elif f.repeated:
-                    each = f"c{name}.fields_as_json(y, {entries_set_only})"
+                    each = f"c{name}.fields_as_json(y, {set_only})"
                     lines += [get, "if x:", "    for y in x:", f"        {each}"]
                 else:
                     lines += [
@@ -431,20 +429,57 @@ class MessageCodec:
     def check_required(self, kwargs: dict[str, Any], path: str) -> None:
         """Raises MLflow's "Missing value" for the first required field absent or empty, in
         field order, then looks into the sub-messages that have required fields."""
+        missing = self.first_missing(kwargs)
+        if missing is not None:
+            raise InvalidArgument(missing_value(_path(path, missing)))
+
+    def first_missing(self, kwargs: dict[str, Any]) -> str | None:
+        """The path below this message of the first required field absent or empty (see
+        check_required); None when there is none. Compiled on first use: it runs for every
+        entry of a batch."""
+        compiled = self.first_missing = self._compile_first_missing()  # type: ignore[method-assign,assignment]
+        return compiled(kwargs)
+
+    def _compile_first_missing(self) -> Callable[[dict[str, Any]], str | None]:
+        env: dict[str, Any] = {"_all_set": _all_set}
+        lines = ["def first_missing(m):"]
         for f in self.required:
-            value = kwargs.get(f.name)
-            if value is None or value == "":
-                raise InvalidArgument(missing_value(_path(path, f.name)))
-        for f in self.with_required:
-            value = kwargs.get(f.name)
-            if value is None:
-                continue
-            codec, name = self.sub(f), _path(path, f.name)
-            if f.repeated:
-                for i, item in enumerate(value):
-                    codec.check_required(item, f"{name}[{i}]")
+            lines += [f"    x = m.get({f.name!r})", "    if x is None or x == '':"]
+            lines.append(f"        return {f.name!r}")
+        for i, f in enumerate(self.with_required):
+            sub = env[f"c{i}"] = self.sub(f)
+            lines += [f"    x = m.get({f.name!r})", "    if x is not None:"]
+            if f.repeated and not sub.with_required:
+                # A pass a field over all the entries (a batch has thousands); they are
+                # walked, inline, only to name the first one wrong.
+                names = tuple(g.name for g in sub.required)
+                lines += [
+                    f"        if not _all_set(x, {names!r}):",
+                    "            for i, y in enumerate(x):",
+                ]
+                for g in sub.required:
+                    lines += [
+                        f"                z = y.get({g.name!r})",
+                        "                if z is None or z == '':",
+                    ]
+                    lines.append(f"                    return f'{f.name}[{{i}}].{g.name}'")
+            elif f.repeated:
+                lines += [
+                    "        for i, y in enumerate(x):",
+                    f"            below = c{i}.first_missing(y)",
+                    "            if below is not None:",
+                    f"                return f'{f.name}[{{i}}].{{below}}'",
+                ]
             else:
-                codec.check_required(value, name)
+                lines += [
+                    f"        below = c{i}.first_missing(x)",
+                    "        if below is not None:",
+                    f"            return f'{f.name}.{{below}}'",
+                ]
+        lines.append("    return None")
+        source = f"<first_missing {self.descriptor.full_name}>"
+        exec(compile("\n".join(lines), source, "exec"), env)
+        return env["first_missing"]
 
     def build(self, kwargs: dict[str, Any]) -> Message:
         try:
