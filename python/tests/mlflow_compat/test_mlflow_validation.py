@@ -410,7 +410,6 @@ SERVER_ERRORS_IN_MLFLOW = [
     "request_", SERVER_ERRORS_IN_MLFLOW, ids=lambda r: f"{r[1]}:{str(r[2])[:60]}"
 )
 def test_what_mlflow_fails_on_is_a_client_error(servers, mlflow_server, request_):
-    """With MLflow's message where its failure has one."""
     method, path, payload = request_
     answers = {}
     for base, names in servers.items():
@@ -418,8 +417,8 @@ def test_what_mlflow_fails_on_is_a_client_error(servers, mlflow_server, request_
     mlflow, trackwire = answers[True], answers[False]
     assert (mlflow.status_code, trackwire.status_code) == (500, 400)
     assert trackwire.json()["error_code"] == "INVALID_PARAMETER_VALUE"
-    if mlflow.headers["content-type"] == "application/json":
-        assert trackwire.json()["message"] == mlflow.json()["message"]
+    # MLflow's failure names its ORM class or is an HTML page; trackwire names the mistake.
+    assert ("'foo'" if "filter" in payload else "page token") in trackwire.json()["message"]
 
 
 def _stored(base: str, names: dict[str, str]) -> dict[str, int]:

@@ -123,9 +123,13 @@ def _attribute_condition(comparison: Comparison) -> ColumnElement:
     if key in _TIME_ATTRIBUTES:
         return _number_test(comparison, _TIME_ATTRIBUTES[key])
     if key not in _TEXT_ATTRIBUTES:
-        # MLflow's words: its server fails on the lookup (a 500), which trackwire answers as the
-        # client's mistake (400) with the same message.
-        raise UnknownAttribute(f"type object 'SqlLoggedModel' has no attribute '{key}'")
+        # MLflow's server fails on the lookup (a 500, its message naming its ORM class):
+        # trackwire answers the client's mistake as such, naming what is valid.
+        valid = ", ".join(sorted({*_TEXT_ATTRIBUTES, *_TIME_ATTRIBUTES}))
+        raise UnknownAttribute(
+            f"Invalid attribute key '{key}' in a logged model search filter: valid keys are "
+            f"{valid}."
+        )
     if comparison.comparator == "IS NULL":
         return false()  # every model has every attribute
     if comparison.comparator == "IS NOT NULL":
