@@ -17,6 +17,7 @@ from trackwire.server import sent_fields
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import PermissionStore, permission_name
+from trackwire.server.chart_summaries import ChartSummaries
 from trackwire.server.responses import ResponseFields
 from trackwire.server.store.rows import ACTIVE, DELETED, USER_TAG, metric_value, now_millis
 from trackwire.server.store.tracking_store import TrackingStore
@@ -26,6 +27,7 @@ from trackwire.v1 import tracking_service_pb2 as rpc
 _HISTORY_CHUNK = 10_000
 _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # store's MetricPoint
 _MODEL_ID = operator.attrgetter("model_id")
+_ENDED = (pb.RUN_STATUS_FINISHED, pb.RUN_STATUS_FAILED, pb.RUN_STATUS_KILLED)
 # The longest user name the store keeps (its user columns).
 _MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
@@ -47,10 +49,13 @@ def _run_id(request) -> str:
 
 
 class TrackingService:
-    def __init__(self, store: TrackingStore, locations: ArtifactLocations):
+    def __init__(
+        self, store: TrackingStore, locations: ArtifactLocations, chart_summaries: ChartSummaries
+    ):
         self.store = store
         self.locations = locations
         self.permissions = PermissionStore(store.db)
+        self.chart_summaries = chart_summaries
 
     # -- experiments -----------------------------------------------------------
 
@@ -179,6 +184,8 @@ class TrackingService:
             request.end_time if request.HasField("end_time") else None,
             validation.run_name(request.run_name) if request.HasField("run_name") else None,
         )
+        if request.status in _ENDED:
+            self.chart_summaries.run_ended(run_id)
         return rpc.UpdateRunResponse(run_info=info)
 
     def DeleteRun(self, request: rpc.DeleteRunRequest) -> rpc.DeleteRunResponse:
