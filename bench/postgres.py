@@ -35,6 +35,18 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.uri.rsplit("/", 1)[0] + "/" + name
 
+    def analyze(self) -> None:
+        """ANALYZE in every database: what autovacuum does within its minute's nap. A store
+        seeded in seconds would otherwise be searched with the statistics of its empty
+        tables (nested index scans of every param row per run: 1 s where 50 ms is right)."""
+        with psycopg.connect(self.uri, autocommit=True) as conn:
+            names = conn.execute(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate"
+            ).fetchall()
+        for (name,) in names:
+            with psycopg.connect(self.uri.rsplit("/", 1)[0] + "/" + name, autocommit=True) as db:
+                db.execute("ANALYZE")
+
     def size_bytes(self, name: str) -> int:
         with psycopg.connect(self.uri) as conn:
             return conn.execute("SELECT pg_database_size(%s)", (name,)).fetchone()[0]

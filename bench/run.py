@@ -174,6 +174,7 @@ class Bench:
     def __init__(self, args, tmp: Path, cluster: Cluster | None):
         self.counts = QUICK if args.quick else FULL
         self.tmp = tmp
+        self.cluster = cluster
 
         def store(name: str, driver: str = "postgresql") -> str | None:
             # MLflow's venv has psycopg 3, which SQLAlchemy names postgresql+psycopg.
@@ -287,6 +288,8 @@ class Bench:
                 )
                 search_exp[t] = exp
         search_exp["tw-rest"] = search_exp["tw-grpc"]
+        if self.cluster:  # both servers' databases alike
+            self.cluster.analyze()
         self.each(
             "search",
             lambda t, c, e: wl.search(c, search_exp[t], n["search_runs"]),
@@ -306,6 +309,8 @@ class Bench:
         self.seeding[f"tw-grpc {n['search_runs_large']} runs"] = wl.seed_runs(
             "grpc", tw_grpc[2], large, n["search_runs_large"]
         )
+        if self.cluster:
+            self.cluster.analyze()
 
         def search_large(t, c, e):
             got = wl.search(c, large, n["search_runs_large"])

@@ -317,17 +317,54 @@ def test_malformed_and_mistyped_requests_are_400_with_a_clear_message(http, run)
     )
     assert "metrics[0].step" in message
     message = error(
-        http.post(f"{API}/runs/search", json={"run_view_type": 7}),
+        http.post(f"{API}/runs/update", json={"run_id": run["info"]["run_id"], "status": 7}),
         400,
         "INVALID_PARAMETER_VALUE",
     )
-    assert "'run_view_type'" in message
+    assert "'status'" in message
     message = error(
         http.get(f"{API}/metrics/get-history", params={"run_id": "r", "max_results": "many"}),
         400,
         "INVALID_PARAMETER_VALUE",
     )
     assert "max_results" in message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_"),
+    [
+        ("POST", "runs/search", {"experiment_ids": ["0"]}),
+        ("POST", "experiments/search", {}),
+        ("GET", "model-versions/search", {}),
+    ],
+)
+def test_a_max_results_sent_as_0_is_refused_left_out_it_is_the_default(
+    http, method, path, request_
+):
+    """As MLflow's server answers; its clients always send a page size."""
+    sent = {**request_, "max_results": 0}
+    if method == "GET":
+        ok(http.get(f"{API}/{path}", params=request_))
+        refused = http.get(f"{API}/{path}", params=sent)
+    else:
+        ok(http.post(f"{API}/{path}", json=request_))
+        refused = http.post(f"{API}/{path}", json=sent)
+    assert "positive integer" in error(refused, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_a_max_results_of_0_on_grpc_is_the_default(tracking):
+    """proto3 cannot tell 0 from a field left out: the native clients' "default"."""
+    tracking.SearchRuns(rpc.SearchRunsRequest(experiment_ids=["0"], max_results=0))
+    tracking.SearchExperiments(rpc.SearchExperimentsRequest(max_results=0))
+
+
+def test_error_bodies_carry_mlflows_classification(http):
+    body = http.get(f"{API}/runs/get", params={"run_id": "no-such-run"}).json()
+    assert (body["error_code"], body["sqlstate"], body["error_class"]) == (
+        "RESOURCE_DOES_NOT_EXIST",
+        "KAM00",
+        "RESOURCE_NOT_FOUND",
+    )
 
 
 def test_unknown_paths_and_methods(http):

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from trackwire.errors import InvalidArgument
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.routes import bindings
+from trackwire.server.responses import ResponseFields
+from trackwire.server.services import open_services
 from trackwire.v1 import artifact_service_pb2 as art
 from trackwire.v1 import entities_pb2 as e
 from trackwire.v1 import tracking_service_pb2 as t
@@ -47,7 +49,16 @@ def test_an_enum_string_naming_no_value_leaves_the_field_unset(value):
 
 
 @pytest.mark.parametrize("value", [99, -1])
-def test_an_enum_number_naming_no_value_is_refused(value):
+def test_an_enum_number_naming_no_value_leaves_a_view_type_unset(value):
+    """MLflow's run and experiment searches ignore it too."""
+    request = from_json(json.dumps({"run_view_type": value}), t.SearchRunsRequest)
+    assert not request.run_view_type
+    request = from_json(json.dumps({"view_type": value}), t.SearchExperimentsRequest)
+    assert not request.view_type
+
+
+@pytest.mark.parametrize("value", [99, -1])
+def test_an_enum_number_naming_no_value_is_refused_where_unset_means_no_change(value):
     message = f"Invalid value {value} for parameter 'status' supplied"
     with pytest.raises(InvalidArgument, match=message):
         from_json(json.dumps({"run_id": "r", "status": value}), t.UpdateRunRequest)
@@ -307,6 +318,9 @@ def test_fields_as_json_writes_what_the_message_they_build_writes(
     assert transcode.dumps(codec.fields_as_json(fields)) == transcode.message_to_json(message)
 
 
+_ODD = [0.5, math.nan, math.inf, -math.inf, 0.0, -0.0]
+
+
 @settings(max_examples=60)
 @given(
     values=st.lists(st.floats(), max_size=5),
@@ -316,8 +330,58 @@ def test_set_only_entries_are_written_as_the_message_they_build_writes(values, t
     # What a history page holds (ResponseFields.set_only): each entry's set fields only.
     entries = [{"key": "m", "value": v, "timestamp": 1, "step": i} for i, v in enumerate(values)]
     entries.append({"key": "m", "value": 0.5, "timestamp": 0, "step": 0, "run_id": "r"})
-    fields = {"metrics": entries, "next_page_token": token}
-    message = t.GetMetricHistoryResponse(**copy.deepcopy(fields))
+    answer = ResponseFields(
+        t.GetMetricHistoryResponse, set_only=True, metrics=entries, next_page_token=token
+    )
+    message = answer.message_type(**copy.deepcopy(answer.fields))
     codec = transcode.codec_for(t.GetMetricHistoryResponse.DESCRIPTOR)
-    written = transcode.dumps(codec.fields_as_json(fields, set_only=True))
+    written = transcode.dumps(codec.fields_as_json(answer.fields, set_only=True))
     assert written == transcode.message_to_json(message)
+
+
+def test_what_the_store_answers_for_runs_and_history_is_written_as_its_message(tmp_path):
+    # The store's pages are set_only (ResponseFields): runs lacking what a run may lack, empty
+    # param and tag values, NaN, dataset inputs without schema or profile.
+    services = open_services(f"sqlite:///{tmp_path / 'store.db'}", str(tmp_path / "artifacts"))
+    try:
+        tracking = services.tracking_fields
+        bare = tracking.CreateRun(t.CreateRunRequest(experiment_id="0")).run.info.run_id
+        full = tracking.CreateRun(
+            t.CreateRunRequest(experiment_id="0", user_id="u", start_time=3)
+        ).run.info.run_id
+        metrics = [e.Metric(key="m", value=v, timestamp=1, step=i) for i, v in enumerate(_ODD)]
+        tracking.LogBatch(
+            t.LogBatchRequest(
+                run_id=full,
+                metrics=metrics,
+                params=[e.Param(key="empty", value=""), e.Param(key="p", value="v")],
+                tags=[e.RunTag(key="t", value="")],
+            )
+        )
+        dataset = e.Dataset(name="d", digest="x", source_type="s", source="o")
+        tracking.LogInputs(
+            t.LogInputsRequest(
+                run_id=full,
+                datasets=[
+                    e.DatasetInput(dataset=dataset, tags=[e.InputTag(key="k", value="")]),
+                    e.DatasetInput(
+                        dataset=e.Dataset(name="d2", digest="y", source_type="s", source="p")
+                    ),
+                ],
+            )
+        )
+        tracking.UpdateRun(
+            t.UpdateRunRequest(run_id=bare, status=e.RUN_STATUS_FINISHED, end_time=0)
+        )
+        answers = [
+            tracking.SearchRuns(t.SearchRunsRequest(experiment_ids=["0"])),
+            tracking.GetMetricHistory(t.GetMetricHistoryRequest(run_id=full, metric_key="m")),
+        ]
+    finally:
+        services.close()
+    for answer in answers:
+        assert answer.set_only
+        message = answer.message_type(**copy.deepcopy(answer.fields))
+        codec = transcode.codec_for(answer.message_type.DESCRIPTOR)
+        written = transcode.dumps(codec.fields_as_json(answer.fields, set_only=True))
+        assert written == transcode.message_to_json(message)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import time
 
 import grpc
 import httpx
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trackwire.server.store.engine import create_store_engine
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
@@ -311,3 +314,33 @@ def test_a_range_as_wide_as_64_bits_is_answered(tracking, unique):
     assert [(b.first_step, b.last_step) for b in widest.runs[0].buckets] == [(0, 1), (2, 99)]
     (top,) = _buckets(tracking, [run_id], "m", start_step=0, end_step=high, buckets=1).runs
     assert [b.count for b in top.buckets] == [100]
+
+
+def test_an_ended_runs_summaries_are_built_in_the_background(server, tracking, unique):
+    run_id = _run(tracking, unique)
+    _log(tracking, run_id, "m", [(step, math.sin(step)) for step in range(5000)])
+    _log(tracking, run_id, "n", [(step, step) for step in range(-40, 700)])
+    before = _buckets(tracking, [run_id], "m", buckets=37)
+    # A chart read summarises what it reads: "n" is left to the run's end.
+    watermarks = _watermarks(server, run_id)
+    assert watermarks["m"] == 4999 // 32 and watermarks["n"] < 0
+    tracking.UpdateRun(rpc.UpdateRunRequest(run_id=run_id, status=pb.RUN_STATUS_FINISHED))
+    deadline = time.monotonic() + 30
+    while _watermarks(server, run_id)["n"] != 699 // 32:
+        assert time.monotonic() < deadline, _watermarks(server, run_id)
+        time.sleep(0.05)
+    assert _buckets(tracking, [run_id], "m", buckets=37) == before
+
+
+def _watermarks(server, run_id: str) -> dict[str, int]:
+    """Each metric's summaries' watermark (latest_metrics.summarized_below), from the store."""
+    engine = create_store_engine(server.backend_store_uri)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT key, summarized_below FROM latest_metrics WHERE run_id = :r"),
+                {"r": run_id},
+            )
+            return dict(rows.all())
+    finally:
+        engine.dispose()

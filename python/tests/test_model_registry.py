@@ -58,6 +58,8 @@ def test_mistakes_are_client_errors(client, unique):
     with pytest.raises(errors.InvalidArgument):
         client.get_model_version(unique, "one")
     with pytest.raises(errors.NotFound):
+        client.create_model_version(unique, "runs:/nope/model", run_id="nope")
+    with pytest.raises(errors.InvalidArgument, match="must identify the resource"):
         client.create_model_version(unique, "runs:/0123456789abcdef/model", run_id="nope")
     version = client.create_model_version(unique, "s3://bucket/model")
     with pytest.raises(errors.InvalidArgument):

@@ -27,6 +27,11 @@ class InvalidArgument(TrackwireError):
     http_status = 400
 
 
+class UnknownAttribute(InvalidArgument):
+    """An invalid argument that names an attribute there is none of (e.g. to order by): MLflow
+    classifies it apart from other invalid values in its error bodies."""
+
+
 class NotFound(TrackwireError):
     grpc_code = grpc.StatusCode.NOT_FOUND
     mlflow_code = "RESOURCE_DOES_NOT_EXIST"

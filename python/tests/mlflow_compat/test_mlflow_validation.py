@@ -8,9 +8,11 @@ the status, `error_code` and `message` must be equal. Needs the full mlflow pack
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -75,10 +77,15 @@ BAD_REQUESTS = [
     ("POST", "experiments/set-experiment-tag", {"experiment_id": "{exp}", "key": "a!b"}),
     ("POST", "runs/search", {"experiment_ids": ["{exp}"], "max_results": 50001}),
     ("POST", "runs/search", {"experiment_ids": ["{exp}"], "max_results": -1}),
+    ("POST", "runs/search", {"experiment_ids": ["{exp}"], "max_results": 0}),
     ("POST", "experiments/search", {"max_results": 50001}),
     ("POST", "experiments/search", {"max_results": -1}),
+    ("POST", "experiments/search", {"max_results": 0}),
+    ("GET", "experiments/search", "max_results=0"),
     ("GET", "metrics/get-history", "run_id={run}"),
     ("GET", "metrics/get-history", "metric_key=m"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=0"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=-1"),
     (
         "POST",
         "experiments/create",
@@ -122,6 +129,51 @@ BAD_REQUESTS = [
     ("GET", "registered-models/alias", "name={model}&alias=missing"),
     ("POST", "model-versions/create", {"name": "{model}"}),
     ("POST", "model-versions/create", {"source": "runs:/x/y"}),
+    # A runs:/ source must be of the version's run.
+    ("POST", "model-versions/create", {"name": "{model}", "source": "runs:/{run}/model"}),
+    (
+        "POST",
+        "model-versions/create",
+        {"name": "{model}", "source": "runs:/0123456789abcdef/model", "run_id": "{run}"},
+    ),
+    (
+        "POST",
+        "model-versions/create",
+        {"name": "{model}", "source": "runs:/{run}/../model", "run_id": "{run}"},
+    ),
+    (
+        "POST",
+        "model-versions/create",
+        {"name": "{model}", "source": "runs:/{run}/model", "run_id": "{run}", "model_id": "m"},
+    ),
+    # The registry's searches: page sizes, unknown keys and page tokens.
+    ("GET", "registered-models/search", "max_results=1001"),
+    *(
+        ("GET", f"{search}/search", "filter=" + urllib.parse.quote(filter_))
+        for search in ("registered-models", "model-versions")
+        for filter_ in (
+            "foo = 'x'",
+            "metrics.x = 1",
+            "name > 'x'",
+            "name = 1",
+            "name LIKE 1.5",
+            "tags.x > 'a'",
+            "tags.x = 1",
+            "version_number = 'x'",
+            "version_number = 1.5",
+            "version_number LIKE 1",
+        )
+    ),
+    ("GET", "registered-models/search", "order_by=foo"),
+    ("GET", "registered-models/search", "page_token=garbage"),
+    ("GET", "registered-models/search", "page_token=bm90IGpzb24="),  # "not json"
+    ("GET", "registered-models/search", "page_token=eyJvZmZzZXQiOiAwfQ=="),  # {"offset": 0}
+    ("GET", "model-versions/search", "max_results=0"),
+    ("GET", "model-versions/search", "max_results=-1"),
+    ("GET", "model-versions/search", "max_results=200001"),
+    ("GET", "model-versions/search", "order_by=foo"),
+    ("GET", "model-versions/search", "order_by=params.x"),
+    ("GET", "model-versions/search", "page_token=garbage"),
     ("PATCH", "model-versions/update", {"name": "{model}", "version": "99", "description": "d"}),
     ("PATCH", "model-versions/update", {"name": "{model}", "version": "abc", "description": "d"}),
     ("DELETE", "model-versions/delete", {"name": "{model}", "version": "99"}),
@@ -195,6 +247,16 @@ ACCEPTED_REQUESTS = [
     # Enum values named by no value leave the field unset; numbers may be written as strings.
     ("POST", "runs/search", {"experiment_ids": ["{exp}"], "run_view_type": "BOGUS"}),
     ("POST", "runs/search", {"experiment_ids": ["{exp}"], "run_view_type": "2"}),
+    ("POST", "runs/search", {"experiment_ids": ["{exp}"], "run_view_type": 99}),
+    # (MLflow's parser stops at the unknown number: fields after it are lost.)
+    ("POST", "experiments/search", {"max_results": 10, "view_type": 99}),
+    # max_results left out: the default page; a larger page than the largest: the largest.
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m"),
+    ("GET", "metrics/get-history", "run_id={run}&metric_key=m&max_results=30000"),
+    ("POST", "runs/search", {"experiment_ids": ["{exp}"]}),
+    ("GET", "model-versions/search", ""),
+    ("GET", "registered-models/search", ""),
+    ("GET", "model-versions/search", "filter=" + urllib.parse.quote("version_number = '1'")),
     ("POST", "experiments/search", {"view_type": "BOGUS", "max_results": 10}),
     ("GET", "experiments/search", "view_type=99&max_results=5"),
     ("POST", "runs/update", {"run_id": "{run}", "status": "BOGUS"}),
@@ -296,15 +358,26 @@ def servers(mlflow_server, server_url):
     return {base: _subjects(base) for base in (mlflow_server, server_url)}
 
 
-def _answer(base: str, names: dict[str, str], request) -> tuple[int, str | None, str | None]:
+# A Python set in MLflow's messages ("Valid keys are '{'name', 'run_id'}'"): its order varies.
+_PYTHON_SET = re.compile(r"\{'[^{}]*'\}")
+
+
+def _sorted_set(match: re.Match) -> str:
+    return "{" + ", ".join(sorted(match.group(0)[1:-1].split(", "))) + "}"
+
+
+def _answer(base: str, names: dict[str, str], request) -> tuple[int, dict]:
+    """The status and error body, with what differs between the servers' subjects (ids) and
+    runs (a set's order) made equal."""
     method, path, payload = request
     response = _call(base, method, path, _fill(payload, names))
     body = response.json()
     message = body.get("message")
-    if message is not None:  # the ids differ between the two servers
+    if message is not None:
         for name in ("run", "model", "lm"):
             message = message.replace(names[name], f"{{{name}}}")
-    return response.status_code, body.get("error_code"), message
+        body["message"] = _PYTHON_SET.sub(_sorted_set, message)
+    return response.status_code, body
 
 
 @pytest.mark.parametrize("request_", BAD_REQUESTS, ids=lambda r: f"{r[1]}:{str(r[2])[:60]}")
@@ -312,6 +385,7 @@ def test_bad_requests_are_answered_as_mlflow_answers_them(servers, mlflow_server
     mlflow_names = servers[mlflow_server]
     expected = _answer(mlflow_server, mlflow_names, request_)
     assert 400 <= expected[0] < 500  # the table holds only requests MLflow refuses
+    assert expected[1]["sqlstate"] and expected[1]["error_class"]  # compared below too
     (trackwire, names) = next((b, n) for b, n in servers.items() if b != mlflow_server)
     assert _answer(trackwire, names, request_) == expected
 
@@ -322,6 +396,29 @@ def test_requests_mlflow_serves_are_served(servers, request_):
     for base, names in servers.items():
         response = _call(base, method, _fill(path, names), _fill(payload, names))
         assert response.status_code == 200, (base, response.text)
+
+
+# Malformed logged-model searches MLflow's server answers with 500; trackwire refuses them
+# as the client's mistake they are.
+SERVER_ERRORS_IN_MLFLOW = [
+    ("POST", f"{MODELS}/search", {"experiment_ids": ["{exp}"], "filter": "foo = 1"}),
+    ("POST", f"{MODELS}/search", {"experiment_ids": ["{exp}"], "page_token": "garbage"}),
+]
+
+
+@pytest.mark.parametrize(
+    "request_", SERVER_ERRORS_IN_MLFLOW, ids=lambda r: f"{r[1]}:{str(r[2])[:60]}"
+)
+def test_what_mlflow_fails_on_is_a_client_error(servers, mlflow_server, request_):
+    method, path, payload = request_
+    answers = {}
+    for base, names in servers.items():
+        answers[base == mlflow_server] = _call(base, method, path, _fill(payload, names))
+    mlflow, trackwire = answers[True], answers[False]
+    assert (mlflow.status_code, trackwire.status_code) == (500, 400)
+    assert trackwire.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # MLflow's failure names its ORM class or is an HTML page; trackwire names the mistake.
+    assert ("'foo'" if "filter" in payload else "page token") in trackwire.json()["message"]
 
 
 def _stored(base: str, names: dict[str, str]) -> dict[str, int]:

@@ -9,6 +9,7 @@ the host. Every failure of the connection, the request or the answer raises a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import urllib3
-from google.api import annotations_pb2
+from google.api import annotations_pb2, field_behavior_pb2
 from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 
@@ -239,9 +240,25 @@ def _raw_chunks(response: urllib3.BaseHTTPResponse, response_class, field: str) 
 def _to_json(message) -> dict:
     # Enum names with their prefix and int64 as strings are both accepted by the gateway.
     # Zeros are written too: the gateway, like MLflow's server, takes an absent required field
-    # (a metric's value or timestamp) for a missing one, and 0 is a value.
-    return json_format.MessageToDict(
+    # (a metric's value or timestamp) for a missing one, and 0 is a value. Only OPTIONAL fields
+    # at their default are left out: there the gateway tells "not sent" (the default) from 0
+    # (a search's max_results, which MLflow's API refuses as 0).
+    data = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    for name in _optional_fields(message.DESCRIPTOR):
+        if not getattr(message, name):
+            data.pop(name, None)
+    return data
+
+
+@functools.cache
+def _optional_fields(descriptor: Descriptor) -> tuple[str, ...]:
+    return tuple(
+        field.name
+        for field in descriptor.fields
+        if field_behavior_pb2.OPTIONAL
+        in field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
     )
 
 

@@ -6,10 +6,13 @@ MLflow's REST shapes. Both wires call these methods, as they call the tracking s
 
 from __future__ import annotations
 
+import posixpath
 import re
+import urllib.parse
 
 from trackwire import limits, validation
 from trackwire.errors import InvalidArgument, NotFound
+from trackwire.server import sent_fields
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import permission_name
 from trackwire.server.store.registry import Registry
@@ -41,14 +44,16 @@ def _caller() -> str:
 
 
 def _page_size(max_results: int, default: int, maximum: int) -> int:
-    if max_results == 0:
-        return default
-    if not 0 < max_results <= maximum:
+    """The page size of a registry search, refused in MLflow's words: over the maximum by
+    its check of the query parameter (a string), and a negative one by its store."""
+    if max_results > maximum:
+        raise InvalidArgument(validation.invalid_type("max_results", str(max_results)))
+    if max_results < 0:
         raise InvalidArgument(
             f"Invalid value for request parameter max_results. It must be at most {maximum}, "
             f"but got value {max_results}"
         )
-    return max_results
+    return max_results or default
 
 
 class ModelRegistryService:
@@ -121,6 +126,7 @@ class ModelRegistryService:
     ) -> rpc.CreateModelVersionResponse:
         _name(request)
         validation.require(request.source, "source")
+        _check_source(request.source, request.run_id, request.model_id)
         validation.text(request.description, "description")
         validation.text(request.run_link, "run_link")
         validation.value_length(request.model_id, "model_id", _MAX_MODEL_ID_LENGTH)
@@ -162,6 +168,12 @@ class ModelRegistryService:
     def SearchModelVersions(
         self, request: rpc.SearchModelVersionsRequest
     ) -> rpc.SearchModelVersionsResponse:
+        sent_zero = request.max_results == 0 and sent_fields.sent("max_results")
+        if request.max_results < 0 or sent_zero:
+            raise InvalidArgument(
+                "Invalid value for max_results. It must be a positive integer, but got "
+                f"{request.max_results}"
+            )
         size = _page_size(request.max_results, _VERSIONS_PAGE, _MAX_VERSIONS_PAGE)
         versions, token = self.registry.search_versions(
             request.filter, list(request.order_by), size, request.page_token
@@ -300,6 +312,43 @@ def _alias(alias: str) -> str:
     if _VERSION_ALIAS.match(alias):
         raise InvalidArgument(f"Version alias name '{alias}' is reserved.")
     return alias
+
+
+def _check_source(source: str, run_id: str, model_id: str) -> None:
+    """A `runs:/<run_id>/<path>` source must be of the version's run, as MLflow's server
+    requires (in its words): `run_id` names the run holding the source, and a version of a
+    logged model (`model_id`) has that model's location as source instead."""
+    parsed = urllib.parse.urlparse(source)
+    if parsed.scheme != "runs":
+        return
+    unquoted = source
+    while (once := urllib.parse.unquote_plus(unquoted)) != unquoted:
+        unquoted = once
+    path = re.sub(r"/+", "/", urllib.parse.urlparse(unquoted).path.rstrip("/"))
+    if "\x00" in path or ".." in unquoted.split("/") or posixpath.normpath(path) != path:
+        raise InvalidArgument(
+            f"Invalid model version source: '{source}'. If supplying a source as an http, "
+            "https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path "
+            "must be provided without relative path references present. Please provide an "
+            "absolute path."
+        )
+    if model_id:
+        raise _source_elsewhere(source, "model_id")
+    source_run_id = parsed.path[1:].split("/")[0] if parsed.path.startswith("/") else ""
+    if not source_run_id:
+        raise InvalidArgument(
+            f"Not a proper runs:/ URI: {source}. Runs URIs must be of the form "
+            "'runs:/<run_id>/run-relative/path/to/artifact'"
+        )
+    if parsed.netloc or source_run_id != run_id:
+        raise _source_elsewhere(source, "run_id")
+
+
+def _source_elsewhere(source: str, id_field: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"Invalid model version source: '{source}'. The {id_field} request parameter must "
+        "identify the resource that contains the source."
+    )
 
 
 def _no_grant(name: str, user: str) -> str:

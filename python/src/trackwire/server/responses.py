@@ -23,15 +23,21 @@ T = TypeVar("T")
 
 
 class ResponseFields(Generic[M]):
-    """A response's fields. `set_only`: they hold only the fields that are set, with strings
-    and bytes not empty and numbers present (as a metric history page's entries do), which
-    spares the gateway a check of every field of every entry."""
+    """A response's fields. `set_only`: they hold only the fields that are set, strings and
+    bytes not empty and numbers present (as the store maps a page of runs or of history,
+    store/rows.py), which spares the gateway a check of every field of every entry. The
+    response's own fields left empty ("", [] or None) are dropped here: a service may name
+    them all."""
 
     __slots__ = ("fields", "message_type", "set_only")
 
     def __init__(self, message_type: type[M], set_only: bool = False, **fields: Any):
         self.message_type = message_type
         self.set_only = set_only
+        if set_only:
+            fields = {
+                name: v for name, v in fields.items() if v is not None and v != "" and v != []
+            }
         self.fields = fields
 
     def message(self) -> M:

@@ -12,9 +12,12 @@ import operator
 from collections.abc import Iterator
 
 from trackwire import limits, validation
+from trackwire.errors import InvalidArgument
+from trackwire.server import sent_fields
 from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.auth.permissions import PermissionStore, permission_name
+from trackwire.server.chart_summaries import ChartSummaries
 from trackwire.server.responses import ResponseFields
 from trackwire.server.store.rows import ACTIVE, DELETED, USER_TAG, metric_value, now_millis
 from trackwire.server.store.tracking_store import TrackingStore
@@ -24,10 +27,20 @@ from trackwire.v1 import tracking_service_pb2 as rpc
 _HISTORY_CHUNK = 10_000
 _METRIC_POINT = operator.attrgetter("key", "step", "timestamp", "value")  # store's MetricPoint
 _MODEL_ID = operator.attrgetter("model_id")
+_ENDED = (pb.RUN_STATUS_FINISHED, pb.RUN_STATUS_FAILED, pb.RUN_STATUS_KILLED)
 # The longest user name the store keeps (its user columns).
 _MAX_USER_LENGTH = 256
 # MLflow's default and largest max_runs of a bulk run deletion.
 _MAX_DELETE_RUNS = 10_000
+
+
+def _no_zero_page_size(max_results: int) -> None:
+    """A search's max_results sent as 0 is refused, as MLflow's server refuses it; left out
+    (or 0 on gRPC, which cannot tell) it is the default page size."""
+    if max_results == 0 and sent_fields.sent("max_results"):
+        raise InvalidArgument(
+            "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"
+        )
 
 
 def _run_id(request) -> str:
@@ -36,10 +49,13 @@ def _run_id(request) -> str:
 
 
 class TrackingService:
-    def __init__(self, store: TrackingStore, locations: ArtifactLocations):
+    def __init__(
+        self, store: TrackingStore, locations: ArtifactLocations, chart_summaries: ChartSummaries
+    ):
         self.store = store
         self.locations = locations
         self.permissions = PermissionStore(store.db)
+        self.chart_summaries = chart_summaries
 
     # -- experiments -----------------------------------------------------------
 
@@ -70,6 +86,7 @@ class TrackingService:
     def SearchExperiments(
         self, request: rpc.SearchExperimentsRequest
     ) -> rpc.SearchExperimentsResponse:
+        _no_zero_page_size(request.max_results)
         experiments, token = self.store.experiments.search(
             request.filter,
             list(request.order_by),
@@ -167,6 +184,8 @@ class TrackingService:
             request.end_time if request.HasField("end_time") else None,
             validation.run_name(request.run_name) if request.HasField("run_name") else None,
         )
+        if request.status in _ENDED:
+            self.chart_summaries.run_ended(run_id)
         return rpc.UpdateRunResponse(run_info=info)
 
     def DeleteRun(self, request: rpc.DeleteRunRequest) -> rpc.DeleteRunResponse:
@@ -203,6 +222,7 @@ class TrackingService:
         return rpc.GetRunResponse(run=run)
 
     def SearchRuns(self, request: rpc.SearchRunsRequest) -> ResponseFields[rpc.SearchRunsResponse]:
+        _no_zero_page_size(request.max_results)
         columns = request.columns
         for key in (*columns.param_keys, *columns.tag_keys, *columns.metric_keys):
             validation.text(key, "columns")
@@ -215,7 +235,9 @@ class TrackingService:
             request.page_token,
             request.columns if request.HasField("columns") else None,
         )
-        return ResponseFields(rpc.SearchRunsResponse, runs=runs, next_page_token=token)
+        return ResponseFields(
+            rpc.SearchRunsResponse, set_only=True, runs=runs, next_page_token=token
+        )
 
     # -- logging ---------------------------------------------------------------
 
@@ -311,9 +333,15 @@ class TrackingService:
     ) -> ResponseFields[rpc.GetMetricHistoryResponse]:
         run_id = _run_id(request)
         key = validation.require(request.metric_key, "metric_key")
-        metrics, token = self.store.history.page(
-            run_id, key, request.page_token, request.max_results
-        )
+        max_results = request.max_results
+        if max_results < 0 or (max_results == 0 and sent_fields.sent("max_results")):
+            raise InvalidArgument(
+                f"Invalid value {max_results} for parameter 'max_results' supplied. It must be "
+                "a positive integer."
+            )
+        # A larger page is served as the largest, as MLflow serves it; its token goes on.
+        page_size = min(max_results, limits.MAX_METRIC_HISTORY_PAGE_SIZE)
+        metrics, token = self.store.history.page(run_id, key, request.page_token, page_size)
         return ResponseFields(
             rpc.GetMetricHistoryResponse, set_only=True, metrics=metrics, next_page_token=token
         )

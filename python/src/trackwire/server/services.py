@@ -10,6 +10,7 @@ from trackwire.server.artifacts.locations import ArtifactLocations
 from trackwire.server.auth.guard import Guard, secure
 from trackwire.server.auth.permissions import READ
 from trackwire.server.auth.tokens import TokenStore
+from trackwire.server.chart_summaries import ChartSummaries
 from trackwire.server.logged_model_service import LoggedModelService
 from trackwire.server.registry_service import ModelRegistryService
 from trackwire.server.responses import answering_messages
@@ -47,6 +48,7 @@ class Services:
     logged_models: LoggedModelService
     store: TrackingStore
     registry: ModelRegistryService
+    chart_summaries: ChartSummaries
     # Set when authentication is on: verifies the tokens the wires receive, and decides what
     # each caller may do.
     tokens: TokenStore | None = None
@@ -58,6 +60,7 @@ class Services:
         return answering_messages(_TRACKING, self.tracking_fields)
 
     def close(self) -> None:
+        self.chart_summaries.close()
         self.store.db.engine.dispose()
 
 
@@ -75,12 +78,14 @@ def open_services(
     store = TrackingStore(engine, quotas)
     locations = ArtifactLocations(artifacts_destination)
     store.experiments.ensure_default(locations.default_experiment_location(DEFAULT_EXPERIMENT_ID))
+    chart_summaries = ChartSummaries(store.db)
     services = Services(
-        tracking_fields=TrackingService(store, locations),
+        tracking_fields=TrackingService(store, locations, chart_summaries),
         artifacts=ArtifactService(store, locations),
         logged_models=LoggedModelService(store, locations),
         store=store,
         registry=ModelRegistryService(store, Registry(store.db)),
+        chart_summaries=chart_summaries,
     )
     if auth is not None:
         guard = Guard(

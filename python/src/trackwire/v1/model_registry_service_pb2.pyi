@@ -795,7 +795,9 @@ class SearchModelVersionsRequest(_message.Message):
     filter: _builtins.str
     """MLflow's filter: name, run_id, source_path, version_number and tags.<key> comparisons."""
     max_results: _builtins.int
-    """Page size, 1 to 200000; 10000 when 0."""
+    """Page size, 1 to 200000; 10000 when 0. OPTIONAL: left out for the default, because
+    MLflow's REST API refuses a max_results it is sent as 0 (gRPC cannot tell 0 from none).
+    """
     page_token: _builtins.str
     @_builtins.property
     def order_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

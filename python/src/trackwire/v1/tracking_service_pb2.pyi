@@ -80,7 +80,9 @@ class SearchExperimentsRequest(_message.Message):
     ORDER_BY_FIELD_NUMBER: _builtins.int
     VIEW_TYPE_FIELD_NUMBER: _builtins.int
     max_results: _builtins.int
-    """Defaults to the largest page when 0."""
+    """The largest page when 0. OPTIONAL: left out for the default, because MLflow's REST API
+    refuses a max_results it is sent as 0 (gRPC cannot tell 0 from none).
+    """
     page_token: _builtins.str
     filter: _builtins.str
     """E.g. "name LIKE 'demo%' and tags.team = 'ml'"."""
@@ -648,7 +650,9 @@ class SearchRunsRequest(_message.Message):
     run_view_type: _entities_pb2.ViewType.ValueType
     """Defaults to ACTIVE_ONLY."""
     max_results: _builtins.int
-    """Defaults to 1000 when 0; at most 50000."""
+    """1000 when 0; at most 50000. OPTIONAL: left out for the default, because MLflow's REST API
+    refuses a max_results it is sent as 0 (gRPC cannot tell 0 from none).
+    """
     page_token: _builtins.str
     @_builtins.property
     def experiment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
@@ -1093,7 +1097,10 @@ class GetMetricHistoryRequest(_message.Message):
     metric_key: _builtins.str
     page_token: _builtins.str
     max_results: _builtins.int
-    """Defaults to the largest page when 0."""
+    """The largest page (25000) when 0, and when larger. OPTIONAL: left out for the default,
+    because MLflow's REST API refuses a max_results it is sent as 0 (gRPC cannot tell 0 from
+    none).
+    """
     def __init__(
         self,
         *,

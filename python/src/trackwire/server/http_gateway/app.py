@@ -12,7 +12,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from trackwire._version import __version__
-from trackwire.errors import TrackwireError
+from trackwire.errors import TrackwireError, UnknownAttribute
 from trackwire.server.auth.identity import current_identity
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.mlflow_artifacts import mlflow_artifact_routes
@@ -24,15 +24,41 @@ from trackwire.v1 import artifact_service_pb2, model_registry_service_pb2, track
 
 _HTTP_ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "INVALID_PARAMETER_VALUE"}
 
+# The `sqlstate` and `error_class` MLflow's server adds to an error of each code (its
+# error_classification module); codes it has none for get neither field.
+_ERROR_CLASSIFICATION = {
+    "INVALID_PARAMETER_VALUE": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "BAD_REQUEST": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "RESOURCE_DOES_NOT_EXIST": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "ENDPOINT_NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "RESOURCE_ALREADY_EXISTS": ("KAM00", "RESOURCE_ALREADY_EXISTS"),
+    "PERMISSION_DENIED": ("KAM00", "PERMISSION_DENIED"),
+    "INTERNAL_ERROR": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "TEMPORARILY_UNAVAILABLE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+}
 
-def _error(status: int, code: str, message: str) -> Response:
-    body = transcode.dumps({"error_code": code, "message": message})
+
+# An attribute lookup that failed is one of the few errors MLflow classifies by its kind.
+_UNKNOWN_ATTRIBUTE = ("KAM04", "ATTRIBUTE_NOT_FOUND")
+
+
+def _error(
+    status: int, code: str, message: str, classification: tuple[str, str] | None = None
+) -> Response:
+    """MLflow's error body: its code and message, and the classification it derives from the
+    code unless given one."""
+    error = {"error_code": code, "message": message}
+    classification = classification or _ERROR_CLASSIFICATION.get(code)
+    if classification is not None:
+        error["sqlstate"], error["error_class"] = classification
+    body = transcode.dumps(error)
     return Response(body, status_code=status, media_type="application/json")
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TrackwireError)
-    return _error(exc.http_status, exc.mlflow_code, exc.message)
+    classification = _UNKNOWN_ATTRIBUTE if isinstance(exc, UnknownAttribute) else None
+    return _error(exc.http_status, exc.mlflow_code, exc.message, classification)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

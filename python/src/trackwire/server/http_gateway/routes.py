@@ -36,7 +36,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from trackwire import limits
-from trackwire.server import quick_writes
+from trackwire.server import quick_writes, sent_fields
 from trackwire.server.http_gateway import transcode
 from trackwire.server.http_gateway.streams import (
     read_limited_body,
@@ -127,10 +127,13 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
             setattr(message, name, scope["path_params"][name])
         return message
 
-    def parse_query(scope: Scope) -> Message:
+    def query_fields(scope: Scope) -> dict:
         # Starlette's QueryParams(...).multi_items() is this list, without the dicts around it.
         items = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        return from_path(request_codec.from_query(items), scope)
+        return request_codec.query_fields(items)
+
+    def parse_query(scope: Scope) -> Message:
+        return from_path(request_codec.build(query_fields(scope)), scope)
 
     if method.server_streaming:
         if binding.response_body:
@@ -162,15 +165,22 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
 
     response_codec = transcode.codec_for(method.output_type)
 
-    def answer(message: Message) -> bytes:
-        response = call(message)
+    def answer(message: Message, sent: tuple[str, ...] = ()) -> bytes:
+        response = sent_fields.calling(call, message, sent)
         if type(response) is ResponseFields:  # the largest reads (see server/responses.py)
             fields = response_codec.fields_as_json(response.fields, response.set_only)
             return transcode.dumps(fields)
         return transcode.dumps(response_codec.to_dict(response))
 
+    def answer_fields(fields: dict, scope: Scope | None = None) -> bytes:
+        """The answer to the request of these constructor arguments (and path fields)."""
+        message = request_codec.build(fields)
+        if scope is not None:
+            message = from_path(message, scope)
+        return answer(message, request_codec.sent_optional(fields))
+
     def answer_body(body: bytes) -> bytes:
-        return answer(request_codec.from_json(body))
+        return answer_fields(request_codec.json_fields(body))
 
     inline_lock = quick_writes.inline_lock(method, write_lock)
     in_thread = anyio.to_thread.run_sync
@@ -182,12 +192,17 @@ def _handler(binding: Binding, call: Callable, write_lock: threading.RLock | Non
         if binding.body:
             body = await read_limited_body(scope, receive, limits.MAX_REQUEST_BYTES)
             if path_fields:  # small requests: decoded here, with their path
-                message = from_path(request_codec.from_json(body), scope)
-                encoded = await quick_writes.run(inline_lock, answer, message, in_thread)
+                fields = request_codec.json_fields(body)
+                encoded = await quick_writes.run(
+                    inline_lock, lambda f: answer_fields(f, scope), fields, in_thread
+                )
             else:
                 encoded = await quick_writes.run(inline_lock, answer_body, body, in_thread)
         else:
-            encoded = await quick_writes.run(inline_lock, answer, parse_query(scope), in_thread)
+            fields = query_fields(scope)
+            encoded = await quick_writes.run(
+                inline_lock, lambda f: answer_fields(f, scope), fields, in_thread
+            )
         await Response(encoded, media_type=JSON)(scope, receive, send)
 
     return _AsgiEndpoint(unary)

@@ -9,7 +9,8 @@ This module walks precompiled per-message field tables instead:
 - enum values are written without their type prefix (RunStatus RUN_STATUS_RUNNING -> "RUNNING",
   ViewType VIEW_TYPE_ALL -> "ALL"), and both forms (and numbers) are accepted on input; as in
   MLflow's server, a string naming no value leaves the field unset (or drops the item of a
-  repeated field), and a number naming no value is refused;
+  repeated field), and so does a number naming none, except in a field with explicit presence
+  (UpdateRun's status), where it is refused;
 - NaN and +/-Infinity doubles are written "NaN", "Infinity", "-Infinity" (what MLflow's own
   server writes and its clients parse); on input the strings and the bare JSON literals that
   Python's json module emits are both accepted;
@@ -121,9 +122,12 @@ class _Field:
         self.int_range = _INT_RANGES.get(field.type)
 
 
+def _behaves(field: FieldDescriptor, behavior: int) -> bool:
+    return behavior in field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+
+
 def _required(field: FieldDescriptor) -> bool:
-    behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
-    return field_behavior_pb2.REQUIRED in behaviors
+    return _behaves(field, field_behavior_pb2.REQUIRED)
 
 
 def _all_set(entries: list[dict[str, Any]], names: tuple[str, ...]) -> bool:
@@ -205,6 +209,10 @@ class MessageCodec:
             self.by_name[field.desc.json_name] = field
             self.by_name[field.name] = field
         self.required = [f for f in self.fields if _required(f.desc)]
+        # Fields whose absence differs from their zero on this wire (server/sent_fields.py).
+        self.optional = tuple(
+            f.name for f in self.fields if _behaves(f.desc, field_behavior_pb2.OPTIONAL)
+        )
         # fields_as_json compiled, by its set_only.
         self._fields_as_json: dict[bool, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         # Message fields whose own fields include required ones: checked item by item.
@@ -274,10 +282,9 @@ class MessageCodec:
         on first use). The keys keep the fields' order: the store writes them in the
         schema's order, which `to_dict` follows.
 
-        `set_only`: the entries of its repeated message fields hold only fields that are set,
-        strings and bytes not empty and numbers present (ResponseFields.set_only), so only
-        the values that JSON spells differently are converted in them: non-finite doubles,
-        enums and bytes."""
+        `set_only`: the dicts hold only fields that are set, strings and bytes not empty and
+        numbers present (ResponseFields.set_only), so only the values that JSON spells
+        differently are converted: non-finite doubles, enums and bytes."""
         compiled = self._fields_as_json.get(set_only)
         if compiled is None:
             compiled = self._fields_as_json[set_only] = self._compile_fields_as_json(set_only)
@@ -294,28 +301,17 @@ class MessageCodec:
             "_b64": _b64,
             "_MISSING": object(),
         }
-        body = self._json_statements(
-            "m", env, "", inline_entries=True, set_only=False, entries_set_only=set_only
-        )
+        body = self._json_statements("m", env, "", inline_entries=True, set_only=set_only)
         lines = ["def fields_as_json(m):", *("    " + line for line in body), "    return m"]
         source = f"<fields_as_json {self.descriptor.full_name}>"
         exec(compile("\n".join(lines), source, "exec"), env)
         return env["fields_as_json"]
 
     def _json_statements(
-        self,
-        m: str,
-        env: dict[str, Any],
-        prefix: str,
-        *,
-        inline_entries: bool,
-        set_only: bool,
-        entries_set_only: bool = False,
+        self, m: str, env: dict[str, Any], prefix: str, *, inline_entries: bool, set_only: bool
     ) -> list[str]:
         """Statements converting the fields dict named `m` in place (names in `env` start
-        with `prefix`); `set_only` for `m`, `entries_set_only` for the entries of its
-        repeated message fields (see fields_as_json)."""
-        entries_set_only = entries_set_only or set_only
+        with `prefix`; `set_only` as fields_as_json's)."""
         lines = []
         for i, f in enumerate(self.fields):
             key, name = repr(f.name), f"{prefix}{i}"
@@ -326,12 +322,12 @@ class MessageCodec:
                 if f.repeated and inline_entries:
                     entry = f"y{name}"
                     inner = sub._json_statements(
-                        entry, env, f"{name}_", inline_entries=False, set_only=entries_set_only
+                        entry, env, f"{name}_", inline_entries=False, set_only=set_only
                     )
                     loop = [f"for {entry} in x:", *("    " + line for line in inner or ["pass"])]
                     lines += [get, "if x:", *("    " + line for line in loop)]
                 elif f.repeated:
-                    each = f"c{name}.fields_as_json(y, {entries_set_only})"
+                    each = f"c{name}.fields_as_json(y, {set_only})"
                     lines += [get, "if x:", "    for y in x:", f"        {each}"]
                 else:
                     lines += [
@@ -396,15 +392,27 @@ class MessageCodec:
 
     def from_dict(self, data: Any) -> Message:
         """The message for a decoded JSON object; InvalidArgument names the offending field."""
+        return self.build(self.dict_fields(data))
+
+    def from_json(self, body: bytes) -> Message:
+        """The message for a JSON request body (see loads_body)."""
+        return self.build(self.json_fields(body))
+
+    def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
+        """The message for URL query parameters; repeated fields take every occurrence."""
+        return self.build(self.query_fields(items))
+
+    def dict_fields(self, data: Any) -> dict[str, Any]:
+        """The checked constructor arguments for a decoded JSON object: the fields it names."""
         try:
             kwargs = self.fast_kwargs(data)
         except _Slow:
             kwargs = self._kwargs(data, "")
         self.check_required(kwargs, "")
-        return self._build(kwargs)
+        return kwargs
 
-    def from_json(self, body: bytes) -> Message:
-        """The message for a JSON request body (see loads_body)."""
+    def json_fields(self, body: bytes) -> dict[str, Any]:
+        """The checked constructor arguments for a JSON request body (see loads_body)."""
         try:
             kwargs = self.fast_kwargs(_fast_loads(body))
         except (_Slow, ValueError):
@@ -412,7 +420,11 @@ class MessageCodec:
             # and walked by the generic path: its results and error messages are the reference.
             kwargs = self._kwargs(loads_body(body), "")
         self.check_required(kwargs, "")
-        return self._build(kwargs)
+        return kwargs
+
+    def sent_optional(self, kwargs: dict[str, Any]) -> tuple[str, ...]:
+        """The OPTIONAL fields among the constructor arguments (see server/sent_fields.py)."""
+        return tuple(name for name in self.optional if name in kwargs)
 
     def check_required(self, kwargs: dict[str, Any], path: str) -> None:
         """Raises MLflow's "Missing value" for the first required field absent or empty, in
@@ -469,7 +481,7 @@ class MessageCodec:
         exec(compile("\n".join(lines), source, "exec"), env)
         return env["first_missing"]
 
-    def _build(self, kwargs: dict[str, Any]) -> Message:
+    def build(self, kwargs: dict[str, Any]) -> Message:
         try:
             return self.message_class(**kwargs)
         except (TypeError, ValueError) as e:  # defensive: _kwargs validates types and ranges
@@ -589,8 +601,13 @@ class MessageCodec:
                 if number is None:  # a number written as a string, or no value's name
                     number = _as_int(value)
                 return number if number in enum.name_of else _UNKNOWN_ENUM_NAME
-            if isinstance(value, int) and not isinstance(value, bool) and value in enum.name_of:
-                return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                if value in enum.name_of:
+                    return value
+                # Where leaving the field unset means "no change" (a run's status), a number
+                # naming nothing is refused; elsewhere (a view type) it is the default.
+                if not f.presence:
+                    return _UNKNOWN_ENUM_NAME
         elif kind == _BYTES and isinstance(value, str):
             try:
                 return base64.b64decode(value, validate=True)
@@ -598,8 +615,9 @@ class MessageCodec:
                 pass
         raise InvalidArgument(invalid_type(name, value))
 
-    def from_query(self, items: Iterable[tuple[str, str]]) -> Message:
-        """The message for URL query parameters; repeated fields take every occurrence."""
+    def query_fields(self, items: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """The checked constructor arguments for URL query parameters; repeated fields take
+        every occurrence."""
         data: dict[str, Any] = {}
         for key, raw in items:
             f = self.by_name.get(key)
@@ -612,7 +630,7 @@ class MessageCodec:
                 data.setdefault(f.name, []).append(value)
             else:
                 data.setdefault(f.name, value)  # the first occurrence wins, as in MLflow
-        return self.from_dict(data)
+        return self.dict_fields(data)
 
 
 # What _in_value answers for an enum string that names no value: the field stays unset.

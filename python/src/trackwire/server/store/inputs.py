@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, select
 from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
 from trackwire.server.store.lookups import active_run
-from trackwire.server.store.rows import Fields
+from trackwire.server.store.rows import Fields, entry_fields
 from trackwire.v1 import entities_pb2 as pb
 
 _RUN_INPUTS = (
@@ -67,20 +67,17 @@ class Inputs:
 
 
 def read_inputs(conn: Connection, run_ids: list[str], inputs_by_run: dict[str, Fields]) -> None:
-    """Adds the RunInputs fields of the runs of `run_ids` that have inputs to `inputs_by_run`."""
+    """Adds the RunInputs fields that are set (ResponseFields.set_only) of the runs of
+    `run_ids` that have inputs to `inputs_by_run`."""
     inputs = conn.execute(_RUN_INPUTS, {"run_ids": run_ids}).all()
     if not inputs:
         return
-    by_input: dict[int, Fields] = {}
+    tags: dict[int, list[Fields]] = {row.input_id: [] for row in inputs}
+    for tag in conn.execute(select(t.input_tags).where(t.input_tags.c.input_id.in_(list(tags)))):
+        tags[tag.input_id].append(entry_fields(tag.key, tag.value))
     for row in inputs:
         run_inputs = inputs_by_run.setdefault(row.run_id, {"dataset_inputs": []})
-        dataset_input: Fields = {
-            "tags": [],
-            "dataset": {name: getattr(row, name) for name in _DATASET_FIELDS},
-        }
+        dataset = {name: getattr(row, name) for name in _DATASET_FIELDS if getattr(row, name)}
+        dataset_input: Fields = {"tags": tags[row.input_id]} if tags[row.input_id] else {}
+        dataset_input["dataset"] = dataset
         run_inputs["dataset_inputs"].append(dataset_input)
-        by_input[row.input_id] = dataset_input
-    for tag in conn.execute(
-        select(t.input_tags).where(t.input_tags.c.input_id.in_(list(by_input)))
-    ):
-        by_input[tag.input_id]["tags"].append({"key": tag.key, "value": tag.value})

@@ -30,8 +30,8 @@ from trackwire.server.store.quotas import LOCK_RUN
 BLOCK_STEPS = 32
 BLOCK_SHIFT = BLOCK_STEPS.bit_length() - 1
 # Blocks summarised per write transaction: a long history unsummarised (a first chart of a
-# million steps) is built in steps of some 65,000 points, writers going in between.
-_BLOCKS_PER_TRANSACTION = 2048
+# million steps) is built in steps of some 16,000 points, writers going in between.
+_BLOCKS_PER_TRANSACTION = 512
 
 _m, _b, _latest = t.metrics.c, t.metric_blocks.c, t.latest_metrics.c
 # SQL's integer division truncates towards zero; a block is the floor, negative steps too.
@@ -74,6 +74,14 @@ def _stale(db: Database, run_ids: Sequence[str], key: str) -> list[str]:
             )
         )
         return [run_id for run_id, step, below in rows if below < step >> BLOCK_SHIFT]
+
+
+def summarise_run(db: Database, run_id: str) -> None:
+    """Summarises the whole blocks of every metric of a run (see summarise_whole_blocks)."""
+    with db.read() as conn:
+        keys = conn.execute(select(_latest.key).where(_latest.run_id == run_id)).scalars().all()
+    for key in keys:
+        summarise_whole_blocks(db, [run_id], key)
 
 
 def summarise_whole_blocks(db: Database, run_ids: Sequence[str], key: str) -> None:

@@ -7,9 +7,10 @@ MLflow's filter grammar (search/grammar.py) and page by offset, as MLflow's regi
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,7 +20,7 @@ from trackwire.server.search.grammar import (
     ATTRIBUTE,
     TAG,
     Comparison,
-    FilterContext,
+    Identifier,
     parse_filter,
     parse_order_by,
 )
@@ -163,8 +164,7 @@ class Registry:
     def search_models(
         self, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str
     ) -> tuple[list[pb.RegisteredModel], str]:
-        context = FilterContext("filter", filter_string)
-        conditions = [_model_condition(context, c) for c in parse_filter(filter_string)]
+        conditions = [_model_condition(c) for c in parse_filter(filter_string)]
         order = _order(
             order_by,
             {
@@ -175,6 +175,7 @@ class Registry:
             },
             default=[_rm.name.asc()],
             tiebreak=[_rm.name.asc()],
+            unknown=_unknown_model_order,
         )
         offset = _offset(page_token, filter_string, order_by)
         with self.db.read() as conn:
@@ -292,8 +293,7 @@ class Registry:
     def search_versions(
         self, filter_string: str, order_by: Sequence[str], max_results: int, page_token: str
     ) -> tuple[list[pb.ModelVersion], str]:
-        context = FilterContext("filter", filter_string)
-        conditions = [_version_condition(context, c) for c in parse_filter(filter_string)]
+        conditions = [_version_condition(c) for c in parse_filter(filter_string)]
         order = _order(
             order_by,
             {
@@ -305,6 +305,7 @@ class Registry:
             },
             default=[_mv.last_updated_time.desc()],
             tiebreak=[_mv.name.asc(), _mv.version.desc()],
+            unknown=_unknown_version_order,
         )
         offset = _offset(page_token, filter_string, order_by)
         with self.db.read() as conn:
@@ -546,103 +547,158 @@ _STRING_COMPARATORS = {
 }
 
 
-def _string_condition(context: FilterContext, comparison: Comparison, column) -> ColumnElement:
+def _string_condition(comparison: Comparison, column, number_refused: str) -> ColumnElement:
+    """A comparison of a string column, refused in MLflow's words: a number as value (in the
+    words the caller gives), then a comparator strings do not take."""
+    if comparison.value_is_number:
+        raise InvalidArgument(number_refused)
     if comparison.comparator in ("IN", "NOT IN"):
         values = comparison.value if isinstance(comparison.value, tuple) else ()
         return column.in_(values) if comparison.comparator == "IN" else column.not_in(values)
     compare = _STRING_COMPARATORS.get(comparison.comparator)
     if compare is None or not isinstance(comparison.value, str):
-        raise context.fail(
-            comparison.position,
-            f"{comparison.identifier.text} compares with =, !=, LIKE or ILIKE and a quoted string",
-        )
+        entity = "tag" if comparison.identifier.entity == TAG else "attribute"
+        raise InvalidArgument(f"Invalid comparator for {entity}: {comparison.comparator}")
     return compare(column, comparison.value)
 
 
-def _equality(comparison: Comparison) -> Comparison:
-    """`tags.k != 'v'` holds for what has no tag `k` too (MLflow 3's clients exclude prompts
-    with `tags.mlflow.prompt.is_prompt != 'true'`): it is the negation of `=`."""
-    return dataclasses.replace(comparison, comparator="=")
-
-
-def _model_condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
-    identifier = comparison.identifier
-    if identifier.entity == TAG:
-        c = registered_model_tags.c
-        negated = comparison.comparator == "!="
-        matching = select(c.name).where(
-            c.key == identifier.key,
-            _string_condition(context, _equality(comparison) if negated else comparison, c.value),
-        )
-        return _rm.name.not_in(matching) if negated else _rm.name.in_(matching)
-    if identifier.entity == ATTRIBUTE and identifier.key == "name":
-        return _string_condition(context, comparison, _rm.name)
-    raise context.fail(
-        identifier.position,
-        f"registered models can be filtered on name and tags only, not {identifier.text}",
+def _tag_condition(comparison: Comparison, column) -> ColumnElement:
+    """A tag's value matches; `tags.k != 'v'` holds for what has no tag `k` too (MLflow 3's
+    clients exclude prompts with `tags.mlflow.prompt.is_prompt != 'true'`): the caller
+    negates `=`."""
+    if comparison.comparator == "!=":
+        comparison = dataclasses.replace(comparison, comparator="=")
+    return _string_condition(
+        comparison,
+        column,
+        f"Expected a quoted string value for tag (e.g. 'my-value'). Got value {comparison.value}",
     )
 
 
+def _model_condition(comparison: Comparison) -> ColumnElement:
+    identifier = comparison.identifier
+    if identifier.entity == TAG:
+        c = registered_model_tags.c
+        tagged = select(c.name).where(c.key == identifier.key, _tag_condition(comparison, c.value))
+        return _rm.name.not_in(tagged) if comparison.comparator == "!=" else _rm.name.in_(tagged)
+    if identifier.entity == ATTRIBUTE and identifier.key == "name":
+        return _string_condition(
+            comparison,
+            _rm.name,
+            "Expected a quoted string value or a list of quoted string values for attributes. "
+            f"Got value {comparison.value}",
+        )
+    raise _unknown_key(identifier, ("name",))
+
+
 _VERSION_ATTRIBUTES = {"name": _mv.name, "run_id": _mv.run_id, "source_path": _mv.source}
+_VERSION_NUMBER_COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
 
 
-def _version_condition(context: FilterContext, comparison: Comparison) -> ColumnElement:
+def _version_condition(comparison: Comparison) -> ColumnElement:
     identifier = comparison.identifier
     if identifier.entity == TAG:
         c = model_version_tags.c
-        negated = comparison.comparator == "!="
         tagged = (
             select(c.key)
             .where(
                 c.name == _mv.name,
                 c.version == _mv.version,
                 c.key == identifier.key,
-                _string_condition(
-                    context, _equality(comparison) if negated else comparison, c.value
-                ),
+                _tag_condition(comparison, c.value),
             )
             .exists()
         )
-        return ~tagged if negated else tagged
+        return ~tagged if comparison.comparator == "!=" else tagged
     if identifier.entity == ATTRIBUTE and identifier.key in _VERSION_ATTRIBUTES:
-        return _string_condition(context, comparison, _VERSION_ATTRIBUTES[identifier.key])
+        numeric = ("creation_timestamp", "last_updated_timestamp", "version_number")
+        return _string_condition(
+            comparison,
+            _VERSION_ATTRIBUTES[identifier.key],
+            f"Only the '{_python_set(numeric)}' attributes support comparison with numeric values.",
+        )
     if identifier.entity == ATTRIBUTE and identifier.key == "version_number":
-        if not comparison.value_is_number or comparison.comparator not in (
-            "=",
-            "!=",
-            "<",
-            "<=",
-            ">",
-            ">=",
-        ):
-            raise context.fail(comparison.position, "version_number compares with a number")
-        value = int(comparison.value)  # type: ignore[arg-type]
+        if comparison.comparator not in _VERSION_NUMBER_COMPARATORS:
+            raise InvalidArgument(
+                f"Invalid comparator for attribute version_number: {comparison.comparator}"
+            )
+        value = comparison.value
+        if isinstance(value, float) or not _is_integer(value):
+            raise InvalidArgument(
+                f"Invalid value for numeric attribute 'version_number': {value!r}"
+            )
+        number = int(value)  # type: ignore[arg-type]
         return {
-            "=": _mv.version == value,
-            "!=": _mv.version != value,
-            "<": _mv.version < value,
-            "<=": _mv.version <= value,
-            ">": _mv.version > value,
-            ">=": _mv.version >= value,
+            "=": _mv.version == number,
+            "!=": _mv.version != number,
+            "<": _mv.version < number,
+            "<=": _mv.version <= number,
+            ">": _mv.version > number,
+            ">=": _mv.version >= number,
         }[comparison.comparator]
-    raise context.fail(
-        identifier.position,
-        "model versions can be filtered on name, run_id, source_path, version_number and tags, "
-        f"not {identifier.text}",
+    raise _unknown_key(identifier, tuple(_VERSION_ATTRIBUTES) + ("version_number",))
+
+
+def _is_integer(value: object) -> bool:
+    """An int, or a string int() reads (MLflow compares `version_number = '3'` as 3)."""
+    try:
+        int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# The entity prefixes MLflow's registry searches take.
+_REGISTRY_ENTITIES = ("attribute", "tag", "tags")
+
+
+def _unknown_key(identifier: Identifier, valid: Sequence[str]) -> InvalidArgument:
+    """An identifier a registry search does not know, refused in MLflow's words (whose set of
+    valid keys prints in an order that varies from process to process)."""
+    prefix, dot, _ = identifier.text.partition(".")
+    if dot and prefix not in _REGISTRY_ENTITIES:
+        return InvalidArgument(
+            f"Invalid entity type '{prefix}'. Valid entity types are {_REGISTRY_ENTITIES}"
+        )
+    return InvalidArgument(
+        f"Invalid attribute key '{identifier.key}' specified. Valid keys are '{_python_set(valid)}'"
     )
 
 
-def _order(order_by: Sequence[str], columns: dict, *, default: list, tiebreak: list) -> list:
+def _python_set(names: Sequence[str]) -> str:
+    return "{" + ", ".join(repr(name) for name in names) + "}"
+
+
+def _order(
+    order_by: Sequence[str],
+    columns: dict,
+    *,
+    default: list,
+    tiebreak: list,
+    unknown: Callable[[Identifier], InvalidArgument],
+) -> list:
     order = []
     for clause in order_by:
         term = parse_order_by(clause)
         column = columns.get(term.identifier.key)
         if term.identifier.entity != ATTRIBUTE or column is None:
-            raise InvalidArgument(
-                f"Invalid order_by clause '{clause}': order by one of {', '.join(columns)}"
-            )
+            raise unknown(term.identifier)
         order.append(column.asc() if term.ascending else column.desc())
     return [*(order or default), *tiebreak]
+
+
+def _unknown_model_order(identifier: Identifier) -> InvalidArgument:
+    """MLflow's words for a registered model search's order_by key it does not know."""
+    return InvalidArgument(
+        f"Invalid order by key '{identifier.text}' specified. Valid keys are "
+        f"'{_python_set(('name', 'timestamp'))}'"
+    )
+
+
+def _unknown_version_order(identifier: Identifier) -> InvalidArgument:
+    return _unknown_key(
+        identifier, ("name", "version_number", "creation_timestamp", "last_updated_timestamp")
+    )
 
 
 def _fingerprint(filter_string: str, order_by: Sequence[str]) -> str:
@@ -655,15 +711,24 @@ def _token(offset: int, filter_string: str, order_by: Sequence[str]) -> str:
 
 
 def _offset(token: str, filter_string: str, order_by: Sequence[str]) -> int:
-    """Where a page starts; a token of another query, or none issued, is refused."""
+    """Where a page starts; a token not issued, or issued for another query, is refused (in
+    MLflow's words, step by step as its registry decodes a token)."""
     if not token:
         return 0
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset = payload["offset"]
-        same_query = payload["query"] == _fingerprint(filter_string, order_by)
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument(f"Invalid page token '{token}'") from None
-    if not isinstance(offset, int) or not 0 <= offset <= _MAX_VERSION or not same_query:
-        raise InvalidArgument(f"Invalid page token '{token}'")
+        decoded = base64.urlsafe_b64decode(token.encode())
+    except (ValueError, binascii.Error):
+        raise InvalidArgument("Invalid page token, could not base64-decode") from None
+    try:
+        payload = json.loads(decoded)
+    except ValueError:
+        raise InvalidArgument(f"Invalid page token, decoded value={decoded!r}") from None
+    offset = payload.get("offset") if isinstance(payload, dict) else None
+    if not offset:
+        raise InvalidArgument(f"Invalid page token, parsed value={payload}")
+    if not isinstance(offset, int):
+        raise InvalidArgument(f"Invalid page token, not stringable {offset}")
+    same_query = payload.get("query") == _fingerprint(filter_string, order_by)
+    if not 0 < offset <= _MAX_VERSION or not same_query:
+        raise InvalidArgument(f"Invalid page token, parsed value={payload}")
     return offset

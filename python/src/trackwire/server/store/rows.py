@@ -79,8 +79,9 @@ def as_run_row(row: Sequence[Any]) -> RunRow:
 
 
 def run_info_fields(row: RunRow) -> Fields:
-    """RunInfo's fields of a run, in the schema's order (JSON keeps it)."""
-    return {
+    """RunInfo's fields of a run that are set (ResponseFields.set_only), in the schema's order
+    (JSON keeps it)."""
+    info = {
         "run_id": row.run_id,
         "run_uuid": row.run_id,
         "run_name": row.run_name,
@@ -88,10 +89,16 @@ def run_info_fields(row: RunRow) -> Fields:
         "user_id": row.user_id,
         "status": _STATUS_VALUES[row.status],
         "start_time": row.start_time,
-        "end_time": row.end_time,  # None: not set
+        "end_time": row.end_time,
         "artifact_uri": row.artifact_uri,
         "lifecycle_stage": row.lifecycle_stage,
     }
+    if row.end_time is None:
+        del info["end_time"]
+    for name in ("run_name", "user_id", "artifact_uri"):  # the strings a run may lack
+        if not info[name]:
+            del info[name]
+    return info
 
 
 def run_info(row: RunRow) -> pb.RunInfo:
@@ -110,8 +117,13 @@ class RunEntities:
         self.inputs: dict[str, Fields] = {}
 
 
+def entry_fields(key: str, value: str) -> Fields:
+    """A param's or a tag's fields that are set (a value may be empty)."""
+    return {"key": key, "value": value} if value else {"key": key}
+
+
 def run_fields(rows: Iterable[RunRow], entities: RunEntities) -> list[Fields]:
-    """Run's fields of each run of `rows`, in order."""
+    """Run's fields of each run of `rows` that are set (ResponseFields.set_only), in order."""
     runs = []
     nan = _NAN
     for row in rows:
@@ -131,7 +143,7 @@ def run_fields(rows: Iterable[RunRow], entities: RunEntities) -> list[Fields]:
         for field, by_run in (("params", entities.params), ("tags", entities.tags)):
             entries = by_run.get(run_id)
             if entries:
-                data[field] = [{"key": key, "value": value} for _, key, value in entries]
+                data[field] = [entry_fields(key, value) for _, key, value in entries]
         run: Fields = {"info": run_info_fields(row)}
         if data:
             run["data"] = data

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, case, exists, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from trackwire.errors import InvalidArgument
+from trackwire.errors import InvalidArgument, UnknownAttribute
 from trackwire.server.search.grammar import ATTRIBUTE, METRIC, PARAM, TAG, Comparison, parse_filter
 from trackwire.server.search.page_token import query_fingerprint
 from trackwire.server.store.keyset import SearchPlan, SortColumn
@@ -123,9 +123,12 @@ def _attribute_condition(comparison: Comparison) -> ColumnElement:
     if key in _TIME_ATTRIBUTES:
         return _number_test(comparison, _TIME_ATTRIBUTES[key])
     if key not in _TEXT_ATTRIBUTES:
-        raise InvalidArgument(
-            f"Invalid attribute {key!r} for logged models; use one of "
-            f"{', '.join((*_TEXT_ATTRIBUTES, *_TIME_ATTRIBUTES))}"
+        # MLflow's server fails on the lookup (a 500, its message naming its ORM class):
+        # trackwire answers the client's mistake as such, naming what is valid.
+        valid = ", ".join(sorted({*_TEXT_ATTRIBUTES, *_TIME_ATTRIBUTES}))
+        raise UnknownAttribute(
+            f"Invalid attribute key '{key}' in a logged model search filter: valid keys are "
+            f"{valid}."
         )
     if comparison.comparator == "IS NULL":
         return false()  # every model has every attribute
@@ -219,5 +222,5 @@ def _sort_columns(term: lm.SearchLoggedModelsRequest.OrderBy) -> list[SortColumn
     if column is None:
         column = _TIME_ATTRIBUTES.get(field)
     if column is None:
-        raise InvalidArgument(f"Invalid order by field name: {term.field_name}")
+        raise UnknownAttribute(f"Invalid order by field name: {term.field_name}")
     return [SortColumn(column, ascending)]

@@ -1,5 +1,7 @@
 package io.trackwire.client;
 
+import com.google.api.FieldBehavior;
+import com.google.api.FieldBehaviorProto;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -28,7 +30,9 @@ final class GatewayJson {
   /**
    * The JSON object of a message's set fields, and of its numbers and booleans even when zero:
    * the gateway, like MLflow's server, takes an absent required field (a metric's value or
-   * timestamp) for a missing one, and 0 is a value.
+   * timestamp) for a missing one, and 0 is a value. OPTIONAL fields at their default are left
+   * out: there the gateway tells "not sent" (the default) from 0 (a search's max_results, which
+   * MLflow's API refuses as 0).
    */
   static JsonObject write(MessageOrBuilder message) {
     JsonObject json = new JsonObject();
@@ -42,11 +46,17 @@ final class GatewayJson {
           values.add(writeValue(field, value));
         }
         json.add(field.getName(), values);
-      } else if (message.hasField(field) || (!field.hasPresence() && isNumberOrBoolean(field))) {
+      } else if (message.hasField(field)
+          || (!field.hasPresence() && isNumberOrBoolean(field) && !isOptional(field))) {
         json.add(field.getName(), writeValue(field, message.getField(field)));
       }
     }
     return json;
+  }
+
+  private static boolean isOptional(FieldDescriptor field) {
+    return field.getOptions().getExtension(FieldBehaviorProto.fieldBehavior)
+        .contains(FieldBehavior.OPTIONAL);
   }
 
   private static boolean isNumberOrBoolean(FieldDescriptor field) {
