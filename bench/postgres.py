@@ -62,14 +62,6 @@ class Cluster:
             "(one cluster for every server; a commit survives power loss)"
         )
 
-    def analyze(self, name: str) -> None:
-        """Fresh planner statistics for database `name`, as autovacuum gathers after a bulk
-        load within a minute or so: a plan chosen on the statistics of empty tables, right
-        after seeding, would time the wait rather than the query."""
-        uri = self.uri.rsplit("/", 1)[0] + "/" + name
-        with psycopg.connect(uri, autocommit=True) as conn:
-            conn.execute("ANALYZE")
-
     def explain(self, name: str, sql: str) -> str:
         """EXPLAIN (ANALYZE, BUFFERS) of one statement in database `name`."""
         uri = self.uri.rsplit("/", 1)[0] + "/" + name

@@ -279,7 +279,7 @@ def runs_part(store: Store, n: int, budget: float, path: str, writers: int) -> d
     found = seed_runs(store, experiment, n, budget, path, writers)
     if store.cluster:
         t0 = time.perf_counter()
-        store.cluster.analyze("scale")
+        store.cluster.analyze()
         found["analyze_s"] = time.perf_counter() - t0
 
     def no_columns(filter: str, token: str | None, size: int, order_by=()):
