@@ -15,6 +15,7 @@ from server_process import LiveServer, backend_for_tests
 
 from trackwire import errors
 from trackwire.client import TrackingClient
+from trackwire.v1.entities_pb2 import Metric
 
 API = "/api/2.0/mlflow"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
@@ -331,3 +332,15 @@ def test_model_permissions_follow_its_experiment(auth_server):
     )
     assert (download.status, download.data) == (200, b"flavors: {}")
     assert http.request("GET", auth_server.http_url + file).status == 401
+
+
+def test_a_batch_naming_an_unknown_model_stores_nothing(client, experiment):
+    experiment_id, _ = experiment
+    run_id = client.create_run(experiment_id).info.run_id
+    metrics = [
+        Metric(key="acc", value=0.5, timestamp=1, step=0),
+        Metric(key="acc", value=0.7, timestamp=2, step=1, model_id="m-not-there"),
+    ]
+    with pytest.raises(errors.NotFound, match="m-not-there"):
+        client.log_batch(run_id, metrics=metrics)
+    assert client.get_metric_history(run_id, "acc") == []

@@ -294,9 +294,13 @@ class TrackingService:
             for i, tag in enumerate(request.tags)
         }
         request_id = validation.request_id(request.request_id)
-        self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
+        model_metrics = []
         if any(map(_MODEL_ID, request.metrics)):  # a C loop: most batches have none
             model_metrics = [m for m in request.metrics if m.model_id]
+            # Before any write: a batch naming a model that is not there stores nothing.
+            self.store.logged_models.require_active({m.model_id for m in model_metrics})
+        self.store.logging.log_batch(run_id, metrics, params, tags, request_id)
+        if model_metrics:
             self.store.logged_models.record_metrics(run_id, model_metrics)
         return rpc.LogBatchResponse()
 

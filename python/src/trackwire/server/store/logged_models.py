@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -186,6 +186,12 @@ class LoggedModels:
                     .values(run_id=run_id, model_id=model_input.model_id)
                     .on_conflict_do_nothing()
                 )
+
+    def require_active(self, model_ids: Iterable[str]) -> None:
+        """NotFound unless every model of `model_ids` exists and is not deleted."""
+        with self.db.read() as conn:
+            for model_id in model_ids:
+                self._active(conn, model_id)
 
     def record_metrics(self, run_id: str, metrics: Sequence[pb.Metric]) -> None:
         """Keeps the latest (step, timestamp) value of metrics logged with a model_id."""
