@@ -344,3 +344,12 @@ def test_a_batch_naming_an_unknown_model_stores_nothing(client, experiment):
     with pytest.raises(errors.NotFound, match="m-not-there"):
         client.log_batch(run_id, metrics=metrics)
     assert client.get_metric_history(run_id, "acc") == []
+
+
+def test_a_metric_naming_an_unknown_model_stores_nothing(rest, client, experiment):
+    experiment_id, _ = experiment
+    run_id = client.create_run(experiment_id).info.run_id
+    point = {"run_id": run_id, "key": "acc", "value": 0.5, "timestamp": 1, "step": 0}
+    status, body = rest.call("POST", "/api/2.0/mlflow/runs/log-metric", point | {"model_id": "m-x"})
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert client.get_metric_history(run_id, "acc") == []

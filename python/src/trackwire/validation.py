@@ -18,7 +18,7 @@ from trackwire import limits
 from trackwire.errors import InvalidArgument
 
 _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
-_POINT_KEY = operator.itemgetter(0)  # of a (key, step, timestamp, value) point
+_POINT_KEY = operator.itemgetter(0)  # of a (key, step, timestamp, value, ...) point
 _POINT_TIMESTAMP = operator.itemgetter(2)
 _log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ def truncated(value: str, what: str, limit: int) -> str:
     return value[:limit]
 
 
-def metric(point: tuple[str, int, int, float], path: str = "") -> None:
-    """One metric point (key, step, timestamp, value)."""
-    key_, _, timestamp, value = point
+def metric(point: tuple, path: str = "") -> None:
+    """One metric point (key, step, timestamp, value, ...)."""
+    key_, timestamp, value = point[0], point[2], point[3]
     key(key_, _join(path, "name"), "Metric name")
     if timestamp < 0:
         raise InvalidArgument(
@@ -127,7 +127,7 @@ def metric(point: tuple[str, int, int, float], path: str = "") -> None:
         )
 
 
-def metrics(points: list[tuple[str, int, int, float]]) -> None:
+def metrics(points: list[tuple]) -> None:
     """The points of a batch, an error naming the first wrong one by its index. Checked in
     passes over the batch, a key once (a batch has few distinct keys); a batch found wrong is
     walked point by point to name it."""

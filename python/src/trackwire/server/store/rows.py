@@ -29,8 +29,10 @@ USER_TAG = "mlflow.user"
 # Chunk size for IN (...) lists: SQLite binds at most 32,766 parameters.
 IN_CHUNK = 10_000
 
-# A metric point as the store takes it: (key, step, timestamp, value), NaN as float("nan").
-MetricPoint = tuple[str, int, int, float]
+# A metric point as the service reads it from a request: (key, step, timestamp, value,
+# model_id), NaN as float("nan"), model_id "" for none. The history keeps the first four;
+# points linked to a logged model are also recorded as its metrics (store/logged_models.py).
+MetricPoint = tuple[str, int, int, float, str]
 
 Fields = dict[str, Any]
 

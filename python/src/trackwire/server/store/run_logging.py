@@ -71,7 +71,7 @@ def _metric_rows(run_id: str, metrics: Sequence[MetricPoint]) -> tuple[list, lis
     summaries' watermark falls to it); None when there are no metrics."""
     if not metrics:
         return None
-    rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v in metrics]  # NaN: NULL
+    rows = [(run_id, k, s, ts, None if v != v else v) for k, s, ts, v, _ in metrics]  # NaN: NULL
     keys = {row[1] for row in rows}
     if len(keys) == 1:
         groups: Iterable[list[tuple]] = (rows,)
