@@ -344,3 +344,15 @@ def _watermarks(server, run_id: str) -> dict[str, int]:
             return dict(rows.all())
     finally:
         engine.dispose()
+
+
+def test_summaries_of_a_sparse_history_are_built_point_by_point(tracking, unique):
+    # Steps as far apart as timestamps: the summaries are built in steps of points, not of
+    # block numbers (a block at a time would take some 10^11 transactions here).
+    run_id = _run(tracking, unique)
+    steps = [-900, 0, 1, 10**12, 10**12 + 1, 5 * 10**14, 2 * 10**15]
+    _log(tracking, run_id, "m", [(step, float(i)) for i, step in enumerate(steps)])
+    for _ in range(2):  # the second read is served from the summaries the first one built
+        served = _served(_buckets(tracking, [run_id], "m", buckets=9))
+        points = [(run_id, "m", step, 1000 + step, float(i)) for i, step in enumerate(steps)]
+        assert _same(served, _brute_force(points, [run_id], None, None, 9)), served

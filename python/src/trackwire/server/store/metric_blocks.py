@@ -29,9 +29,9 @@ from trackwire.server.store.quotas import LOCK_RUN
 # a million steps are some 31,000 rows. A power of two: block numbers are a shift of the step.
 BLOCK_STEPS = 32
 BLOCK_SHIFT = BLOCK_STEPS.bit_length() - 1
-# Blocks summarised per write transaction: a long history unsummarised (a first chart of a
-# million steps) is built in steps of some 16,000 points, writers going in between.
-_BLOCKS_PER_TRANSACTION = 512
+# Points summarised per write transaction: a long history unsummarised (a first chart of a
+# million steps) is built in steps, writers going in between.
+_POINTS_PER_TRANSACTION = 16_384
 
 _m, _b, _latest = t.metrics.c, t.metric_blocks.c, t.latest_metrics.c
 # SQL's integer division truncates towards zero; a block is the floor, negative steps too.
@@ -93,8 +93,8 @@ def summarise_whole_blocks(db: Database, run_ids: Sequence[str], key: str) -> No
 
 
 def _summarise_some(db: Database, run_id: str, key: str) -> bool:
-    """Summarises up to _BLOCKS_PER_TRANSACTION blocks of one run's metric; True when none
-    are left to do."""
+    """Summarises the next blocks of one run's metric past its watermark, up to some
+    _POINTS_PER_TRANSACTION points; True when none are left to do."""
     of_metric = and_(_latest.run_id == run_id, _latest.key == key)
     with db.write() as conn:
         # The run's row first, as its writers lock it: a writer waits for this transaction,
@@ -105,9 +105,18 @@ def _summarise_some(db: Database, run_id: str, key: str) -> bool:
         if row is None:
             return True
         step, below = row
-        end = min(step >> BLOCK_SHIFT, below + _BLOCKS_PER_TRANSACTION)
-        if below >= end:
+        tail = step >> BLOCK_SHIFT  # the block still filling: never summarised
+        if below >= tail:
             return True
+        # Cut by points, not by blocks: steps may be sparse (a timestamp as the step).
+        cut = conn.execute(
+            select(_m.step)
+            .where(_m.run_id == run_id, _m.key == key, _m.step >= below * BLOCK_STEPS)
+            .order_by(_m.step)
+            .offset(_POINTS_PER_TRANSACTION)
+            .limit(1)
+        ).scalar()
+        end = tail if cut is None else max(below + 1, min(tail, cut >> BLOCK_SHIFT))
         # Rows from the watermark on may be stale (a write into a block summarised before).
         conn.execute(
             delete(t.metric_blocks).where(
@@ -120,4 +129,4 @@ def _summarise_some(db: Database, run_id: str, key: str) -> bool:
             )
         )
         conn.execute(update(t.latest_metrics).where(of_metric).values(summarized_below=end))
-        return end == step >> BLOCK_SHIFT
+        return end == tail
