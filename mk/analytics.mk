@@ -23,7 +23,7 @@ $(ANALYTICS_VENV)/.installed: python/pyproject.toml mk/analytics.mk
 # Spark runs its Python workers with PYSPARK_PYTHON; a skipped test here is a failure.
 test-analytics: analytics-deps ## Spark source, Delta export and dashboard example against a real server
 	@mkdir -p build; set -o pipefail; cd python && PYSPARK_PYTHON=$(abspath $(ANALYTICS_PY)) \
-	  ../$(ANALYTICS_PY) -m pytest -q -rs $(ANALYTICS_TESTS) | tee ../build/test-analytics.log; \
+	  ../$(ANALYTICS_PY) -m pytest -q -rs $(ANALYTICS_TESTS) | tee ../build/test-analytics.log || exit 1; \
 	if grep -q ' skipped' ../build/test-analytics.log; then echo "analytics tests were skipped"; exit 1; fi
 
 # The runs go to an embedded store (no server needed), made afresh each time.

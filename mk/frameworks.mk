@@ -28,5 +28,5 @@ $(FRAMEWORKS_VENV)/.installed: python/pyproject.toml mk/frameworks.mk
 # A skipped test here is a failure: it would mean the integrations went untested.
 test-frameworks: frameworks-deps ## Hugging Face and Lightning integrations against a real server
 	@mkdir -p build; set -o pipefail; cd python && $(FRAMEWORKS_ENV) \
-	  ../$(FRAMEWORKS_PY) -m pytest -q -rs $(FRAMEWORKS_TESTS) | tee ../build/test-frameworks.log; \
+	  ../$(FRAMEWORKS_PY) -m pytest -q -rs $(FRAMEWORKS_TESTS) | tee ../build/test-frameworks.log || exit 1; \
 	if grep -q ' skipped' ../build/test-frameworks.log; then echo "framework tests were skipped"; exit 1; fi

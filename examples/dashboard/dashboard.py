@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("charts"), help="where the PNGs go")
     args = parser.parse_args(argv)
 
+    # Spark's JVM is started before any gRPC channel: a process forked while gRPC's threads
+    # are busy can lose the JVM's gateway (grpc skips its fork handlers then).
+    spark = spark_session() if args.source in ("spark", "both") else None
     if args.tracking_uri:
         tw.set_tracking_uri(args.tracking_uri)
     client = tw.TrackingClient(tw.get_tracking_uri())
@@ -177,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         generate_runs(client, experiment_id, args.generate)
     if args.source in ("search_runs", "both"):
         print("runs per user (search_runs):", charts_from_search_runs(experiment_id, args.out))
-    if args.source in ("spark", "both"):
-        spark = spark_session()
+    if spark is not None:
         try:
             print("runs per user (Spark):", charts_from_spark(spark, experiment_id, args.out))
         finally:
