@@ -390,10 +390,6 @@ class MessageCodec:
 
     # --- input ---------------------------------------------------------------------------
 
-    def from_dict(self, data: Any) -> Message:
-        """The message for a decoded JSON object; InvalidArgument names the offending field."""
-        return self.build(self.dict_fields(data))
-
     def from_json(self, body: bytes) -> Message:
         """The message for a JSON request body (see loads_body)."""
         return self.build(self.json_fields(body))
@@ -657,7 +653,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def _query_scalar(f: _Field, raw: str) -> Any:
-    """Query values are strings; only booleans need translating before from_dict."""
+    """Query values are strings; only booleans need translating before dict_fields."""
     if f.kind == _BOOL:
         lowered = raw.lower()
         if lowered not in ("true", "false"):
