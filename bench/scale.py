@@ -2,15 +2,19 @@
 
     .venv/bin/python bench/scale.py --backend sqlite|postgresql [--part runs|points|all]
 
-Seeds one trackwire server through its fastest path (native gRPC, writer processes, LogBatch
-over the client's stream) and measures, through the public wires only:
-- runs: the first page of a filtered, ordered search, a deep page through its page token and
-  a count of the matching runs (paging them with no columns);
-- points: one metric's full history and the chart query (GetMetricHistoryBulkInterval over
-  10 runs of 1,000,000 steps), first on a store holding only the runs they read ("small
-  store"), then once the store holds every point; bytes on disk per point, for trackwire
-  and for MLflow's server at a scale it reaches in a minute (extrapolated);
-- start-up: the server restarted on the big store, and `trackwire db upgrade` on it.
+Seeds one trackwire store through its fastest paths (the runs through the store's services in
+writer processes, as the embedded client writes; the points over native gRPC, LogBatch from
+writer processes) and measures, through the public wires only:
+- runs: the first page of a filtered, ordered search and of one ordered by a metric with no
+  filter, a deep page of each through its page token, and a count of the matching runs
+  (paging them with no columns);
+- points: one metric's full history, the web UI's chart query (GetMetricBuckets) and
+  GetMetricHistoryBulkInterval over 10 runs of 1,000,000 steps, first on a store holding
+  only the runs they read ("small store"), then once the store holds every point; bytes on
+  disk per point, for trackwire and for MLflow's server at a scale it reaches in a minute
+  (extrapolated);
+- start-up and upgrade: the server restarted on the big store, and `trackwire db upgrade`
+  on it, once with nothing to do and once from the revision before the chart summaries.
 Every seeding stops at its count or its time budget, whichever comes first; the figures say
 which. The big stores are deleted at the end unless --keep.
 """
@@ -33,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import workloads as wl
+from alembic import command
 from clients import GrpcClient, RestClient, now_ms
 from postgres import Cluster
 from run import machine, versions
@@ -40,7 +45,7 @@ from servers import MLFLOW_BIN, ROOT, TRACKWIRE_BIN, start_mlflow, start_trackwi
 
 from trackwire.server.services import open_services
 from trackwire.server.store.database import Database
-from trackwire.server.store.engine import create_store_engine
+from trackwire.server.store.engine import alembic_config, create_store_engine
 from trackwire.server.store.keyset import RankedSearchPlan
 from trackwire.server.store.page_tokens import PageTokens
 from trackwire.server.store.quotas import Quotas
@@ -54,6 +59,7 @@ CHART_RUNS, CHART_STEPS, CHART_POINTS = 10, 1_000_000, 1000
 KEYS, STEPS = 10, 10_000  # the filler runs of the points store
 BATCH = 1000  # points per LogBatch (MLflow's limit, and trackwire's default)
 SEEDERS = 4  # writer processes of the points store
+UPGRADE_FROM = "0007"  # the revision before the chart summaries, which 0008 builds
 
 
 def median_time(fn, repeats: int = 5) -> float:
@@ -191,6 +197,17 @@ class Store:
         subprocess.run([str(TRACKWIRE_BIN), "db", "upgrade", self.uri], check=True)
         return time.perf_counter() - t0
 
+    def downgrade(self, revision: str) -> None:
+        """Takes the stopped store's schema back to `revision` (Alembic's downgrades)."""
+        engine = create_store_engine(self.uri)
+        try:
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, revision)
+        finally:
+            engine.dispose()
+
     def profile(self, query, seconds: float = 8) -> list[str]:
         """py-spy on the server while `query` repeats: the frames the samples end in."""
         raw = self.tmp / "profile.txt"
@@ -213,6 +230,19 @@ class Store:
         stop.set()
         worker.join()
         return summarise_profile(raw)
+
+
+def analyze(store: Store, what: str) -> float | None:
+    """On PostgreSQL, ANALYZE after a seeding: what autovacuum does within its minute's nap.
+    Right after a bulk load the planner still has the statistics of empty tables; the
+    queries measured are those of a store that has had that minute. Returns its seconds."""
+    if not store.cluster:
+        return None
+    t0 = time.perf_counter()
+    store.cluster.analyze()
+    seconds = time.perf_counter() - t0
+    print(f"  ANALYZE after seeding the {what}: {seconds:.1f} s")
+    return seconds
 
 
 def summarise_profile(raw: Path, top: int = 12) -> list[str]:
@@ -277,10 +307,7 @@ def explain_search(store: Store, experiment: str, filter: str, order_by, token) 
 def runs_part(store: Store, n: int, budget: float, path: str, writers: int) -> dict:
     experiment = store.grpc.create_experiment("scale-runs")
     found = seed_runs(store, experiment, n, budget, path, writers)
-    if store.cluster:
-        t0 = time.perf_counter()
-        store.cluster.analyze()
-        found["analyze_s"] = time.perf_counter() - t0
+    found["analyze_s"] = analyze(store, "runs")
 
     def no_columns(filter: str, token: str | None, size: int, order_by=()):
         return store.grpc.stub.SearchRuns(
@@ -374,7 +401,11 @@ def point_queries(store: Store, chart_runs: list[str], probe: str) -> dict:
     def long_history_grpc():
         assert store.grpc.read_history(chart_runs[0], "loss") == CHART_STEPS
 
+    t0 = time.perf_counter()
+    buckets()  # the first read of histories not summarised yet builds their summaries
+    first = time.perf_counter() - t0
     return {
+        "buckets_first_read_per_run_s": first / len(chart_runs),
         "buckets_per_run_s": median_time(buckets) / len(chart_runs),
         "chart_per_run_s": median_time(chart) / len(chart_runs),
         "history_10k_rest_s": median_time(history_rest),
@@ -395,6 +426,7 @@ def points_part(store: Store, total: int, budget: float) -> dict:
     keys = [f"k{j}" for j in range(KEYS)]
     parallel(_seed_points, [(port, experiment, [(keys, STEPS)], deadline)])
     small += KEYS * STEPS
+    analyze(store, "small")
     runs = store.grpc.stub.SearchRuns(
         ts.SearchRunsRequest(experiment_ids=[experiment], max_results=100, order_by=["start_time"])
     ).runs
@@ -422,6 +454,7 @@ def points_part(store: Store, total: int, budget: float) -> dict:
         reached_target=small + added >= total,
     )
     print(f"  filled to {small + added:,} points in {seconds:.0f} s")
+    found["analyze_s"] = analyze(store, "big")
     after = point_queries(store, chart_runs, probe)
     chart = after.pop("_chart")
     found["big"] = after
@@ -491,7 +524,11 @@ def main() -> int:
         "client's path), or CreateRun and LogBatch over gRPC to the server",
     )
     parser.add_argument(
-        "--seed-writers", type=int, default=1, help="writer processes seeding the runs"
+        "--seed-writers",
+        type=int,
+        help="writer processes seeding the runs (default: 1 on SQLite, which takes one writer "
+        "at a time; 2 on PostgreSQL, where a second writer's statements overlap the first's "
+        "round trips and flushes)",
     )
     parser.add_argument("--points", type=int, default=100_000_000)
     parser.add_argument("--points-budget-s", type=float, default=3600)
@@ -503,6 +540,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the stores")
     args = parser.parse_args()
     CHART_STEPS = args.chart_steps
+    if args.seed_writers is None:
+        args.seed_writers = 2 if args.backend == "postgresql" else 1
 
     tmp = Path(tempfile.mkdtemp(prefix="trackwire-scale-"))
     cluster = Cluster(tmp / "postgres") if args.backend == "postgresql" else None
@@ -529,7 +568,14 @@ def main() -> int:
             report["load_after_points"] = os.getloadavg()
         report["bytes"] = store.size_bytes()
         store.stop()
-        report["db_upgrade_s"] = store.upgrade_s()
+        report["db_upgrade_noop_s"] = store.upgrade_s()
+        # A migration with work in it: back before the chart summaries (0008), which the
+        # upgrade then builds from every point of the store.
+        t0 = time.perf_counter()
+        store.downgrade(UPGRADE_FROM)
+        report["db_downgrade_s"] = time.perf_counter() - t0
+        print(f"db upgrade from revision {UPGRADE_FROM}:")
+        report[f"db_upgrade_from_{UPGRADE_FROM}_s"] = store.upgrade_s()
         report["startup_big_s"] = store.start()
         if args.mlflow_points and MLFLOW_BIN.exists():
             report["mlflow"] = mlflow_bytes_per_point(tmp, cluster, args.mlflow_points)

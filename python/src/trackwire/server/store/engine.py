@@ -71,7 +71,7 @@ def _sqlite_engine(uri: str, fsync_commits: bool) -> Engine:
     return engine
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
@@ -89,7 +89,7 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     transaction (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL), and
     Alembic reads the current revision inside it.
     """
-    config = _alembic_config()
+    config = alembic_config()
     scripts = ScriptDirectory.from_config(config)
     known = {script.revision for script in scripts.walk_revisions()}
     with engine.connect() as connection:
