@@ -6,8 +6,8 @@ Seeds one trackwire store through its fastest paths (the runs through the store'
 writer processes, as the embedded client writes; the points over native gRPC, LogBatch from
 writer processes) and measures, through the public wires only:
 - runs: the first page of a filtered, ordered search and of one ordered by a metric with no
-  filter, a deep page of each through its page token, and a count of the matching runs
-  (paging them with no columns);
+  filter, a deep page of each through its page token, a count of the matching runs (paging
+  them with no columns), and the web UI's runs table in headless Chromium;
 - points: one metric's full history, the web UI's chart query (GetMetricBuckets) and
   GetMetricHistoryBulkInterval over 10 runs of 1,000,000 steps, first on a store holding
   only the runs they read ("small store"), then once the store holds every point; bytes on
@@ -375,8 +375,32 @@ def runs_part(store: Store, n: int, budget: float, path: str, writers: int) -> d
             found[f"profile_{name}_first_page"] = store.profile(
                 lambda f=filter, o=order_by: store.rest.search(experiment, f, o, PAGE)
             )
+    found["ui_first_screen_s"] = ui_first_screen(store, experiment)
     print("  " + json.dumps(found))
     return found
+
+
+def ui_first_screen(store: Store, experiment: str) -> float | str:
+    """The web UI's runs table of the experiment: seconds from navigation to its first run
+    drawn, a cold page each time, median of 3 (as `make bench-ui` times it); or why not."""
+    from ui_bench import CHROMIUM, timed_page
+
+    if not Path(CHROMIUM).exists():
+        return f"not measured: no {CHROMIUM} (make ui-browser)"
+    from playwright.sync_api import sync_playwright
+
+    def first_run(page) -> None:
+        page.locator(".runs-row:not(.runs-head) .cell.name a").first.wait_for(timeout=120_000)
+
+    url = f"{store.server.base_url}/#/experiments/{experiment}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            seconds, facts = timed_page(browser, url, first_run, 3)
+            facts["context"].close()
+        finally:
+            browser.close()
+    return seconds
 
 
 # --- a hundred million points --------------------------------------------------------------

@@ -34,5 +34,6 @@ bench-ui: ui venv mlflow-server ## the UI against MLflow's own, same browser, sa
 CI_DEPS      += ui-browser
 TEST_TARGETS += test-ui
 
-# The server started by `make run` and the packages built serve the UI.
+# The server started by `make run` and the packages built serve the UI; bench-scale opens it.
 run check-package: ui
+bench-scale: ui ui-browser
