@@ -74,7 +74,9 @@ def test_list_and_delete(artifacts, run_id):
 
 
 @pytest.mark.parametrize(
-    "path", ["../escape.txt", "/etc/passwd", "a/../../b", "nul\x00byte", "a\\b", ""]
+    "path",
+    ["../escape.txt", "/etc/passwd", "a/../../b", "nul\x00byte", "a\\b", "", "a" * 256]
+    + ["/".join(["d" * 200] * 6)],
 )
 def test_hostile_paths_refused(artifacts, run_id, path):
     with pytest.raises(grpc.RpcError) as info:

@@ -52,11 +52,15 @@ def upgrade() -> None:
         "first_timestamp, last_timestamp, min_value, max_value) "
         f"SELECT run_id, key, {block}, count(*), min(step), max(step), min(timestamp), "
         "max(timestamp), min(value), max(value) FROM metrics "
-        f"WHERE run_id IN :run_ids GROUP BY run_id, key, {block}"
-    ).bindparams(sa.bindparam("run_ids", expanding=True))
+        f"WHERE run_id BETWEEN :first AND :last GROUP BY run_id, key, {block}"
+    )
+    # A range of the primary key's first column, not an IN list of the chunk's runs: with
+    # a list PostgreSQL estimated each chunk's rows from the average run and read the whole
+    # table for every chunk (5 s a chunk at 100M points); a range is one index range scan.
+    # The bounds come from the database's own order, so the chunks cover every run once.
     for done in range(0, len(run_ids), _RUNS_PER_CHUNK):
         chunk = run_ids[done : done + _RUNS_PER_CHUNK]
-        bind.execute(summarise, {"run_ids": chunk})
+        bind.execute(summarise, {"first": chunk[0], "last": chunk[-1]})
         _progress.info("metric blocks: %d of %d runs", done + len(chunk), len(run_ids))
 
 
