@@ -26,13 +26,14 @@ def clean_relative_path(path: str, *, allow_root: bool) -> str:
         raise InvalidArgument(f"Invalid artifact path {path!r}: use '/' as the separator.")
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise InvalidArgument(f"Invalid artifact path {path!r}: it must be relative.")
-    if ".." in path.split("/"):
+    segments = path.split("/")
+    if ".." in segments:
         raise InvalidArgument(f"Invalid artifact path {path!r}: '..' segments are not allowed.")
     if len(path.encode()) > MAX_PATH_BYTES:
         raise InvalidArgument(
             f"Invalid artifact path {path[:64]!r}...: longer than {MAX_PATH_BYTES} bytes."
         )
-    if any(len(segment.encode()) > MAX_SEGMENT_BYTES for segment in path.split("/")):
+    if any(len(segment.encode()) > MAX_SEGMENT_BYTES for segment in segments):
         raise InvalidArgument(
             f"Invalid artifact path {path[:64]!r}...: a name in it is longer than "
             f"{MAX_SEGMENT_BYTES} bytes."
