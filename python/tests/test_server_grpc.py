@@ -218,6 +218,21 @@ def test_log_batch_limits_and_atomicity(tracking, run_id):
     assert _code(tracking.LogBatch, dupes)[0] == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def test_full_batch_repeating_stored_points_keeps_every_point(tracking, run_id):
+    # A full batch goes in as one statement (COPY on PostgreSQL); a point at a step and
+    # timestamp already stored, first or last in the batch, makes the store number the
+    # batch's points after the stored ones instead, keeping every point once, in order.
+    size = limits.MAX_METRICS_PER_BATCH
+    batches = [range(size), range(size - 1, 2 * size - 1), range(-size + 1, 1)]
+    for number, steps in enumerate(batches):
+        metrics = [pb.Metric(key="m", value=s + number / 4, step=s, timestamp=7) for s in steps]
+        tracking.LogBatch(rpc.LogBatchRequest(run_id=run_id, metrics=metrics))
+    history = tracking.GetMetricHistory(rpc.GetMetricHistoryRequest(run_id=run_id, metric_key="m"))
+    logged = sorted((s, s + number / 4) for number, steps in enumerate(batches) for s in steps)
+    assert [(m.step, m.value) for m in history.metrics] == logged
+    assert _get_run(tracking, run_id).data.metrics[0].step == 2 * size - 2
+
+
 @pytest.mark.parametrize(
     "key, fragment",
     [

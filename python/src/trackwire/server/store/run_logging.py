@@ -51,15 +51,9 @@ _INSERT_METRIC_AFTER_OTHERS = (
     .values({**{c: bindparam(c) for c in _METRIC_COLUMNS}, "seq": _NEXT_SEQ})
     .inline()
 )
-# PostgreSQL takes a batch's points as four arrays in one statement: its driver spends some
-# 20 µs of Python on each statement of an executemany.
-_INSERT_METRICS_FROM_ARRAYS = text(
-    "INSERT INTO metrics (run_id, key, step, timestamp, value, seq) "
-    "SELECT :run_id, k, s, ts, v, 0 FROM unnest(CAST(:keys AS VARCHAR[]), "
-    "CAST(:steps AS BIGINT[]), CAST(:timestamps AS BIGINT[]), "
-    "CAST(:metric_values AS DOUBLE PRECISION[])) AS points(k, s, ts, v) "
-    "ON CONFLICT DO NOTHING"
-)
+# PostgreSQL takes a batch's points by COPY (store/driver.py), numbered seq 0.
+_COPY_METRIC_COLUMNS = (*_METRIC_COLUMNS, "seq")
+_COPY_METRIC_TYPES = ("varchar", "varchar", "int8", "int8", "float8", "int4")
 _SET_RUN_NAME = (
     update(t.runs).where(t.runs.c.run_id == bindparam("run_id")).values(run_name=bindparam("name"))
 )
@@ -184,21 +178,22 @@ class RunLogging:
         self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
     ) -> None:
         conn.execute(_SAVEPOINT)
-        if self._insert_new_points(conn, rows) != len(rows):
+        if not self._insert_new_points(conn, rows):
             # Some points share a step and timestamp with an earlier one: start again, each
             # point numbered after those before it (the statement sees its own inserts).
             conn.execute(_ROLLBACK_TO_SAVEPOINT)
             conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
         conn.executemany(self._upsert_latest, _LATEST_COLUMNS, newest)
 
-    def _insert_new_points(self, conn: DriverConnection, rows: list[tuple]) -> int:
-        """Inserts the rows numbered seq 0, but for those already stored with a point at
-        their step and timestamp; returns how many it inserted."""
+    def _insert_new_points(self, conn: DriverConnection, rows: list[tuple]) -> bool:
+        """Inserts the rows numbered seq 0; False when one of them has a point stored at
+        its step and timestamp (on PostgreSQL none is then inserted, on SQLite the others
+        are: the caller goes back to its savepoint either way)."""
         if self.db.dialect != "postgresql":
-            return conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows)
-        _, keys, steps, timestamps, values = map(list, zip(*rows, strict=True))
-        arrays = {"keys": keys, "steps": steps, "timestamps": timestamps, "metric_values": values}
-        return conn.execute(_INSERT_METRICS_FROM_ARRAYS, {"run_id": rows[0][0], **arrays}).rowcount
+            return conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows) == len(rows)
+        return conn.copy_rows(
+            "metrics", _COPY_METRIC_COLUMNS, _COPY_METRIC_TYPES, ((*row, 0) for row in rows)
+        )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
