@@ -32,8 +32,11 @@ def _count_of(table, key_column):
 
 # Built once: constructing a statement per call costs more than running it.
 # (SQLite compiles FOR UPDATE to nothing.)
+# The run's stage and its metric points so far, its row locked (see above).
 LOCK_RUN = (
-    select(t.runs.c.lifecycle_stage).where(t.runs.c.run_id == bindparam("run_id")).with_for_update()
+    select(t.runs.c.lifecycle_stage, t.runs.c.metric_count)
+    .where(t.runs.c.run_id == bindparam("run_id"))
+    .with_for_update()
 )
 _LOCK_EXPERIMENT = (
     select(t.experiments.c.experiment_id)
@@ -43,14 +46,14 @@ _LOCK_EXPERIMENT = (
 _COUNT_PARAMS = _count_of(t.params, t.params.c.run_id)
 _COUNT_TAGS = _count_of(t.tags, t.tags.c.run_id)
 _COUNT_EXPERIMENT_TAGS = _count_of(t.experiment_tags, t.experiment_tags.c.experiment_id)
-# Counters are added to, then read: SQLite runs an UPDATE ... RETURNING through a temporary
-# table whose page cache it allocates and frees each time, which cost a small write a fifth.
+# The run's counter is read with its lock (LOCK_RUN) and only added to here.
 _ADD_METRIC_STEPS = (
     update(t.runs)
     .where(t.runs.c.run_id == bindparam("key"))
     .values(metric_count=t.runs.c.metric_count + bindparam("added"))
 )
-_METRIC_STEPS = select(t.runs.c.metric_count).where(t.runs.c.run_id == bindparam("key"))
+# Counters are added to, then read: SQLite runs an UPDATE ... RETURNING through a temporary
+# table whose page cache it allocates and frees each time, which cost a small write a fifth.
 _ADD_RUN = (
     update(t.experiments)
     .where(t.experiments.c.experiment_id == bindparam("key"))
@@ -83,13 +86,10 @@ class Quotas:
         )
 
     def check_run_entries(
-        self,
-        conn: WriteConnection,
-        run_id: str,
-        before: tuple[int | None, int | None],
-        metrics: int,
+        self, conn: WriteConnection, run_id: str, before: tuple[int | None, int | None]
     ) -> None:
-        """After a write to a run: refuses it when the run went over a limit."""
+        """After a write of params and tags to a run: refuses it when the run went over a
+        limit."""
         params_before, tags_before = before
         if params_before is not None:
             _refuse_above(
@@ -107,16 +107,18 @@ class Quotas:
                 f"tags per run (--max-tags-per-run) in run {run_id}",
                 "delete tags the run no longer needs (DeleteTag)",
             )
-        if metrics:
-            conn.execute(_ADD_METRIC_STEPS, {"key": run_id, "added": metrics})
-            after = _count(conn, _METRIC_STEPS, run_id)
-            _refuse_above(
-                after,
-                after - metrics,
-                self.max_metric_steps_per_run,
-                f"total metric steps per run (--max-metric-steps-per-run) in run {run_id}",
-                "log further steps to a new run, or log fewer points (e.g. every n-th step)",
-            )
+
+    def add_metric_steps(self, conn: WriteConnection, run_id: str, stored: int, added: int) -> None:
+        """Counts `added` points into a run that held `stored` when the transaction locked it
+        (LOCK_RUN); refuses them above the limit."""
+        _refuse_above(
+            stored + added,
+            stored,
+            self.max_metric_steps_per_run,
+            f"total metric steps per run (--max-metric-steps-per-run) in run {run_id}",
+            "log further steps to a new run, or log fewer points (e.g. every n-th step)",
+        )
+        conn.execute(_ADD_METRIC_STEPS, {"key": run_id, "added": added})
 
     def check_new_run_tags(self, conn: WriteConnection, run_id: str, tags: int) -> None:
         """After a run was created with `tags` tags."""

@@ -139,10 +139,11 @@ class RunLogging:
             # The run's row first: the quota counts of its writers go one at a time, and
             # every writer of a run takes its locks in one order (the row's metric counter
             # is updated last), so concurrent batches never deadlock.
-            stage = conn.execute(LOCK_RUN, {"run_id": run_id}).fetchone()
-            if stage is None:
+            locked = conn.execute(LOCK_RUN, {"run_id": run_id}).fetchone()
+            if locked is None:
                 raise run_not_found(run_id)
-            require_active(run_id, stage[0])
+            stage, metric_steps = locked
+            require_active(run_id, stage)
             if request_id and not self.applied.claim(conn, request_id, run_id):
                 return
             before = self.quotas.count_run_entries(conn, run_id, len(params), len(tags))
@@ -152,7 +153,9 @@ class RunLogging:
                 self._upsert_tags(conn, run_id, tags)
             if rows:
                 self._insert_metrics(conn, *rows)
-            self.quotas.check_run_entries(conn, run_id, before, len(metrics))
+            self.quotas.check_run_entries(conn, run_id, before)
+            if metrics:
+                self.quotas.add_metric_steps(conn, run_id, metric_steps, len(metrics))
 
     def _insert_params(self, conn: DriverConnection, run_id: str, params: dict[str, str]) -> None:
         # A run has at most a few thousand params (a quota): reading them all is cheap.
