@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trackwire.server.store.engine import create_store_engine
+from trackwire.server.store.points_at_steps import points_at_steps
 from trackwire.v1 import entities_pb2 as pb
 from trackwire.v1 import tracking_service_pb2 as rpc
 
@@ -356,3 +357,40 @@ def test_summaries_of_a_sparse_history_are_built_point_by_point(tracking, unique
         served = _served(_buckets(tracking, [run_id], "m", buckets=9))
         points = [(run_id, "m", step, 1000 + step, float(i)) for i, step in enumerate(steps)]
         assert _same(served, _brute_force(points, [run_id], None, None, 9)), served
+
+
+def test_points_at_steps_are_sought_one_by_one_under_a_generic_plan(server, tracking, unique):
+    """PostgreSQL: the points at a chart's steps (store/points_at_steps.py) are read by an
+    index seek per step even with the generic plan a prepared statement gets. With an IN
+    list of steps, that plan read the run's whole history and filtered it (10 s a chart at
+    a million steps)."""
+    if not server.backend_store_uri.startswith("postgresql"):
+        pytest.skip("a PostgreSQL plan")
+    long_run = _run(tracking, unique)
+    _log(tracking, long_run, "m", [(step, 0.5) for step in range(5_000)])
+    for _ in range(100):  # many short runs: the planner expects few points per run
+        _log(tracking, _run(tracking, unique), "m", [(0, 0.5)])
+    steps = list(range(0, 5_000, 5))
+    plans: list[str] = []
+    engine = create_store_engine(server.backend_store_uri)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE metrics")
+            driver = conn.connection.dbapi_connection
+            driver.add_notice_handler(lambda notice: plans.append(notice.message_primary))
+            for setting in (
+                "LOAD 'auto_explain'",
+                "SET auto_explain.log_min_duration = 0",
+                "SET auto_explain.log_level = notice",
+                "SET plan_cache_mode = force_generic_plan",
+            ):
+                conn.exec_driver_sql(setting)
+            for _ in range(7):  # psycopg prepares a statement on its sixth run
+                got = list(points_at_steps(conn, long_run, "m", steps))
+            assert [row.step for row in got] == steps
+    finally:
+        engine.dispose()
+    plan = plans[-1]
+    assert "Index Scan using pk_metrics" in plan and "Filter" not in plan, plan
+    index_condition = plan.split("Index Cond:")[1].splitlines()[0]
+    assert "step =" in index_condition, plan

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from trackwire.errors import NotFound
 from trackwire.server.store import schema as t
 from trackwire.server.store.metric_blocks import BLOCK_STEPS
-from trackwire.server.store.rows import chunks
+from trackwire.server.store.points_at_steps import points_at_steps
 from trackwire.v1 import tracking_service_pb2 as rpc
 
 _m = t.metrics.c
@@ -46,17 +46,9 @@ def _last_values(
     conn: Connection, run_id: str, key: str, steps: Sequence[int]
 ) -> dict[int, float | None]:
     """The value of the latest point (by timestamp, then as logged) at each of `steps`: a
-    bucket's last value. One IN list of primary-key seeks (a correlated subquery per bucket
-    cost several times more)."""
-    latest: dict[int, float | None] = {}
-    for chunk in chunks(list(steps)):
-        rows = conn.execute(
-            select(_m.step, _m.value)
-            .where(_m.run_id == run_id, _m.key == key, _m.step.in_(chunk))
-            .order_by(_m.step, _m.timestamp, _m.seq)
-        )
-        latest.update((step, value) for step, value in rows)  # a step's last row wins
-    return latest
+    bucket's last value."""
+    # In the history's order, a step's last row wins.
+    return {row.step: row.value for row in points_at_steps(conn, run_id, key, steps)}
 
 
 def _logged_steps(

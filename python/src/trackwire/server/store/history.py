@@ -19,6 +19,7 @@ from trackwire.server.store import schema as t
 from trackwire.server.store.database import Database
 from trackwire.server.store.lookups import run_row
 from trackwire.server.store.page_tokens import PageTokens
+from trackwire.server.store.points_at_steps import points_at_steps
 from trackwire.server.store.rows import Fields, chunks, driver_rows, metric_value
 from trackwire.v1.tracking_service_pb2 import GetMetricBucketsResponse
 
@@ -140,20 +141,16 @@ class MetricHistory:
             for run_id in run_ids:
                 run_row(conn, run_id)
                 steps = _chosen_steps(conn, m.run_id == run_id, *in_range, count=max_steps)
-                for chunk in chunks(steps):
-                    rows = conn.execute(
-                        _HISTORY.where(m.step.in_(chunk)), {"run_id": run_id, "key": key}
-                    )
-                    points.extend(
-                        {
-                            "key": key,
-                            "value": metric_value(row.value),
-                            "timestamp": row.timestamp,
-                            "step": row.step,
-                            "run_id": run_id,
-                        }
-                        for row in rows
-                    )
+                points.extend(
+                    {
+                        "key": key,
+                        "value": metric_value(row.value),
+                        "timestamp": row.timestamp,
+                        "step": row.step,
+                        "run_id": run_id,
+                    }
+                    for row in points_at_steps(conn, run_id, key, steps)
+                )
         return points
 
 
