@@ -76,7 +76,11 @@ class DriverConnection:
         if not rows:
             return 0
         compiled = self._compile(statement)
-        self._cursor.executemany(compiled.sql, compiled.bind_rows(columns, rows))
+        bound = compiled.bind_rows(columns, rows)
+        if len(bound) == 1:  # psycopg runs an executemany through a pipeline: dearer for one
+            self._cursor.execute(compiled.sql, bound[0])
+        else:
+            self._cursor.executemany(compiled.sql, bound)
         return self._cursor.rowcount
 
     def copy_rows(

@@ -180,12 +180,19 @@ class RunLogging:
     def _insert_metrics(
         self, conn: DriverConnection, rows: list[tuple], newest: list[tuple]
     ) -> None:
-        conn.execute(_SAVEPOINT)
-        if not self._insert_new_points(conn, rows):
-            # Some points share a step and timestamp with an earlier one: start again, each
-            # point numbered after those before it (the statement sees its own inserts).
-            conn.execute(_ROLLBACK_TO_SAVEPOINT)
-            conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
+        if len(rows) == 1:
+            # One point (LogMetric): one statement, which inserts it or, when a point is
+            # stored at its step and timestamp, nothing; no savepoint to go back to.
+            if not conn.executemany(self._insert_metric, _METRIC_COLUMNS, rows):
+                conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
+        else:
+            conn.execute(_SAVEPOINT)
+            if not self._insert_new_points(conn, rows):
+                # Some points share a step and timestamp with an earlier one: start again,
+                # each point numbered after those before it (the statement sees its own
+                # inserts).
+                conn.execute(_ROLLBACK_TO_SAVEPOINT)
+                conn.executemany(_INSERT_METRIC_AFTER_OTHERS, _METRIC_COLUMNS, rows)
         conn.executemany(self._upsert_latest, _LATEST_COLUMNS, newest)
 
     def _insert_new_points(self, conn: DriverConnection, rows: list[tuple]) -> bool:
