@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, String, Table, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from trackwire.errors import InvalidArgument, NotFound, Unavailable
 from trackwire.server.store import schema as t
@@ -51,10 +52,26 @@ _INSERT_RUN = t.runs.insert().values({c: bindparam(c) for c in _RUN_COLUMNS})
 _INSERT_TAG = t.tags.insert().values({c: bindparam(c) for c in _ENTRY_COLUMNS})
 
 
-def _entity_reads(table: Table, *columns) -> tuple[Any, Any]:
-    """Selects of a run entity table for the runs of `run_ids`: every key, and named `keys`."""
-    every = select(*columns).where(table.c.run_id.in_(bindparam("run_ids", expanding=True)))
-    return every, every.where(table.c.key.in_(bindparam("keys", expanding=True)))
+def _entity_reads(table: Table, *columns) -> dict[str, tuple[Any, Any]]:
+    """Per dialect, selects of a run entity table for the runs of `run_ids`: every key, and
+    named `keys`. SQLite gets IN lists; PostgreSQL gets arrays, one parameter each, so that
+    neither SQLAlchemy nor psycopg rewrites the statement for each page of a thousand runs
+    (a sixth of the server's time paging 5,000 runs)."""
+
+    def of(runs, keys):
+        every = select(*columns).where(runs)
+        return every, every.where(keys)
+
+    return {
+        "sqlite": of(
+            table.c.run_id.in_(bindparam("run_ids", expanding=True)),
+            table.c.key.in_(bindparam("keys", expanding=True)),
+        ),
+        "postgresql": of(
+            table.c.run_id == any_(bindparam("run_ids", type_=ARRAY(String))),
+            table.c.key == any_(bindparam("keys", type_=ARRAY(String))),
+        ),
+    }
 
 
 _PARAMS = _entity_reads(t.params, t.params.c.run_id, t.params.c.key, t.params.c.value)
@@ -258,10 +275,15 @@ def _hydrate(conn: Connection, rows: Sequence[Any], columns: RunColumns | None =
     """
     infos = [as_run_row(row) for row in rows]
     entities = RunEntities()
+    dialect = conn.dialect.name
     reads = [
-        (_PARAMS, entities.params, None if columns is None else columns.param_keys),
-        (_TAGS, entities.tags, None if columns is None else columns.tag_keys),
-        (_LATEST_METRICS, entities.metrics, None if columns is None else columns.metric_keys),
+        (_PARAMS[dialect], entities.params, None if columns is None else columns.param_keys),
+        (_TAGS[dialect], entities.tags, None if columns is None else columns.tag_keys),
+        (
+            _LATEST_METRICS[dialect],
+            entities.metrics,
+            None if columns is None else columns.metric_keys,
+        ),
     ]
     for chunk in chunks([info.run_id for info in infos]):
         for (every_key, some_keys), by_run, keys in reads:
