@@ -50,7 +50,7 @@ def _at_each_step():
     )
 
 
-AT_EACH_STEP = _at_each_step()
+_AT_EACH_STEP = _at_each_step()
 
 
 def points_at_steps(conn: Connection, run_id: str, key: str, steps: Sequence[int]) -> Iterator[Row]:
@@ -58,7 +58,7 @@ def points_at_steps(conn: Connection, run_id: str, key: str, steps: Sequence[int
     (distinct, ascending), in the history's order: by step, timestamp, then as logged."""
     if conn.dialect.name == "postgresql":
         params = {"run_id": run_id, "key": key, "steps": list(steps)}
-        yield from conn.execute(AT_EACH_STEP, params)
+        yield from conn.execute(_AT_EACH_STEP, params)
         return
     for chunk in chunks(list(steps)):
         yield from conn.execute(_AT_LISTED_STEPS, {"run_id": run_id, "key": key, "steps": chunk})
